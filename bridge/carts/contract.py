@@ -1,0 +1,69 @@
+"""The cart adapter contract. An adapter only translates between one platform and
+bridge's domain types; cursors, retries of whole flows and state live in the services.
+
+Errors: an adapter raises only the error tree of `bridge.errors` (classified at its
+HTTP or SQL edge): TransientError for throttling and outages, FatalError for refused
+credentials, NeedsAttentionError for data the platform rejects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    partial_fulfillment: bool = True
+    notes: bool = True
+    bulk_stock: bool = True
+    webhooks: bool = False
+    # Largest number of stock levels one `set_stock` call sends to the platform.
+    stock_batch_size: int = 100
+
+
+SecretResolver = Callable[[str], str]
+
+
+@runtime_checkable
+class CartAdapter(Protocol):
+    platform: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems with the storefront's `[cart]` table, as (key, what is wrong)."""
+        ...
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "CartAdapter":
+        """Build the adapter; `secret` resolves env:/file: references."""
+        ...
+
+    def fetch_orders(
+        self, since: datetime, until: datetime, page: str | None, limit: int
+    ) -> OrderPage:
+        """Orders created or changed in the half-open window [since, until), oldest
+        change first, `limit` at most; `page` is the token of the previous page's
+        `next_page` (None for the first)."""
+        ...
+
+    def push_shipment(self, order: CartOrder, shipment: PackageShipment, notify: bool) -> bool:
+        """Mark the shipped lines fulfilled with carrier and tracking. Idempotent: when
+        the cart already has this tracking number for the order, do nothing and return
+        False; return True when it was written now."""
+        ...
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> None:
+        """Set absolute sellable quantities, batched as the platform allows."""
+        ...
+
+    def add_note(self, order: CartOrder, text: str) -> None:
+        """Tell the merchant something about an order, where the platform has notes."""
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,251 @@
+"""Typed configuration: ``bridge.toml`` plus one file per storefront under
+``storefronts/``. Environment variables override the main file
+(``BRIDGE_DATABASE_URL``, ``BRIDGE_BROKER_URL``, ``BRIDGE_RATE_LIMIT_URL``,
+``BRIDGE_LOG_FORMAT``, ``BRIDGE_LOG_LEVEL``); ``BRIDGE_CONFIG_DIR`` says where the files are.
+
+Every problem is reported as (file, key, what is wrong), all of them at once."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bridge import secrets
+from bridge.errors import ConfigError
+
+DEFAULT_CONFIG_DIR = Path("config")
+SPEEDS = ("Standard", "Expedited", "Priority", "ScheduledDelivery")
+POLICIES = ("FillOrKill", "FillAll", "FillAllAvailable")
+REGIONS = {
+    "NA": "https://sellingpartnerapi-na.amazon.com",
+    "EU": "https://sellingpartnerapi-eu.amazon.com",
+    "FE": "https://sellingpartnerapi-fe.amazon.com",
+}
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BridgeSettings(_Strict):
+    database_url: str = "sqlite:///var/bridge.db"
+    broker_url: str = "sqla+sqlite:///var/broker.db"
+    # Where the shared rate-limit buckets live: a redis:// URL, or empty for in-process.
+    rate_limit_url: str = ""
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Rows left in a working state longer than this are nudged again by the sweep.
+    stale_after_seconds: int = Field(default=300, ge=10)
+    sweep_seconds: int = Field(default=60, ge=5)
+    # Orders bridge submits per task run (amortises the broker hop and commits).
+    submit_batch: int = Field(default=25, ge=1, le=500)
+
+
+class FulfillmentAccount(_Strict):
+    region: Literal["NA", "EU", "FE"] = "NA"
+    marketplace_id: str = "ATVPDKIKX0DER"
+    endpoint: str = ""          # override, e.g. the simulator's URL
+    token_url: str = ""         # override of the LWA token endpoint
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    max_retries: int = Field(default=4, ge=0, le=10)
+
+    @field_validator("client_secret", "refresh_token")
+    @classmethod
+    def _by_reference(cls, value: str) -> str:
+        if not secrets.is_reference(value):
+            raise ValueError("secrets must be given as env:NAME or file:PATH, not inline")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return (self.endpoint or REGIONS[self.region]).rstrip("/")
+
+    @property
+    def lwa_url(self) -> str:
+        if self.token_url:
+            return self.token_url
+        if self.endpoint:
+            return self.endpoint.rstrip("/") + "/auth/o2/token"
+        return LWA_TOKEN_URL
+
+
+class Policy(_Strict):
+    sku_map: dict[str, str] = Field(default_factory=dict)
+    shipping_speeds: dict[str, Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"]] = (
+        Field(default_factory=dict)
+    )
+    default_speed: Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"] = "Standard"
+    fulfillment_policy: Literal["FillOrKill", "FillAll", "FillAllAvailable"] = "FillOrKill"
+    comment_template: str = "Thank you for your order {number}."
+    stock_buffer: int = Field(default=0, ge=0)
+    notify_customer: bool = True
+    # Amazon's Address fields are Latin-1 in practice; other scripts go to needs_attention.
+    require_latin_address: bool = True
+
+    def seller_sku(self, cart_sku: str) -> str:
+        return self.sku_map.get(cart_sku, cart_sku)
+
+    def speed_for(self, shipping_method: str) -> str:
+        return self.shipping_speeds.get(shipping_method, self.default_speed)
+
+
+class PollIntervals(_Strict):
+    orders_seconds: float = Field(default=60, ge=1)
+    status_seconds: float = Field(default=120, ge=1)
+    stock_seconds: float = Field(default=300, ge=1)
+    # Each order poll re-reads this much before the cursor, so late-committed rows are seen.
+    overlap_seconds: float = Field(default=120, ge=0)
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+
+class CartConnection(BaseModel):
+    """`platform` picks the adapter; every other key is the adapter's own settings."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    platform: str
+
+    def settings(self) -> dict[str, Any]:
+        return {k: v for k, v in (self.model_extra or {}).items()}
+
+
+class StorefrontConfig(_Strict):
+    name: str
+    enabled: bool = True
+    # Prefix of every sellerFulfillmentOrderId of this storefront: keeps two storefronts
+    # on one seller account apart. Defaults to the name.
+    order_id_prefix: str = ""
+    cart: CartConnection
+    fulfillment: FulfillmentAccount
+    policy: Policy = Field(default_factory=Policy)
+    poll: PollIntervals = Field(default_factory=PollIntervals)
+    source_file: str = ""
+    config_dir: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be 1-40 of a-z 0-9 _ - starting with a letter or digit")
+        return value
+
+    @field_validator("order_id_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,12}", value):
+            raise ValueError("must be 1-12 of A-Z a-z 0-9 _ -")
+        return value
+
+    @property
+    def id_prefix(self) -> str:
+        return self.order_id_prefix or re.sub(r"[^A-Za-z0-9_-]", "", self.name)[:12]
+
+    def secret(self, reference: str) -> str:
+        return secrets.resolve(reference, Path(self.config_dir) if self.config_dir else None)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    settings: BridgeSettings
+    storefronts: tuple[StorefrontConfig, ...]
+    config_dir: str
+
+    def storefront(self, name: str) -> StorefrontConfig:
+        for storefront in self.storefronts:
+            if storefront.name == name:
+                return storefront
+        raise KeyError(name)
+
+
+_ENV_OVERRIDES = {
+    "BRIDGE_DATABASE_URL": "database_url",
+    "BRIDGE_BROKER_URL": "broker_url",
+    "BRIDGE_RATE_LIMIT_URL": "rate_limit_url",
+    "BRIDGE_LOG_FORMAT": "log_format",
+    "BRIDGE_LOG_LEVEL": "log_level",
+}
+
+
+def config_dir_from_env(explicit: str | os.PathLike | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("BRIDGE_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+
+
+def _read_toml(path: Path, problems: list) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append((str(path), "-", f"not valid TOML: {exc}"))
+    except OSError as exc:
+        problems.append((str(path), "-", f"cannot read: {exc.strerror}"))
+    return {}
+
+
+def _validation_problems(path: Path, exc: ValidationError) -> list[tuple[str, str, str]]:
+    out = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "-"
+        message = err["msg"].removeprefix("Value error, ")
+        out.append((str(path), key, message))
+    return out
+
+
+def load_config(config_dir: str | os.PathLike | None = None, *, check_secrets: bool = False) -> Config:
+    """Read and validate every file. Raises ConfigError listing all problems.
+    With `check_secrets`, every secret reference is resolved too (for `config check`)."""
+    root = config_dir_from_env(config_dir)
+    problems: list[tuple[str, str, str]] = []
+    main_file = root / "bridge.toml"
+    raw: dict = _read_toml(main_file, problems) if main_file.exists() else {}
+    for env_name, key in _ENV_OVERRIDES.items():
+        if os.environ.get(env_name):
+            raw[key] = os.environ[env_name]
+    settings = BridgeSettings()
+    try:
+        settings = BridgeSettings(**raw)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(main_file, exc))
+
+    storefronts: list[StorefrontConfig] = []
+    folder = root / "storefronts"
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        data = _read_toml(path, problems)
+        if not data:
+            continue
+        data.setdefault("name", path.stem)
+        try:
+            storefront = StorefrontConfig(
+                **data, source_file=str(path), config_dir=str(root.resolve())
+            )
+        except ValidationError as exc:
+            problems.extend(_validation_problems(path, exc))
+            continue
+        if check_secrets:
+            account = storefront.fulfillment
+            for key in ("client_secret", "refresh_token"):
+                try:
+                    storefront.secret(getattr(account, key))
+                except ValueError as exc:
+                    problems.append((str(path), f"fulfillment.{key}", str(exc)))
+        storefronts.append(storefront)
+
+    names = [s.name for s in storefronts]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append((str(folder), "name", f"storefront name {name!r} is used twice"))
+    prefixes = [s.id_prefix for s in storefronts]
+    for prefix in {p for p in prefixes if prefixes.count(p) > 1}:
+        problems.append((str(folder), "order_id_prefix", f"prefix {prefix!r} is used twice"))
+    if problems:
+        raise ConfigError(problems)
+    return Config(settings=settings, storefronts=tuple(storefronts), config_dir=str(root))

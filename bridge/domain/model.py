@@ -1,0 +1,116 @@
+"""The types every part of bridge speaks: what a cart order is, what a shipment is,
+what a stock level is. Adapters translate platform payloads into these."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str = ""
+    line1: str = ""
+    line2: str = ""
+    line3: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country_code: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class CartLine:
+    line_id: str
+    sku: str
+    quantity: int
+    requires_shipping: bool = True
+
+
+@dataclass(frozen=True)
+class CartOrder:
+    """One order as the cart shows it now. `updated_at` is the cart's own change time,
+    the value incremental polling filters on."""
+
+    order_id: str
+    number: str
+    created_at: datetime
+    updated_at: datetime
+    paid: bool
+    cancelled: bool
+    lines: tuple[CartLine, ...]
+    address: Address | None = None
+    shipping_method: str = ""
+    email: str = ""
+
+    @property
+    def shippable_lines(self) -> tuple[CartLine, ...]:
+        return tuple(line for line in self.lines if line.requires_shipping)
+
+    def snapshot(self) -> dict:
+        """A JSON-ready copy, stored in the ledger and hashed to detect edits."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["updated_at"] = self.updated_at.isoformat()
+        return data
+
+    def content_hash(self) -> str:
+        """Hash of what matters for fulfillment; `updated_at` is left out so that a
+        touch without a change does not count as an edit."""
+        data = self.snapshot()
+        data.pop("updated_at")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def from_snapshot(cls, data: dict) -> "CartOrder":
+        address = data.get("address")
+        return cls(
+            order_id=data["order_id"],
+            number=data["number"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            paid=data["paid"],
+            cancelled=data["cancelled"],
+            lines=tuple(CartLine(**line) for line in data["lines"]),
+            address=Address(**address) if address else None,
+            shipping_method=data.get("shipping_method", ""),
+            email=data.get("email", ""),
+        )
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of `fetch_orders`: the orders and the token of the next page (None at the end)."""
+
+    orders: list[CartOrder]
+    next_page: str | None = None
+
+
+@dataclass(frozen=True)
+class ShippedLine:
+    line_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PackageShipment:
+    """One package Amazon shipped: what the cart needs to mark lines fulfilled."""
+
+    package_number: int
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime | None = None
+    lines: tuple[ShippedLine, ...] = field(default_factory=tuple)
+    tracking_url: str = ""
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """Absolute sellable quantity of one cart SKU."""
+
+    sku: str
+    quantity: int

@@ -1,0 +1,74 @@
+"""The order state machine. The ledger row's `state` is one of these; every change goes
+through `check_transition`, so an impossible move fails loudly instead of corrupting a row.
+
+    received ──► ready ──► submitting ──► accepted ──► processing ──► shipped ──► complete
+        │          │            │  ▲          │             │
+        │          │            ▼  │          ▼             ▼
+        │          │      submit_unknown   cancel_requested ──► cancelled
+        ▼          ▼
+    needs_attention (from anywhere not terminal; `retry` leads back)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderState(StrEnum):
+    RECEIVED = "received"          # recorded from the cart, not yet mapped
+    READY = "ready"                # mapped and valid; request and id saved
+    SUBMITTING = "submitting"      # recovery point: the create call may be in flight
+    SUBMIT_UNKNOWN = "submit_unknown"  # outcome unknown: only a read-back resolves it
+    ACCEPTED = "accepted"          # Amazon has the order (Received / Planning)
+    PROCESSING = "processing"      # Amazon is picking; too late to cancel
+    SHIPPED = "shipped"            # Amazon finished; tracking still to write back
+    COMPLETE = "complete"          # shipped and every package's tracking is in the cart
+    CANCEL_REQUESTED = "cancel_requested"  # the cart cancelled an order Amazon has
+    CANCELLED = "cancelled"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+S = OrderState
+
+TERMINAL = frozenset({S.COMPLETE, S.CANCELLED})
+
+# Orders bridge has not handed to Amazon yet: their units are reserved by bridge itself.
+NOT_YET_SUBMITTED = frozenset({S.RECEIVED, S.READY, S.SUBMITTING, S.SUBMIT_UNKNOWN})
+
+# Orders Amazon holds that have not shipped.
+AT_AMAZON_OPEN = frozenset({S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED})
+
+_ALLOWED: dict[OrderState, frozenset[OrderState]] = {
+    S.RECEIVED: frozenset({S.READY, S.CANCELLED, S.NEEDS_ATTENTION, S.RECEIVED}),
+    S.READY: frozenset({S.SUBMITTING, S.RECEIVED, S.CANCELLED, S.NEEDS_ATTENTION}),
+    S.SUBMITTING: frozenset({S.ACCEPTED, S.SUBMIT_UNKNOWN, S.READY, S.NEEDS_ATTENTION}),
+    S.SUBMIT_UNKNOWN: frozenset({S.ACCEPTED, S.READY, S.SUBMITTING, S.NEEDS_ATTENTION}),
+    S.ACCEPTED: frozenset(
+        {S.PROCESSING, S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED, S.NEEDS_ATTENTION}
+    ),
+    S.PROCESSING: frozenset({S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED, S.NEEDS_ATTENTION}),
+    S.SHIPPED: frozenset({S.COMPLETE, S.NEEDS_ATTENTION}),
+    S.CANCEL_REQUESTED: frozenset(
+        {S.CANCELLED, S.NEEDS_ATTENTION, S.PROCESSING, S.SHIPPED}
+    ),
+    S.NEEDS_ATTENTION: frozenset(
+        {S.RECEIVED, S.SUBMIT_UNKNOWN, S.ACCEPTED, S.PROCESSING, S.SHIPPED, S.CANCELLED,
+         S.CANCEL_REQUESTED, S.COMPLETE}
+    ),
+    S.COMPLETE: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(current, target)
+        self.current, self.target = current, target
+
+    def __str__(self) -> str:
+        return f"an order cannot move from {self.current} to {self.target}"
+
+
+def check_transition(current: str, target: str) -> None:
+    if OrderState(target) not in _ALLOWED[OrderState(current)]:
+        raise IllegalTransition(current, target)

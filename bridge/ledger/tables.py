@@ -1,0 +1,174 @@
+"""Table definitions (SQLAlchemy 2 declarative). Alembic migrations mirror these; a test
+fails when the two disagree."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC without a zone (SQLite has none) and always returns aware UTC values."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use UTC-aware values")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# Stable constraint names, so migrations can name what they change.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Storefront(Base):
+    """Per-storefront switches the daemon sets itself (a fatal error pauses one)."""
+
+    __tablename__ = "storefronts"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    paused_reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("storefront", "cart_order_id"),
+        Index("ix_orders_work", "state", "storefront", "state_changed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    cart_order_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    number: Mapped[str] = mapped_column(String(255), nullable=False)
+    snapshot: Mapped[dict] = mapped_column(JSON, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(32), nullable=False)
+    seller_fulfillment_order_id: Mapped[str | None] = mapped_column(
+        String(40), unique=True, nullable=True
+    )
+    # The createFulfillmentOrder body, saved before the call so a retry sends the same.
+    request: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    amazon_status: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    attention_reason: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    cart_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OrderLine(Base):
+    """Lines bridge will ask Amazon to ship, with the seller SKU they map to. Used to
+    reserve stock for orders Amazon does not hold yet."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    line_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    cart_sku: Mapped[str] = mapped_column(String(255), nullable=False)
+    seller_sku: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Package(Base):
+    """One package Amazon shipped, and whether its tracking is in the cart yet."""
+
+    __tablename__ = "packages"
+    __table_args__ = (UniqueConstraint("order_id", "package_number"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    amazon_shipment_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    package_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    carrier: Mapped[str] = mapped_column(String(128), nullable=False)
+    tracking_number: Mapped[str] = mapped_column(String(128), nullable=False)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lines: Mapped[list] = mapped_column(JSON, nullable=False)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class StockLevel(Base):
+    """Amazon's fulfillable units per seller SKU, and what bridge last wrote to the cart."""
+
+    __tablename__ = "stock_levels"
+    storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seller_sku: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fulfillable: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    amazon_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    written_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Cursor(Base):
+    """How far a flow has read a source, per storefront. Committed with the rows it covers."""
+
+    __tablename__ = "cursors"
+    storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Event(Base):
+    """Every state change and notable step, for audit and `bridge orders show`."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_order", "order_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(48), nullable=False)
+    from_state: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    to_state: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    message: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False
+    )
