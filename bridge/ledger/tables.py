@@ -141,6 +141,9 @@ class StockLevel(Base):
     seller_sku: Mapped[str] = mapped_column(String(255), primary_key=True)
     fulfillable: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     amazon_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When bridge read `fulfillable` (bridge's clock): orders accepted after this moment
+    # are not yet reflected in it.
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     written_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

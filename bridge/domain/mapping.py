@@ -1,0 +1,205 @@
+"""Turns a cart order into Amazon's createFulfillmentOrder request, or says precisely
+why it cannot (a NeedsAttentionError with a stable reason code). Pure: no I/O."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bridge.domain.ids import fulfillment_item_id
+from bridge.domain.model import CartOrder
+from bridge.errors import NeedsAttentionError
+
+# Limits from the Fulfillment Outbound 2020-07-01 model (CreateFulfillmentOrderRequest).
+MAX_DISPLAYABLE_ID = 40
+MAX_COMMENT = 750
+MAX_SELLER_SKU = 50
+MAX_LINES = 100          # "Maximum of 100 line items ..." in the model's description
+MAX_UNITS = 250          # "... with a maximum of 250 units per order"
+MAX_EMAIL = 64
+
+
+@dataclass(frozen=True)
+class MappingPolicy:
+    seller_sku: Callable[[str], str]
+    speed_for: Callable[[str], str]
+    fulfillment_policy: str
+    comment_template: str
+    require_latin_address: bool = True
+
+
+@dataclass(frozen=True)
+class MappedLine:
+    line_id: str
+    cart_sku: str
+    seller_sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class MappedOrder:
+    request: dict
+    lines: tuple[MappedLine, ...]
+
+
+def _is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _render_comment(template: str, order: CartOrder) -> str:
+    values = {"number": order.number, "order_id": order.order_id, "email": order.email}
+    try:
+        return string.Formatter().vformat(template, (), values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise NeedsAttentionError(
+            "bad_comment_template", f"the order comment template cannot be rendered: {exc}"
+        ) from None
+
+
+def _check_address(order: CartOrder, require_latin: bool) -> dict:
+    address = order.address
+    if address is None or not any(
+        (address.name, address.line1, address.city, address.postal_code, address.country_code)
+    ):
+        raise NeedsAttentionError("missing_address", "the order has no shipping address")
+    missing = [
+        label
+        for label, value in (
+            ("name", address.name),
+            ("address line 1", address.line1),
+            ("postal code", address.postal_code),
+            ("country code", address.country_code),
+        )
+        if not value.strip()
+    ]
+    if address.country_code.upper() != "JP" and not address.city.strip():
+        missing.append("city")
+    if missing:
+        raise NeedsAttentionError(
+            "incomplete_address", "the shipping address has no " + ", ".join(missing)
+        )
+    country = address.country_code.strip().upper()
+    if len(country) != 2 or not country.isalpha() or not country.isascii():
+        raise NeedsAttentionError(
+            "bad_country_code",
+            f"the country code {address.country_code!r} is not an ISO 3166 two-letter code",
+        )
+    fields = {
+        "name": address.name,
+        "addressLine1": address.line1,
+        "addressLine2": address.line2,
+        "addressLine3": address.line3,
+        "city": address.city,
+        "stateOrRegion": address.state,
+        "postalCode": address.postal_code,
+        "countryCode": country,
+        "phone": address.phone,
+    }
+    if require_latin:
+        bad = [key for key, value in fields.items() if value and not _is_latin1(value)]
+        if bad:
+            raise NeedsAttentionError(
+                "non_latin_address",
+                "the shipping address has characters outside Latin-1 in "
+                + ", ".join(bad)
+                + "; enter a transliterated address in the cart",
+            )
+    return {key: value.strip() for key, value in fields.items() if value.strip()}
+
+
+def _map_lines(order: CartOrder, policy: MappingPolicy, known_skus: Collection[str] | None):
+    lines = order.shippable_lines
+    if not lines:
+        raise NeedsAttentionError("no_shippable_lines", "the order has no line that needs shipping")
+    if len(lines) > MAX_LINES:
+        raise NeedsAttentionError(
+            "too_many_lines", f"the order has {len(lines)} lines; Amazon accepts at most {MAX_LINES}"
+        )
+    mapped: list[MappedLine] = []
+    for line in lines:
+        if line.quantity <= 0:
+            raise NeedsAttentionError(
+                "bad_quantity", f"line {line.line_id} (SKU {line.sku!r}) has quantity {line.quantity}"
+            )
+        if not line.sku.strip():
+            raise NeedsAttentionError("missing_sku", f"line {line.line_id} has no SKU")
+        seller_sku = policy.seller_sku(line.sku)
+        if len(seller_sku) > MAX_SELLER_SKU:
+            raise NeedsAttentionError(
+                "sku_too_long",
+                f"seller SKU {seller_sku!r} is longer than Amazon's {MAX_SELLER_SKU} characters",
+            )
+        if known_skus is not None and seller_sku not in known_skus:
+            raise NeedsAttentionError(
+                "unknown_sku",
+                f"SKU {line.sku!r} maps to seller SKU {seller_sku!r}, which has no FBA inventory "
+                "record; add it to the SKU map or send stock to Amazon",
+            )
+        mapped.append(MappedLine(line.line_id, line.sku, seller_sku, line.quantity))
+    units = sum(line.quantity for line in mapped)
+    if units > MAX_UNITS:
+        raise NeedsAttentionError(
+            "too_many_units", f"the order has {units} units; Amazon accepts at most {MAX_UNITS}"
+        )
+    return tuple(mapped)
+
+
+def build_fulfillment_request(
+    order: CartOrder,
+    seller_fulfillment_order_id: str,
+    policy: MappingPolicy,
+    known_skus: Collection[str] | None = None,
+) -> MappedOrder:
+    """The createFulfillmentOrder body for `order`. `known_skus` (seller SKUs Amazon
+    holds stock records for) catches unknown SKUs before Amazon does; None skips it."""
+    if order.cancelled:
+        raise NeedsAttentionError("cancelled", "the order is cancelled in the cart")
+    displayable_id = " ".join(order.number.split())
+    if not displayable_id:
+        raise NeedsAttentionError("missing_number", "the order has no order number")
+    if len(displayable_id) > MAX_DISPLAYABLE_ID or not _is_latin1(displayable_id):
+        raise NeedsAttentionError(
+            "bad_order_number",
+            f"order number {order.number!r} is not 1-{MAX_DISPLAYABLE_ID} Latin-1 characters "
+            "as Amazon's displayableOrderId requires",
+        )
+    comment = _render_comment(policy.comment_template, order).strip()
+    if not comment or len(comment) > MAX_COMMENT:
+        raise NeedsAttentionError(
+            "bad_comment",
+            f"the order comment is {len(comment)} characters; Amazon needs 1-{MAX_COMMENT}",
+        )
+    address = _check_address(order, policy.require_latin_address)
+    lines = _map_lines(order, policy, known_skus)
+    created = order.created_at.astimezone(timezone.utc)
+    request = {
+        "sellerFulfillmentOrderId": seller_fulfillment_order_id,
+        "displayableOrderId": displayable_id,
+        "displayableOrderDate": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "displayableOrderComment": comment,
+        "shippingSpeedCategory": policy.speed_for(order.shipping_method),
+        "destinationAddress": address,
+        "fulfillmentAction": "Ship",
+        "fulfillmentPolicy": policy.fulfillment_policy,
+        "items": [
+            {
+                "sellerSku": line.seller_sku,
+                "sellerFulfillmentOrderItemId": fulfillment_item_id(line.line_id),
+                "quantity": line.quantity,
+            }
+            for line in lines
+        ],
+    }
+    if order.email and len(order.email) <= MAX_EMAIL:
+        request["notificationEmails"] = [order.email]
+    return MappedOrder(request=request, lines=lines)
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
