@@ -106,6 +106,8 @@ class PollIntervals(_Strict):
     # Each order poll re-reads this much before the cursor, so late-committed rows are seen.
     overlap_seconds: float = Field(default=120, ge=0)
     page_size: int = Field(default=100, ge=1, le=1000)
+    # How far back the very first order poll of a new storefront looks.
+    initial_lookback_hours: float = Field(default=24, ge=0)
 
 
 class CartConnection(BaseModel):

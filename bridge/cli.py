@@ -1,0 +1,299 @@
+"""The `bridge` command. Commands parse options, call one function, and print."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bridge.errors import ConfigError
+
+console = Console()
+
+
+def _runtime(ctx: click.Context):
+    from bridge.bootstrap import build_runtime
+
+    if "runtime" not in ctx.obj:
+        try:
+            ctx.obj["runtime"] = build_runtime(ctx.obj.get("config_dir"))
+        except ConfigError as exc:
+            _print_config_problems(exc)
+            sys.exit(2)
+    return ctx.obj["runtime"]
+
+
+def _print_config_problems(exc: ConfigError) -> None:
+    console.print(f"[red]configuration has {len(exc.problems)} problem(s):[/red]")
+    for file, key, what in exc.problems:
+        console.print(f"  {file}: [bold]{key}[/bold]: {what}", soft_wrap=True)
+
+
+@click.group()
+@click.option("--config-dir", "-c", type=click.Path(file_okay=False), envvar="BRIDGE_CONFIG_DIR",
+              help="Folder with bridge.toml and storefronts/ (default ./config).")
+@click.pass_context
+def main(ctx: click.Context, config_dir: str | None) -> None:
+    """bridge: have Amazon's fulfillment network ship your shop's orders."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_dir"] = config_dir
+    if config_dir:
+        # Celery reads the configuration lazily, in this process and in its children.
+        os.environ["BRIDGE_CONFIG_DIR"] = config_dir
+
+
+# ---------------------------------------------------------------- config and database
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate every file, secret reference and cart setting; list every problem."""
+    from bridge.config import load_config
+    from bridge.services.config_check import check_config
+
+    try:
+        loaded = load_config(ctx.obj.get("config_dir"), check_secrets=True)
+        check_config(loaded)
+    except ConfigError as exc:
+        _print_config_problems(exc)
+        sys.exit(2)
+    console.print(f"[green]ok[/green]: {len(loaded.storefronts)} storefront(s): "
+                  + ", ".join(s.name for s in loaded.storefronts))
+
+
+@main.group()
+def db() -> None:
+    """Manage the ledger database."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or migrate the ledger tables to the newest version."""
+    from bridge.config import load_config
+    from bridge.ledger import migrate
+
+    url = _settings(ctx).database_url
+    migrate.upgrade(url)
+    console.print(f"ledger at revision {migrate.current_revision(url)}")
+
+
+@db.command("check")
+@click.pass_context
+def db_check(ctx: click.Context) -> None:
+    """Fail when the ledger is not at the newest migration."""
+    from bridge.ledger import migrate
+
+    url = _settings(ctx).database_url
+    current, head = migrate.current_revision(url), migrate.head_revision(url)
+    if current != head:
+        console.print(f"[red]ledger at {current}, newest is {head}: run `bridge db upgrade`[/red]")
+        sys.exit(1)
+    console.print(f"ledger at revision {current} (newest)")
+
+
+def _settings(ctx: click.Context):
+    from bridge.config import load_config
+
+    try:
+        return load_config(ctx.obj.get("config_dir")).settings
+    except ConfigError as exc:
+        _print_config_problems(exc)
+        sys.exit(2)
+
+
+# ---------------------------------------------------------------- running
+
+@main.command()
+@click.option("--concurrency", "-n", default=4, show_default=True, help="Worker threads.")
+@click.pass_context
+def run(ctx: click.Context, concurrency: int) -> None:
+    """Run worker and scheduler in one process (the embedded default)."""
+    from bridge.daemon import run_embedded
+
+    run_embedded(_runtime(ctx), concurrency=concurrency)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run a Celery worker (extra options go to Celery, e.g. -Q submit -c 4)."""
+    from bridge.daemon import celery_main
+
+    _runtime(ctx)
+    celery_main(["worker", *ctx.args])
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def beat(ctx: click.Context) -> None:
+    """Run the scheduler (exactly one per deployment)."""
+    from bridge.daemon import celery_main
+
+    _runtime(ctx)
+    celery_main(["beat", *ctx.args])
+
+
+# ---------------------------------------------------------------- status and orders
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Per storefront: orders by state, last poll, lag, and what needs attention."""
+    from bridge.services.orders import storefront_status
+
+    rt = _runtime(ctx)
+    for name in rt.storefronts:
+        report = storefront_status(rt.ledger, name)
+        head = f"[bold]{name}[/bold]"
+        if report.paused:
+            head += f"  [red]PAUSED: {report.paused}[/red]"
+        console.print(head)
+        counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
+        console.print(f"  orders: {counts or 'none'}")
+        poll = report.last_order_poll.isoformat(timespec='seconds') if report.last_order_poll else "never"
+        lag = f"{report.lag_seconds:.0f}s" if report.lag_seconds is not None else "-"
+        console.print(f"  last order poll: {poll}   lag: {lag}   tracking to write: {report.unpushed_packages}")
+        if report.attention:
+            table = Table("id", "order", "reason", "message", "since", title="needs attention")
+            for item in report.attention:
+                table.add_row(str(item["id"]), item["number"], item["reason"], item["message"],
+                              item["since"].isoformat(timespec="seconds"))
+            console.print(table)
+
+
+@main.group()
+def orders() -> None:
+    """List, inspect and retry orders."""
+
+
+@orders.command("list")
+@click.option("--storefront", "-s")
+@click.option("--state")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+def orders_list(ctx: click.Context, storefront: str | None, state: str | None, limit: int) -> None:
+    from bridge.services.orders import list_orders
+
+    rt = _runtime(ctx)
+    table = Table("id", "storefront", "order", "state", "amazon", "fulfillment order id", "reason")
+    for row in list_orders(rt.ledger, storefront, state, limit):
+        table.add_row(str(row.id), row.storefront, row.number, row.state, row.amazon_status,
+                      row.seller_fulfillment_order_id or "", row.attention_reason)
+    console.print(table)
+
+
+@orders.command("show")
+@click.argument("reference")
+@click.option("--storefront", "-s")
+@click.pass_context
+def orders_show(ctx: click.Context, reference: str, storefront: str | None) -> None:
+    """Show one order (ledger id, cart id, number or fulfillment order id) and its event log."""
+    from bridge.services.orders import OrderNotFound, show_order
+
+    rt = _runtime(ctx)
+    try:
+        row, events, packages = show_order(rt.ledger, reference, storefront)
+    except OrderNotFound as exc:
+        console.print(f"[red]{exc}[/red]")
+        sys.exit(1)
+    console.print(f"[bold]order {row.number}[/bold] ({row.storefront}, cart id {row.cart_order_id}, ledger id {row.id})")
+    console.print(f"  state: {row.state}   amazon: {row.amazon_status or '-'}   "
+                  f"fulfillment order: {row.seller_fulfillment_order_id or '-'}   attempts: {row.attempts}")
+    if row.attention_reason:
+        console.print(f"  [yellow]needs attention: {row.attention_reason}: {row.last_error}[/yellow]")
+    for package in packages:
+        pushed = package.pushed_at.isoformat(timespec="seconds") if package.pushed_at else "not yet"
+        console.print(f"  package {package.package_number}: {package.carrier} {package.tracking_number} (in cart: {pushed})")
+    table = Table("when", "event", "from", "to", "message", title="events")
+    for event in events:
+        table.add_row(event.created_at.isoformat(timespec="seconds"), event.kind, event.from_state,
+                      event.to_state, event.message)
+    console.print(table)
+
+
+@orders.command("retry")
+@click.argument("reference")
+@click.option("--storefront", "-s")
+@click.pass_context
+def orders_retry(ctx: click.Context, reference: str, storefront: str | None) -> None:
+    """Send a needs-attention order round again after fixing its data or the config."""
+    from bridge.services.orders import OrderNotFound, retry
+
+    rt = _runtime(ctx)
+    try:
+        state = retry(rt.ledger, rt.storefronts, reference, storefront)
+    except (OrderNotFound, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        sys.exit(1)
+    console.print(f"order is now {state}")
+
+
+@main.group()
+def storefront() -> None:
+    """Pause or resume a storefront."""
+
+
+@storefront.command("resume")
+@click.argument("name")
+@click.pass_context
+def storefront_resume(ctx: click.Context, name: str) -> None:
+    """Resume a storefront paused after a fatal error (e.g. credentials fixed)."""
+    from bridge.ledger import repo
+
+    rt = _runtime(ctx)
+    with rt.ledger.transaction() as session:
+        repo.resume_storefront(session, name)
+    console.print(f"{name} resumed")
+
+
+@storefront.command("pause")
+@click.argument("name")
+@click.option("--reason", default="paused by hand")
+@click.pass_context
+def storefront_pause(ctx: click.Context, name: str, reason: str) -> None:
+    from bridge.ledger import repo
+
+    rt = _runtime(ctx)
+    with rt.ledger.transaction() as session:
+        repo.pause_storefront(session, name, reason)
+    console.print(f"{name} paused")
+
+
+# ---------------------------------------------------------------- demo and simulator
+
+@main.command()
+@click.option("--orders", "order_count", default=20, show_default=True, help="Demo orders to place.")
+@click.option("--workdir", default="var/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--timeout", default=300, show_default=True, help="Give up after this many seconds.")
+def demo(order_count: int, workdir: str, timeout: int) -> None:
+    """Run the whole flow on this machine: a demo store, the simulated fulfillment
+    network, worker and scheduler; show progress and a summary."""
+    from bridge.demo import run_demo
+
+    ok = run_demo(Path(workdir), order_count=order_count, timeout=timeout, console=console)
+    sys.exit(0 if ok else 1)
+
+
+def _attach_sim() -> None:
+    try:
+        from bridge.sim.cli import sim
+    except ImportError:  # the simulator's CLI is optional at import time
+        return
+    main.add_command(sim, "sim")
+
+
+_attach_sim()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Starting the worker and scheduler: the embedded default in one process, or the
+production pieces one by one."""
+
+from __future__ import annotations
+
+from kombu import Connection
+
+from bridge.bootstrap import Runtime
+from bridge.ledger import migrate
+from bridge.ledger.db import is_sqlite
+from bridge.logging import get_logger
+
+log = get_logger("bridge.daemon")
+
+
+def prepare_broker(broker_url: str) -> None:
+    """Create the broker's own tables/queues once, before worker and scheduler start:
+    on the SQLAlchemy transport both would otherwise race to create them at first use."""
+    from bridge.worker.app import QUEUES, app
+
+    with Connection(broker_url) as connection:
+        channel = connection.default_channel
+        for name in QUEUES:
+            channel.queue_declare(queue=name, durable=True, auto_delete=False)
+    app.connection_for_write().ensure_connection(max_retries=3)
+
+
+def ensure_ledger(runtime: Runtime) -> None:
+    """The embedded SQLite ledger migrates itself; a shared database is migrated on
+    purpose with `bridge db upgrade`, so here it is only checked."""
+    url = runtime.config.settings.database_url
+    if is_sqlite(url):
+        migrate.upgrade(url)
+        return
+    current, head = migrate.current_revision(url), migrate.head_revision(url)
+    if current != head:
+        raise SystemExit(f"the ledger is at {current}, the newest migration is {head}: "
+                         "run `bridge db upgrade`")
+
+
+def celery_main(argv: list[str]) -> None:
+    from bridge.worker.app import app
+
+    app.start(argv=argv)
+
+
+def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
+    from bridge.worker.app import QUEUES
+
+    ensure_ledger(runtime)
+    prepare_broker(runtime.config.settings.broker_url)
+    log.info("starting", storefronts=list(runtime.storefronts), concurrency=concurrency)
+    celery_main([
+        "worker", "--beat", "--pool", "threads", "--concurrency", str(concurrency),
+        "--queues", ",".join(QUEUES), "--loglevel", "INFO", "--without-gossip",
+        "--without-mingle", "--without-heartbeat",
+    ])

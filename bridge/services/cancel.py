@@ -1,0 +1,72 @@
+"""Cancellations from the cart: cancel at Amazon while it still can be (before
+Processing); after that, the order needs a person ("too late to cancel") and the cart
+gets a note saying so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.carts.contract import CartAdapter
+from bridge.config import StorefrontConfig
+from bridge.domain.model import CartOrder
+from bridge.domain.states import OrderState as S
+from bridge.errors import NeedsAttentionError
+from bridge.ledger import repo
+from bridge.ledger.repo import Ledger
+from bridge.services.common import tell_merchant
+
+CANCELLABLE = ("New", "Received", "Planning")
+
+
+@dataclass
+class CancelResult:
+    cancelled: int = 0
+    too_late: int = 0
+
+
+def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
+                          storefront: StorefrontConfig, limit: int = 25) -> CancelResult:
+    result = CancelResult()
+    with ledger.transaction() as session:
+        if repo.is_paused(session, storefront.name):
+            return result
+        rows = repo.claim_orders(ledger, session, storefront.name, [S.CANCEL_REQUESTED], limit)
+        work = [(row.id, row.seller_fulfillment_order_id) for row in rows]
+    for order_id, sfo_id in work:
+        detail = fba.get_fulfillment_order(sfo_id)
+        status = (detail or {}).get("fulfillmentOrder", {}).get("fulfillmentOrderStatus")
+        refused = ""
+        if status in CANCELLABLE:
+            try:
+                fba.cancel_fulfillment_order(sfo_id)
+            except NeedsAttentionError as exc:  # Amazon moved on between the read and the cancel
+                refused = exc.message
+            else:
+                _finish(ledger, order_id, "cancelled at Amazon on the cart's request")
+                result.cancelled += 1
+                continue
+        if status in (None, "Cancelled") and not refused:
+            _finish(ledger, order_id, "already cancelled at Amazon" if status else "not at Amazon")
+            result.cancelled += 1
+            continue
+        message = f"too late to cancel: Amazon's order is {status or 'past cancelling'}"
+        if refused:
+            message += f" ({refused})"
+        with ledger.transaction() as session:
+            row = repo.get_order(session, order_id)
+            if status:
+                row.amazon_status = status
+            repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
+                            reason="too_late_to_cancel")
+            snapshot = row.snapshot
+        result.too_late += 1
+        if cart is not None:
+            tell_merchant(cart, CartOrder.from_snapshot(snapshot),
+                          message + "; it will ship, so arrange a return or refund")
+    return result
+
+
+def _finish(ledger: Ledger, order_id: int, message: str) -> None:
+    with ledger.transaction() as session:
+        row = repo.get_order(session, order_id)
+        repo.transition(session, row, S.CANCELLED, "cancelled", message)

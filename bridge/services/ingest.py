@@ -1,0 +1,184 @@
+"""Orders in: read the cart's changed orders since the cursor and record them.
+
+Cursor rules: the window is half-open [since, until); `until` is the moment the read
+started (never later), `since` is the cursor minus an overlap, so rows that were
+committed late in the cart are read again; the unique key (storefront, cart order id)
+plus the content hash dedupe what the overlap re-reads. The cursor moves in the same
+transaction as the last page's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bridge.carts.contract import CartAdapter
+from bridge.config import StorefrontConfig
+from bridge.domain.ids import seller_fulfillment_order_id
+from bridge.domain.mapping import build_fulfillment_request
+from bridge.domain.model import CartOrder
+from bridge.domain.states import OrderState as S
+from bridge.errors import NeedsAttentionError
+from bridge.ledger import repo
+from bridge.ledger.repo import Ledger
+from bridge.ledger.tables import Order, utcnow
+from bridge.services.common import log, mapping_policy, tell_merchant
+
+FLOW = "orders"
+
+
+@dataclass
+class IngestResult:
+    seen: int = 0
+    recorded: int = 0
+    ready: int = 0
+    needs_attention: int = 0
+    changed: int = 0
+    cancelled: int = 0
+    ignored: int = 0
+    notes: list[tuple[CartOrder, str]] = field(default_factory=list)
+    window: tuple[datetime, datetime] | None = None
+
+
+def ingest_orders(
+    ledger: Ledger,
+    cart: CartAdapter,
+    storefront: StorefrontConfig,
+    *,
+    now: Callable[[], datetime] = utcnow,
+) -> IngestResult:
+    result = IngestResult()
+    with ledger.transaction() as session:
+        cursor = repo.get_cursor(session, storefront.name, FLOW)
+        position = cursor.position if cursor else None
+    until = now()
+    if position is None:
+        since = until - timedelta(hours=storefront.poll.initial_lookback_hours)
+    else:
+        since = position - timedelta(seconds=storefront.poll.overlap_seconds)
+    result.window = (since, until)
+
+    page_token: str | None = None
+    while True:
+        page = cart.fetch_orders(since, until, page_token, storefront.poll.page_size)
+        last_page = page.next_page is None
+        with ledger.transaction() as session:
+            known_skus = _known_seller_skus(session, storefront.name)
+            for order in page.orders:
+                result.seen += 1
+                record_order(session, storefront, order, known_skus, result)
+            if last_page:
+                repo.set_cursor(session, storefront.name, FLOW, until)
+        if last_page:
+            break
+        page_token = page.next_page
+
+    for order, text in result.notes:
+        tell_merchant(cart, order, text)
+    return result
+
+
+def _known_seller_skus(session: Session, storefront: str) -> set[str] | None:
+    """Seller SKUs Amazon has inventory records for; None until the first stock sync
+    (then unknown SKUs are left for Amazon to refuse)."""
+    levels = repo.stock_levels(session, storefront)
+    return set(levels) if levels else None
+
+
+def record_order(
+    session: Session,
+    storefront: StorefrontConfig,
+    order: CartOrder,
+    known_skus: set[str] | None,
+    result: IngestResult,
+) -> None:
+    row = repo.find_order(session, storefront.name, order.order_id)
+    if row is None:
+        if not order.paid or order.cancelled or not order.shippable_lines:
+            result.ignored += 1  # nothing for Amazon to ship (yet); a later change is read again
+            return
+        row = repo.add_order(session, storefront.name, order, S.RECEIVED)
+        result.recorded += 1
+        prepare(session, storefront, row, order, known_skus, result)
+        return
+    if row.content_hash == order.content_hash():
+        return
+    result.changed += 1
+    if order.cancelled:
+        _cart_cancelled(session, row, order, result)
+        return
+    if _editable(row):
+        repo.update_snapshot(row, order)
+        repo.record_event(session, row.storefront, row.id, "cart_changed",
+                          message="the order changed in the cart before submission")
+        if row.state != S.RECEIVED:
+            repo.transition(session, row, S.RECEIVED, "remap", "mapping the changed order again")
+        prepare(session, storefront, row, order, known_skus, result)
+        return
+    # Amazon already has (or may have) the order: bridge does not edit it; it tells.
+    row.content_hash = order.content_hash()
+    message = "the order changed in the cart after it was sent to Amazon; the fulfillment order was not changed"
+    repo.record_event(session, row.storefront, row.id, "cart_changed_after_submit", message=message)
+    result.notes.append((order, message))
+
+
+def _editable(row: Order) -> bool:
+    """Amazon has never accepted this order, so a cart edit can simply be mapped again."""
+    return row.state in (S.RECEIVED, S.READY) or (
+        row.state == S.NEEDS_ATTENTION and row.accepted_at is None
+    )
+
+
+def prepare(
+    session: Session,
+    storefront: StorefrontConfig,
+    row: Order,
+    order: CartOrder,
+    known_skus: set[str] | None,
+    result: IngestResult,
+) -> None:
+    """received → ready (request and id saved) or needs_attention (with the reason)."""
+    sfo_id = row.seller_fulfillment_order_id or seller_fulfillment_order_id(
+        storefront.id_prefix, order.order_id
+    )
+    try:
+        mapped = build_fulfillment_request(order, sfo_id, mapping_policy(storefront), known_skus)
+    except NeedsAttentionError as problem:
+        repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", problem.message,
+                        reason=problem.reason)
+        result.needs_attention += 1
+        result.notes.append((order, f"not sent to Amazon: {problem.message}"))
+        log.warning("order_needs_attention", order=order.order_id, reason=problem.reason,
+                    detail=problem.message)
+        return
+    row.seller_fulfillment_order_id = sfo_id
+    row.request = mapped.request
+    repo.replace_lines(session, row, mapped.lines)
+    repo.transition(session, row, S.READY, "ready", f"ready as {sfo_id}")
+    result.ready += 1
+
+
+def _cart_cancelled(session: Session, row: Order, order: CartOrder, result: IngestResult) -> None:
+    repo.update_snapshot(row, order)
+    state = S(row.state)
+    if _editable(row):
+        repo.transition(session, row, S.CANCELLED, "cancelled", "cancelled in the cart before submission")
+        result.cancelled += 1
+    elif state in (S.ACCEPTED, S.PROCESSING) or (state == S.NEEDS_ATTENTION and row.accepted_at):
+        repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
+                        "cancelled in the cart; cancelling at Amazon")
+        result.cancelled += 1
+    elif state in (S.SUBMITTING, S.SUBMIT_UNKNOWN):
+        # The submit flow sees the cancelled snapshot once the outcome is known.
+        repo.record_event(session, row.storefront, row.id, "cancel_pending",
+                          message="cancelled in the cart while the submission was in flight")
+    elif state == S.SHIPPED:
+        message = "cancelled in the cart after Amazon shipped it; nothing can be recalled"
+        repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
+                        reason="cancelled_after_shipment")
+        result.notes.append((order, message))
+    else:
+        repo.record_event(session, row.storefront, row.id, "cart_cancelled_late",
+                          message=f"cancelled in the cart while {state.value}")

@@ -1,0 +1,215 @@
+"""Following orders at Amazon: read what changed since the last sync, apply each
+order's status to its ledger row and record every shipped package.
+
+The cursor is kept on Amazon's clock (the newest `statusUpdatedDate` seen), so a skew
+between bridge's clock and Amazon's can neither skip changes nor re-read forever."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.carts.contract import CartAdapter
+from bridge.config import StorefrontConfig
+from bridge.domain.ids import fulfillment_item_id
+from bridge.domain.model import CartOrder
+from bridge.domain.states import AT_AMAZON_OPEN, OrderState as S
+from bridge.ledger import repo
+from bridge.ledger.repo import Ledger
+from bridge.ledger.tables import Order, Package, utcnow
+from bridge.services.common import tell_merchant
+
+FLOW = "status"
+# Re-read this much before the cursor: Amazon's list is not promised to be in order.
+OVERLAP = timedelta(minutes=5)
+
+
+@dataclass
+class StatusResult:
+    listed: int = 0
+    updated: int = 0
+    packages: int = 0
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def sync_status(
+    ledger: Ledger,
+    fba,
+    cart: CartAdapter | None,
+    storefront: StorefrontConfig,
+    *,
+    now: Callable[[], datetime] = utcnow,
+) -> StatusResult:
+    result = StatusResult()
+    with ledger.transaction() as session:
+        if repo.is_paused(session, storefront.name):
+            return result
+        cursor = repo.get_cursor(session, storefront.name, FLOW)
+        start = (cursor.position - OVERLAP) if cursor else now() - timedelta(
+            hours=storefront.poll.initial_lookback_hours)
+        tracked = dict(
+            session.execute(
+                select(Order.seller_fulfillment_order_id, Order.amazon_status).where(
+                    Order.storefront == storefront.name,
+                    Order.state.in_([s.value for s in AT_AMAZON_OPEN] + [S.SHIPPED.value]),
+                )
+            ).all()
+        )
+    newest = cursor.position if cursor else None
+    changed: list[str] = []
+    for summary in fba.list_all_fulfillment_orders(start):
+        result.listed += 1
+        updated = parse_time(summary.get("statusUpdatedDate"))
+        if updated and (newest is None or updated > newest):
+            newest = updated
+        sfo_id = summary.get("sellerFulfillmentOrderId")
+        if sfo_id in tracked and summary.get("fulfillmentOrderStatus") != tracked[sfo_id]:
+            changed.append(sfo_id)
+    for sfo_id in changed:
+        if refresh_order(ledger, fba, cart, sfo_id, result):
+            result.updated += 1
+    with ledger.transaction() as session:
+        if newest is not None:
+            repo.set_cursor(session, storefront.name, FLOW, newest)
+    return result
+
+
+def reconcile_open(ledger: Ledger, fba, cart, storefront: StorefrontConfig, older_than: datetime,
+                   limit: int = 50) -> int:
+    """Read back open orders that have not changed for a while: the safety net for a
+    change the list missed."""
+    with ledger.transaction() as session:
+        ids = list(
+            session.scalars(
+                select(Order.seller_fulfillment_order_id)
+                .where(
+                    Order.storefront == storefront.name,
+                    Order.state.in_([S.ACCEPTED.value, S.PROCESSING.value]),
+                    Order.state_changed_at < older_than,
+                )
+                .order_by(Order.state_changed_at)
+                .limit(limit)
+            )
+        )
+    result = StatusResult()
+    for sfo_id in ids:
+        refresh_order(ledger, fba, cart, sfo_id, result)
+    return len(ids)
+
+
+def refresh_order(ledger: Ledger, fba, cart, sfo_id: str, result: StatusResult) -> bool:
+    detail = fba.get_fulfillment_order(sfo_id)
+    if detail is None:
+        return False
+    notes: list[tuple[CartOrder, str]] = []
+    with ledger.transaction() as session:
+        row = session.scalar(
+            select(Order).where(Order.seller_fulfillment_order_id == sfo_id).with_for_update()
+        )
+        if row is None:
+            return False
+        changed = apply_fulfillment_order(session, row, detail, result, notes)
+    if cart is not None:
+        for order, text in notes:
+            tell_merchant(cart, order, text)
+    return changed
+
+
+def apply_fulfillment_order(
+    session: Session, row: Order, detail: dict, result: StatusResult, notes: list
+) -> bool:
+    """Bring one ledger row in line with Amazon's view of its fulfillment order."""
+    order = detail.get("fulfillmentOrder", {})
+    status = order.get("fulfillmentOrderStatus", "")
+    before = (row.state, row.amazon_status)
+    row.amazon_status = status
+    result.packages += _record_packages(session, row, detail)
+    state = S(row.state)
+    snapshot = CartOrder.from_snapshot(row.snapshot)
+
+    if status == "Processing" and state == S.ACCEPTED:
+        repo.transition(session, row, S.PROCESSING, "processing", "Amazon started picking")
+    elif status in ("Complete", "CompletePartialled") and state in (
+        S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED,
+    ):
+        message = "Amazon shipped the order"
+        if status == "CompletePartialled":
+            message = "Amazon shipped part of the order and cancelled the rest"
+            notes.append((snapshot, message))
+        repo.transition(session, row, S.SHIPPED, "shipped", message)
+    elif status == "Cancelled" and state in AT_AMAZON_OPEN:
+        if state == S.CANCEL_REQUESTED:
+            repo.transition(session, row, S.CANCELLED, "cancelled", "cancelled at Amazon")
+        else:
+            message = "Amazon cancelled the fulfillment order"
+            repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
+                            reason="cancelled_at_amazon")
+            notes.append((snapshot, message))
+    elif status in ("Unfulfillable", "Invalid") and state in AT_AMAZON_OPEN:
+        message = (
+            "Amazon cannot fulfill the order (no sellable stock for its items)"
+            if status == "Unfulfillable"
+            else "Amazon found the order invalid (address or stock)"
+        )
+        repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
+                        reason=f"amazon_{status.lower()}")
+        notes.append((snapshot, message))
+    return before != (row.state, row.amazon_status)
+
+
+def _record_packages(session: Session, row: Order, detail: dict) -> int:
+    """One Package row per shipped package, keyed (order, packageNumber): replays add nothing."""
+    item_to_line = {
+        fulfillment_item_id(line["line_id"]): line for line in row.snapshot.get("lines", [])
+    }
+    existing = set(
+        session.scalars(select(Package.package_number).where(Package.order_id == row.id))
+    )
+    added = 0
+    for shipment in detail.get("fulfillmentShipments") or []:
+        if shipment.get("fulfillmentShipmentStatus") != "SHIPPED":
+            continue
+        lines = []
+        for item in shipment.get("fulfillmentShipmentItem") or []:
+            line = item_to_line.get(item.get("sellerFulfillmentOrderItemId"), {})
+            lines.append({
+                "line_id": line.get("line_id", item.get("sellerFulfillmentOrderItemId", "")),
+                "sku": line.get("sku", item.get("sellerSku", "")),
+                "quantity": int(item.get("quantity", 0)),
+                "package_number": item.get("packageNumber"),
+            })
+        for package in shipment.get("fulfillmentShipmentPackage") or []:
+            number = int(package["packageNumber"])
+            if number in existing:
+                continue
+            own_lines = [
+                {k: v for k, v in line.items() if k != "package_number"}
+                for line in lines
+                if line["package_number"] in (None, number)
+            ]
+            session.add(
+                Package(
+                    order_id=row.id,
+                    amazon_shipment_id=shipment.get("amazonShipmentId", ""),
+                    package_number=number,
+                    carrier=package.get("carrierCode", ""),
+                    tracking_number=package.get("trackingNumber", ""),
+                    shipped_at=parse_time(shipment.get("shippingDate")),
+                    lines=own_lines,
+                )
+            )
+            existing.add(number)
+            added += 1
+            repo.record_event(session, row.storefront, row.id, "package_shipped",
+                              message=f"package {number}: {package.get('carrierCode', '')} "
+                                      f"{package.get('trackingNumber', '')}")
+    return added

@@ -1,0 +1,137 @@
+"""Orders out: hand ready orders to Amazon, exactly once each.
+
+Recovery points on the row: ready → submitting (committed before the call) → accepted.
+An ambiguous outcome (timeout, reset, 5xx) leaves `submit_unknown`, and only a read-back
+by sellerFulfillmentOrderId leaves it: found → accepted, not found → create again with
+the same id. bridge never depends on what Amazon answers to a repeated create."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.carts.contract import CartAdapter
+from bridge.config import StorefrontConfig
+from bridge.domain.model import CartOrder
+from bridge.domain.states import OrderState as S
+from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
+from bridge.ledger import repo
+from bridge.ledger.repo import Ledger
+from bridge.ledger.tables import Order, utcnow
+from bridge.services.common import log, tell_merchant
+
+
+@dataclass
+class SubmitResult:
+    accepted: int = 0
+    unknown: int = 0
+    needs_attention: int = 0
+    deferred: int = 0
+
+
+def submit_ready(
+    ledger: Ledger,
+    fba,
+    cart: CartAdapter | None,
+    storefront: StorefrontConfig,
+    limit: int,
+) -> SubmitResult:
+    """Submit up to `limit` orders that are ready or whose last submission is unknown."""
+    result = SubmitResult()
+    with ledger.transaction() as session:
+        if repo.is_paused(session, storefront.name):
+            return result
+        rows = repo.claim_orders(ledger, session, storefront.name, [S.READY, S.SUBMIT_UNKNOWN], limit)
+        claimed: list[tuple[int, str]] = []
+        for row in rows:
+            previous = row.state
+            row.attempts += 1
+            if previous == S.READY:
+                repo.transition(session, row, S.SUBMITTING, "submitting",
+                                f"creating fulfillment order {row.seller_fulfillment_order_id}")
+            claimed.append((row.id, previous))
+    for index, (order_id, previous) in enumerate(claimed):
+        try:
+            submit_one(ledger, fba, cart, order_id, resolve_first=previous == S.SUBMIT_UNKNOWN,
+                       result=result)
+        except TransientError as exc:
+            # Throttled or down before anything was sent: the rest wait for the next run.
+            _release(ledger, [oid for oid, _ in claimed[index:]], str(exc))
+            result.deferred += len(claimed) - index
+            break
+        except FatalError as exc:
+            _release(ledger, [oid for oid, _ in claimed[index:]], str(exc))
+            with ledger.transaction() as session:
+                repo.pause_storefront(session, storefront.name, str(exc))
+            raise
+    return result
+
+
+def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
+               result: SubmitResult) -> None:
+    with ledger.transaction() as session:
+        row = repo.get_order(session, order_id)
+        sfo_id, request = row.seller_fulfillment_order_id, row.request
+    if resolve_first:
+        if fba.get_fulfillment_order(sfo_id) is not None:
+            _accepted(ledger, order_id, "found at Amazon on read-back", result)
+            return
+        with ledger.transaction() as session:
+            row = repo.get_order(session, order_id)
+            repo.transition(session, row, S.SUBMITTING, "submitting",
+                            "not found at Amazon on read-back; creating again with the same id")
+    try:
+        fba.create_fulfillment_order(request)
+    except IndeterminateError as exc:
+        with ledger.transaction() as session:
+            row = repo.get_order(session, order_id)
+            row.last_error = str(exc)
+            repo.transition(session, row, S.SUBMIT_UNKNOWN, "submit_unknown",
+                            f"outcome unknown ({exc}); will read back before any retry")
+        result.unknown += 1
+        return
+    except NeedsAttentionError as problem:
+        # A refusal after an earlier ambiguous attempt may mean "that id exists":
+        # read back before calling it a failure.
+        if _attempts(ledger, order_id) > 1 and fba.get_fulfillment_order(sfo_id) is not None:
+            _accepted(ledger, order_id, "found at Amazon after a refused repeat", result)
+            return
+        with ledger.transaction() as session:
+            row = repo.get_order(session, order_id)
+            repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention",
+                            f"Amazon refused the order: {problem.message}", reason=problem.reason)
+            snapshot = row.snapshot
+        result.needs_attention += 1
+        if cart is not None:
+            tell_merchant(cart, CartOrder.from_snapshot(snapshot),
+                          f"Amazon refused the fulfillment order: {problem.message}")
+        log.warning("order_refused", order_id=order_id, detail=problem.message)
+        return
+    _accepted(ledger, order_id, "Amazon accepted the fulfillment order", result)
+
+
+def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult) -> None:
+    with ledger.transaction() as session:
+        row = repo.get_order(session, order_id)
+        row.accepted_at = utcnow()
+        row.last_error = ""
+        repo.transition(session, row, S.ACCEPTED, "accepted", message)
+        if row.snapshot.get("cancelled"):
+            repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
+                            "cancelled in the cart while the submission was in flight")
+    result.accepted += 1
+    log.info("order_accepted", order_id=order_id)
+
+
+def _attempts(ledger: Ledger, order_id: int) -> int:
+    with ledger.transaction() as session:
+        return repo.get_order(session, order_id).attempts
+
+
+def _release(ledger: Ledger, order_ids: list[int], why: str) -> None:
+    """Nothing was sent for these: hand them back to `ready` for a later run."""
+    with ledger.transaction() as session:
+        for order_id in order_ids:
+            row: Order = repo.get_order(session, order_id)
+            if row.state == S.SUBMITTING:
+                row.last_error = why
+                repo.transition(session, row, S.READY, "deferred", f"not sent: {why}")

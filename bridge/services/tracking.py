@@ -1,0 +1,100 @@
+"""Tracking back: write every shipped package's carrier and tracking number to the
+cart, once. A package is marked pushed in the same transaction that held its row lock
+during the write; if that commit is lost, the adapter's own check of the cart (does it
+already have this tracking number?) keeps the replay from adding it twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+
+from bridge.carts.contract import CartAdapter
+from bridge.config import StorefrontConfig
+from bridge.domain.model import CartOrder, PackageShipment, ShippedLine
+from bridge.domain.states import OrderState as S
+from bridge.ledger import repo
+from bridge.ledger.repo import Ledger
+from bridge.ledger.tables import Order, Package, utcnow
+
+# Public tracking pages per Amazon carrier code; unknown carriers get no URL.
+TRACKING_URLS = {
+    "UPS": "https://www.ups.com/track?tracknum={number}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "FEDEX": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "DHL": "https://www.dhl.com/en/express/tracking.html?AWB={number}",
+    "AMZL_US": "https://track.amazon.com/tracking/{number}",
+    "AMZL": "https://track.amazon.com/tracking/{number}",
+}
+
+
+@dataclass
+class TrackingResult:
+    written: int = 0
+    already_there: int = 0
+    completed: int = 0
+
+
+def tracking_url(carrier: str, number: str) -> str:
+    template = TRACKING_URLS.get(carrier.upper())
+    return template.format(number=number) if template and number else ""
+
+
+def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+                  limit: int = 50) -> TrackingResult:
+    result = TrackingResult()
+    with ledger.transaction() as session:
+        if repo.is_paused(session, storefront.name):
+            return result
+        query = (
+            select(Package, Order)
+            .join(Order, Order.id == Package.order_id)
+            .where(Order.storefront == storefront.name, Package.pushed_at.is_(None))
+            .order_by(Package.id)
+            .limit(limit)
+        )
+        if ledger.is_postgres:
+            query = query.with_for_update(of=Package, skip_locked=True)
+        for package, order in session.execute(query).all():
+            shipment = PackageShipment(
+                package_number=package.package_number,
+                carrier=package.carrier,
+                tracking_number=package.tracking_number,
+                shipped_at=package.shipped_at,
+                lines=tuple(ShippedLine(**line) for line in package.lines),
+                tracking_url=tracking_url(package.carrier, package.tracking_number),
+            )
+            written = cart.push_shipment(
+                CartOrder.from_snapshot(order.snapshot), shipment, storefront.policy.notify_customer
+            )
+            package.pushed_at = utcnow()
+            if written:
+                result.written += 1
+            else:
+                result.already_there += 1
+            repo.record_event(
+                session, order.storefront, order.id,
+                "tracking_written" if written else "tracking_already_in_cart",
+                message=f"package {package.package_number}: {package.carrier} {package.tracking_number}",
+            )
+    result.completed = complete_shipped(ledger, storefront)
+    return result
+
+
+def complete_shipped(ledger: Ledger, storefront: StorefrontConfig) -> int:
+    """Shipped orders whose every package is in the cart are complete."""
+    unpushed = exists().where(Package.order_id == Order.id, Package.pushed_at.is_(None))
+    with ledger.transaction() as session:
+        rows = list(
+            session.scalars(
+                select(Order).where(
+                    Order.storefront == storefront.name,
+                    Order.state == S.SHIPPED.value,
+                    ~unpushed,
+                    exists().where(Package.order_id == Order.id),
+                )
+            )
+        )
+        for row in rows:
+            repo.transition(session, row, S.COMPLETE, "complete", "tracking is in the cart")
+    return len(rows)

@@ -1,0 +1,150 @@
+"""Thin tasks: each parses its argument, calls one service, and nudges the next flow.
+The base class binds log context and turns the error tree into Celery behaviour:
+transient → retry with backoff and jitter (bounded; the sweep picks the row up later),
+fatal → pause the storefront, anything else → log and let the sweep try again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Task
+
+from bridge.errors import FatalError, TransientError
+from bridge.ledger import repo
+from bridge.ledger.tables import utcnow
+from bridge.logging import bind_context, get_logger
+from bridge.services import cancel, ingest, status, stock, submit, sweep, tracking
+from bridge.worker import runtime
+from bridge.worker.app import app
+
+log = get_logger("bridge.worker")
+
+
+class BridgeTask(Task):
+    abstract = True
+    max_retries = 5
+    retry_backoff_max = 300  # far below the visibility timeout
+
+    def __call__(self, *args, **kwargs):
+        storefront = args[0] if args else None
+        with bind_context(task=self.name, task_id=self.request.id, storefront=storefront):
+            try:
+                return self.run(*args, **kwargs)
+            except TransientError as exc:
+                countdown = exc.retry_after or min(2 ** self.request.retries, self.retry_backoff_max)
+                log.warning("task_retry", error=str(exc), countdown=countdown)
+                raise self.retry(exc=exc, countdown=countdown, max_retries=self.max_retries)
+            except FatalError as exc:
+                log.error("storefront_paused", error=str(exc))
+                if storefront:
+                    rt = runtime.get()
+                    with rt.ledger.transaction() as session:
+                        if not repo.is_paused(session, storefront):
+                            repo.pause_storefront(session, storefront, str(exc))
+                return None
+
+
+def _task(name: str):
+    return app.task(name=name, base=BridgeTask, bind=True, ignore_result=True)
+
+
+@_task("bridge.ingest")
+def ingest_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    config = rt.storefront(storefront)
+    with rt.ledger.transaction() as session:
+        if repo.is_paused(session, storefront):
+            return {"paused": True}
+    result = ingest.ingest_orders(rt.ledger, rt.cart(storefront), config)
+    if result.ready:
+        submit_task.delay(storefront)
+    if result.cancelled:
+        cancel_task.delay(storefront)
+    if result.recorded or result.cancelled:
+        stock_task.delay(storefront, False)  # reservations changed; Amazon did not
+    log.info("ingested", seen=result.seen, recorded=result.recorded, ready=result.ready,
+             needs_attention=result.needs_attention, cancelled=result.cancelled)
+    return {"seen": result.seen, "ready": result.ready}
+
+
+@_task("bridge.submit")
+def submit_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    batch = rt.config.settings.submit_batch
+    result = submit.submit_ready(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                 rt.storefront(storefront), batch)
+    if result.accepted + result.unknown + result.needs_attention >= batch:
+        submit_task.delay(storefront)  # more may be waiting
+    if result.accepted:
+        log.info("submitted", accepted=result.accepted, unknown=result.unknown,
+                 needs_attention=result.needs_attention)
+    return {"accepted": result.accepted}
+
+
+@_task("bridge.status")
+def status_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    result = status.sync_status(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                rt.storefront(storefront))
+    if result.packages:
+        tracking_task.delay(storefront)
+    return {"updated": result.updated, "packages": result.packages}
+
+
+@_task("bridge.reconcile")
+def reconcile_task(self, storefront: str) -> int:
+    rt = runtime.get()
+    cutoff = utcnow() - timedelta(seconds=rt.config.settings.stale_after_seconds)
+    count = status.reconcile_open(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                  rt.storefront(storefront), cutoff)
+    tracking_task.delay(storefront)
+    return count
+
+
+@_task("bridge.tracking")
+def tracking_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    result = tracking.push_tracking(rt.ledger, rt.cart(storefront), rt.storefront(storefront))
+    if result.written:
+        log.info("tracking_written", written=result.written, completed=result.completed)
+    return {"written": result.written, "completed": result.completed}
+
+
+@_task("bridge.cancel")
+def cancel_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    result = cancel.process_cancellations(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                          rt.storefront(storefront))
+    if result.cancelled:
+        stock_task.delay(storefront, False)
+    return {"cancelled": result.cancelled, "too_late": result.too_late}
+
+
+@_task("bridge.stock")
+def stock_task(self, storefront: str, read_amazon: bool = True) -> dict:
+    rt = runtime.get()
+    result = stock.sync_stock(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                              rt.storefront(storefront), read_amazon=read_amazon)
+    if result.written:
+        log.info("stock_written", written=result.written, read=result.read)
+    return {"written": result.written}
+
+
+_FLOW_TASKS = {
+    "submit": submit_task,
+    "cancel": cancel_task,
+    "status": status_task,
+    "tracking": tracking_task,
+    "reconcile": reconcile_task,
+}
+
+
+@_task("bridge.sweep")
+def sweep_task(self) -> dict:
+    rt = runtime.get()
+    nudges = sweep.sweep(rt.ledger, rt.storefronts.values(),
+                         timedelta(seconds=rt.config.settings.stale_after_seconds))
+    for storefront, flows in nudges.items():
+        for flow in flows:
+            _FLOW_TASKS[flow].delay(storefront)
+    return {name: sorted(flows) for name, flows in nudges.items()}
