@@ -1,0 +1,224 @@
+"""The operations bridge uses from Fulfillment Outbound 2020-07-01 and FBA Inventory v1,
+as plain dicts shaped like the official models' payloads. Transport, retries and error
+classification live in `bridge.fba.http`; this module only builds requests and pages."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
+
+import requests
+
+from bridge.config import FulfillmentAccount
+from bridge.errors import ConfigError, TransientError
+from bridge.fba.auth import LwaAuth
+from bridge.fba.errors import NotFound
+from bridge.fba.http import SpApiHttp
+from bridge.fba.operations import OPERATIONS
+from bridge.fba.ratelimit import RateLimiter
+
+# getInventorySummaries takes at most this many sellerSkus per call.
+_SKUS_PER_CALL = 50
+
+
+def spapi_datetime(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` in UTC. Naive datetimes are taken to be UTC already."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def account_key(base_url: str, client_id: str, refresh_token: str) -> str:
+    """Names one seller authorization at one endpoint, for its rate-limit buckets.
+    Amazon counts limits per (seller, application); the refresh token stands for that
+    pair, so it is hashed in, never stored."""
+    digest = hashlib.sha256(f"{client_id}\0{refresh_token}".encode()).hexdigest()[:16]
+    return f"{urlsplit(base_url).netloc or base_url}:{digest}"
+
+
+class FbaClient:
+    def __init__(
+        self,
+        base_url: str,
+        marketplace_id: str,
+        auth: LwaAuth,
+        limiter: RateLimiter,
+        account_key: str,
+        timeout: float = 20.0,
+        max_retries: int = 4,
+        session: requests.Session | None = None,
+        *,
+        rate_limit_wait: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.marketplace_id = marketplace_id
+        self._http = SpApiHttp(
+            base_url,
+            auth,
+            limiter,
+            account_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            session=session,
+            rate_limit_wait=rate_limit_wait,
+            sleep=sleep,
+        )
+
+    @classmethod
+    def from_account(
+        cls,
+        account: FulfillmentAccount,
+        secret: Callable[[str], str],
+        limiter: RateLimiter,
+        *,
+        session: requests.Session | None = None,
+    ) -> FbaClient:
+        """Build a client from a storefront's `[fulfillment]` settings; `secret` resolves
+        an `env:`/`file:` reference (e.g. `StorefrontConfig.secret`)."""
+        resolved = {}
+        problems = []
+        for key in ("client_secret", "refresh_token"):
+            try:
+                resolved[key] = secret(getattr(account, key))
+            except ValueError as exc:
+                problems.append(("fulfillment", key, str(exc)))
+        if problems:
+            raise ConfigError(problems)
+        session = session or requests.Session()
+        auth = LwaAuth(
+            account.lwa_url,
+            account.client_id,
+            resolved["client_secret"],
+            resolved["refresh_token"],
+            session,
+            account.timeout_seconds,
+        )
+        return cls(
+            account.base_url,
+            account.marketplace_id,
+            auth,
+            limiter,
+            account_key(account.base_url, account.client_id, resolved["refresh_token"]),
+            timeout=account.timeout_seconds,
+            max_retries=account.max_retries,
+            session=session,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> FbaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Fulfillment Outbound
+
+    def create_fulfillment_order(self, body: dict) -> None:
+        """Send a CreateFulfillmentOrderRequest built by the domain layer. Raises
+        IndeterminateError when Amazon may have created it: read back, never resend blindly."""
+        self._http.call(
+            OPERATIONS["createFulfillmentOrder"],
+            body={"marketplaceId": self.marketplace_id, **body},
+        )
+
+    def get_fulfillment_order(self, seller_fulfillment_order_id: str) -> dict | None:
+        """The GetFulfillmentOrderResult payload, or None if Amazon has no such order."""
+        try:
+            data = self._http.call(
+                OPERATIONS["getFulfillmentOrder"],
+                path_params={"sellerFulfillmentOrderId": seller_fulfillment_order_id},
+            )
+        except NotFound:
+            return None
+        return _payload(data, "getFulfillmentOrder")
+
+    def list_all_fulfillment_orders(self, query_start: datetime) -> Iterator[dict]:
+        """Every FulfillmentOrder updated at or after `query_start`, across pages."""
+        params: dict[str, str] = {"queryStartDate": spapi_datetime(query_start)}
+        seen_tokens: set[str] = set()
+        while True:
+            data = self._http.call(OPERATIONS["listAllFulfillmentOrders"], params=params)
+            payload = data.get("payload") or {}
+            yield from payload.get("fulfillmentOrders") or []
+            token = payload.get("nextToken")
+            if not token:
+                return
+            _check_new(token, seen_tokens, "listAllFulfillmentOrders")
+            # The model selects a page "by date or by nextToken", not both.
+            params = {"nextToken": token}
+
+    def cancel_fulfillment_order(self, seller_fulfillment_order_id: str) -> None:
+        """Ask Amazon to cancel; raises NotFound if it has no such order."""
+        self._http.call(
+            OPERATIONS["cancelFulfillmentOrder"],
+            path_params={"sellerFulfillmentOrderId": seller_fulfillment_order_id},
+        )
+
+    def get_package_tracking_details(self, package_number: int) -> dict:
+        """The PackageTrackingDetails payload of one package."""
+        data = self._http.call(
+            OPERATIONS["getPackageTrackingDetails"], params={"packageNumber": int(package_number)}
+        )
+        return _payload(data, "getPackageTrackingDetails")
+
+    # FBA Inventory
+
+    def get_inventory_summaries(
+        self,
+        start: datetime | None = None,
+        seller_skus: list[str] | None = None,
+        details: bool = True,
+    ) -> Iterator[dict]:
+        """InventorySummary dicts for this marketplace: those changed since `start`, or
+        those of `seller_skus`, or all of them."""
+        if start is not None and seller_skus:
+            # Amazon silently ignores sellerSkus when startDateTime is given.
+            raise ValueError("pass either start or seller_skus, not both")
+        base = {
+            "granularityType": "Marketplace",
+            "granularityId": self.marketplace_id,
+            "marketplaceIds": self.marketplace_id,
+            "details": "true" if details else "false",
+        }
+        if start is not None:
+            base["startDateTime"] = spapi_datetime(start)
+        if seller_skus is None:
+            yield from self._inventory_pages(base)
+            return
+        for first in range(0, len(seller_skus), _SKUS_PER_CALL):
+            chunk = seller_skus[first : first + _SKUS_PER_CALL]
+            # Arrays go comma-joined (the model's default collection format).
+            yield from self._inventory_pages({**base, "sellerSkus": ",".join(chunk)})
+
+    def _inventory_pages(self, base: dict[str, str]) -> Iterator[dict]:
+        params = dict(base)
+        seen_tokens: set[str] = set()
+        while True:
+            data = self._http.call(OPERATIONS["getInventorySummaries"], params=params)
+            yield from (data.get("payload") or {}).get("inventorySummaries") or []
+            token = (data.get("pagination") or {}).get("nextToken")
+            if not token:
+                return
+            _check_new(token, seen_tokens, "getInventorySummaries")
+            # Amazon requires the original filters (startDateTime) beside nextToken.
+            params = {**base, "nextToken": token}
+
+
+def _payload(data: dict, operation: str) -> dict:
+    payload = data.get("payload")
+    if not isinstance(payload, dict):
+        # Never read an empty answer as "no such order": that would send a second create.
+        raise TransientError(f"Amazon answered {operation} without a payload")
+    return payload
+
+
+def _check_new(token: str, seen: set[str], operation: str) -> None:
+    # A page token that comes back would loop forever; stopping quietly would lose pages.
+    if token in seen:
+        raise TransientError(f"Amazon repeated a nextToken of {operation}")
+    seen.add(token)

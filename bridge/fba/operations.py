@@ -1,0 +1,60 @@
+"""The SP-API operations bridge calls: method, path and the usage plan (rate, burst)
+from the official models' "Usage Plan" tables. Sellers may be granted more; the
+`x-amzn-RateLimit-Limit` header then raises the rate at run time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OUTBOUND = "/fba/outbound/2020-07-01"
+INVENTORY = "/fba/inventory/v1"
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str           # the model's operationId, also the rate-limit bucket's name
+    method: str
+    path: str           # with {placeholders} for path parameters
+    rate: float         # requests per second
+    burst: int          # bucket size
+
+    @property
+    def idempotent(self) -> bool:
+        # Reads can be repeated after an unknown outcome; writes must be read back first.
+        return self.method == "GET"
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation("getFulfillmentPreview", "POST", f"{OUTBOUND}/fulfillmentOrders/preview", 2, 30),
+        Operation("deliveryOffers", "POST", f"{OUTBOUND}/deliveryOffers", 5, 30),
+        Operation("listAllFulfillmentOrders", "GET", f"{OUTBOUND}/fulfillmentOrders", 2, 30),
+        Operation("createFulfillmentOrder", "POST", f"{OUTBOUND}/fulfillmentOrders", 2, 30),
+        Operation("getPackageTrackingDetails", "GET", f"{OUTBOUND}/tracking", 2, 30),
+        Operation("listReturnReasonCodes", "GET", f"{OUTBOUND}/returnReasonCodes", 2, 30),
+        Operation(
+            "createFulfillmentReturn", "PUT",
+            f"{OUTBOUND}/fulfillmentOrders/{{sellerFulfillmentOrderId}}/return", 2, 30,
+        ),
+        Operation(
+            "getFulfillmentOrder", "GET",
+            f"{OUTBOUND}/fulfillmentOrders/{{sellerFulfillmentOrderId}}", 2, 30,
+        ),
+        Operation(
+            "updateFulfillmentOrder", "PUT",
+            f"{OUTBOUND}/fulfillmentOrders/{{sellerFulfillmentOrderId}}", 2, 30,
+        ),
+        Operation(
+            "cancelFulfillmentOrder", "PUT",
+            f"{OUTBOUND}/fulfillmentOrders/{{sellerFulfillmentOrderId}}/cancel", 2, 30,
+        ),
+        Operation("getFeatures", "GET", f"{OUTBOUND}/features", 2, 30),
+        Operation("getFeatureInventory", "GET", f"{OUTBOUND}/features/inventory/{{featureName}}", 2, 30),
+        Operation(
+            "getFeatureSKU", "GET",
+            f"{OUTBOUND}/features/inventory/{{featureName}}/{{sellerSku}}", 2, 30,
+        ),
+        Operation("getInventorySummaries", "GET", f"{INVENTORY}/summaries", 2, 2),
+    )
+}

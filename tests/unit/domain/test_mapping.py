@@ -1,0 +1,94 @@
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given, strategies as st
+
+from bridge.domain.ids import is_valid_seller_fulfillment_order_id, seller_fulfillment_order_id
+from bridge.domain.mapping import MappingPolicy, build_fulfillment_request
+from bridge.domain.model import Address, CartLine, CartOrder
+from bridge.errors import NeedsAttentionError
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+ADDRESS = Address(name="Ava Johnson", line1="12 Main St", city="Seattle", state="WA",
+                  postal_code="98101", country_code="US")
+POLICY = MappingPolicy(
+    seller_sku=lambda sku: {"CART-A": "FBA-A"}.get(sku, sku),
+    speed_for=lambda method: {"express": "Expedited"}.get(method, "Standard"),
+    fulfillment_policy="FillOrKill",
+    comment_template="Thanks for order {number}",
+)
+
+
+def order(**changes) -> CartOrder:
+    base = dict(order_id="1001", number="#1001", created_at=NOW, updated_at=NOW, paid=True,
+                cancelled=False, lines=(CartLine("L1", "CART-A", 2), CartLine("L2", "GIFT", 1, False)),
+                address=ADDRESS, shipping_method="express", email="ava@example.com")
+    base.update(changes)
+    return CartOrder(**base)
+
+
+def reason_of(**changes) -> str:
+    with pytest.raises(NeedsAttentionError) as caught:
+        build_fulfillment_request(order(**changes), "DEMO-1001", POLICY, known_skus={"FBA-A"})
+    return caught.value.reason
+
+
+def test_maps_a_good_order_to_the_models_fields():
+    mapped = build_fulfillment_request(order(), "DEMO-1001", POLICY, known_skus={"FBA-A"})
+    body = mapped.request
+    assert body["sellerFulfillmentOrderId"] == "DEMO-1001"
+    assert body["displayableOrderId"] == "#1001"
+    assert body["displayableOrderDate"] == "2026-11-01T12:00:00Z"
+    assert body["displayableOrderComment"] == "Thanks for order #1001"
+    assert body["shippingSpeedCategory"] == "Expedited"
+    assert body["destinationAddress"]["countryCode"] == "US"
+    # the digital line is not sent; the SKU is mapped
+    assert body["items"] == [{"sellerSku": "FBA-A", "sellerFulfillmentOrderItemId": "L1", "quantity": 2}]
+    assert [line.seller_sku for line in mapped.lines] == ["FBA-A"]
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"address": None}, "missing_address"),
+        ({"address": Address(name="A", line1="x", postal_code="1", country_code="US")}, "incomplete_address"),
+        ({"address": Address(name="A", line1="x", city="c", postal_code="1", country_code="USA")}, "bad_country_code"),
+        ({"address": Address(name="Иван Петров", line1="ул. Ленина 1", city="Москва",
+                             postal_code="101000", country_code="RU")}, "non_latin_address"),
+        ({"lines": (CartLine("L1", "CART-A", 0),)}, "bad_quantity"),
+        ({"lines": (CartLine("L1", "NOPE", 1),)}, "unknown_sku"),
+        ({"lines": (CartLine("L1", "", 1),)}, "missing_sku"),
+        ({"lines": (CartLine("L1", "X" * 51, 1),)}, "sku_too_long"),
+        ({"lines": (CartLine("L1", "GIFT", 1, False),)}, "no_shippable_lines"),
+        ({"lines": (CartLine("L1", "CART-A", 251),)}, "too_many_units"),
+        ({"number": "N" * 41}, "bad_order_number"),
+        ({"number": "   "}, "missing_number"),
+    ],
+)
+def test_bad_orders_get_a_specific_reason(changes, reason):
+    assert reason_of(**changes) == reason
+
+
+def test_comment_over_the_models_limit_needs_attention():
+    policy = MappingPolicy(POLICY.seller_sku, POLICY.speed_for, "FillOrKill", "x" * 751)
+    with pytest.raises(NeedsAttentionError) as caught:
+        build_fulfillment_request(order(), "DEMO-1001", policy)
+    assert caught.value.reason == "bad_comment"
+
+
+def test_unknown_skus_are_left_to_amazon_before_the_first_stock_sync():
+    mapped = build_fulfillment_request(order(lines=(CartLine("L1", "NEW", 1),)), "D-1", POLICY, None)
+    assert mapped.request["items"][0]["sellerSku"] == "NEW"
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_fulfillment_order_ids_are_safe_deterministic_and_short(cart_id):
+    first = seller_fulfillment_order_id("DEMO", cart_id)
+    assert first == seller_fulfillment_order_id("DEMO", cart_id)
+    assert is_valid_seller_fulfillment_order_id(first)
+
+
+def test_distinct_cart_ids_get_distinct_fulfillment_ids():
+    ids = {seller_fulfillment_order_id("DEMO", f"gid://shopify/Order/{n}") for n in range(5000)}
+    assert len(ids) == 5000
+    assert seller_fulfillment_order_id("DEMO", "1001") == "DEMO-1001"
