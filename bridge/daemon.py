@@ -45,13 +45,23 @@ def celery_main(argv: list[str]) -> None:
 
 
 def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
-    from bridge.worker.app import QUEUES
+    """Worker threads and the scheduler in this one process. The scheduler runs as a
+    thread, not Celery's forked `--beat` child: a forked child inherits the parent's
+    SQLite broker connection, which the SQLAlchemy transport cannot share."""
+    from celery.beat import EmbeddedService
+
+    from bridge.worker.app import QUEUES, app
 
     ensure_ledger(runtime)
     prepare_broker(runtime.config.settings.broker_url)
     log.info("starting", storefronts=list(runtime.storefronts), concurrency=concurrency)
-    celery_main([
-        "worker", "--beat", "--pool", "threads", "--concurrency", str(concurrency),
-        "--queues", ",".join(QUEUES), "--loglevel", "INFO", "--without-gossip",
-        "--without-mingle", "--without-heartbeat",
-    ])
+    scheduler = EmbeddedService(app, thread=True)
+    scheduler.start()
+    try:
+        celery_main([
+            "worker", "--pool", "threads", "--concurrency", str(concurrency),
+            "--queues", ",".join(QUEUES), "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle", "--without-heartbeat",
+        ])
+    finally:
+        scheduler.stop()

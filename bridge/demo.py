@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -25,6 +24,9 @@ from bridge.domain.states import OrderState as S
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, Package, StockLevel
+from bridge.sim.client import SimAdmin
+from bridge.sim.config import SimConfig
+from bridge.sim.server import SimServer
 
 DEMO_SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M", "TEE-L", "CAP-01")
 DEMO_STOCK = 400
@@ -120,9 +122,7 @@ def read_progress(ledger: Ledger, store_url: str, sim_url: str) -> Progress:
 
 
 def sim_fulfillable(sim_url: str) -> dict[str, int]:
-    response = requests.get(f"{sim_url}/_sim/inventory", timeout=5)
-    response.raise_for_status()
-    return {item["sellerSku"]: int(item["fulfillable"]) for item in response.json()["items"]}
+    return {sku: int(item["fulfillable"]) for sku, item in SimAdmin(sim_url).inventory().items()}
 
 
 def _table(progress: Progress, total: int, elapsed: float) -> Table:
@@ -153,19 +153,15 @@ def _done(progress: Progress, total: int) -> bool:
 
 def run_demo(workdir: Path, *, order_count: int = 20, timeout: float = 300,
              console: Console | None = None) -> bool:
-    from bridge.sim.server import SimServer
-
     console = console or Console()
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     store_url = f"sqlite:///{(workdir / 'store.db').resolve()}"
 
-    with SimServer(clock_factor=CLOCK_FACTOR) as sim:
+    with SimServer(SimConfig(clock_factor=CLOCK_FACTOR)) as sim:
         config_dir = write_config(workdir, sim.base_url)
-        requests.post(f"{sim.base_url}/_sim/inventory", timeout=5, json={
-            "items": [{"sellerSku": sku, "quantity": DEMO_STOCK} for sku in DEMO_SKUS]
-        }).raise_for_status()
+        sim.admin.set_stock({sku: DEMO_STOCK for sku in DEMO_SKUS})
         demo_store.create_schema(store_url)
         demo_store.place_orders(store_url, order_count, DEMO_SKUS)
         console.print(f"[bold]bridge demo[/bold]: {order_count} orders in the demo store, "

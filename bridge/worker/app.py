@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.signals import worker_process_init
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from bridge.config import load_config
 from bridge.worker.schedule import beat_schedule
@@ -38,7 +38,11 @@ def celery_settings(config=None) -> dict:
         "task_time_limit": TASK_TIME_LIMIT,
         "task_soft_time_limit": TASK_TIME_LIMIT - 30,
         "task_default_queue": "orders",
-        "task_queues": [Queue(name) for name in QUEUES],
+        # One direct exchange per queue, so a message lands in exactly one queue.
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name)
+                        for name in QUEUES],
+        "task_default_exchange": "orders",
+        "task_default_routing_key": "orders",
         "task_routes": {
             "bridge.ingest": {"queue": "orders"},
             "bridge.submit": {"queue": "submit"},

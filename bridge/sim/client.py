@@ -1,0 +1,77 @@
+"""A small client for the admin API, used by the `bridge sim` commands, tests and the
+demo. SP-API calls are not its business: bridge's own SP-API client makes those."""
+
+from __future__ import annotations
+
+import requests
+
+from bridge.sim.config import DEFAULT_PORT
+
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+class SimAdminError(RuntimeError):
+    pass
+
+
+class SimAdmin:
+    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = self._session.request(method, f"{self.base_url}/_sim/{path}", json=body,
+                                         timeout=self.timeout)
+        data = response.json()
+        if response.status_code >= 400:
+            errors = data.get("errors") or [{}]
+            raise SimAdminError(errors[0].get("message") or f"HTTP {response.status_code}")
+        return data
+
+    def clock(self) -> dict:
+        return self._call("GET", "clock")
+
+    def advance(self, seconds: float) -> dict:
+        return self._call("POST", "clock/advance", {"seconds": seconds})
+
+    def set_clock_factor(self, factor: float) -> dict:
+        return self._call("POST", "clock", {"factor": factor})
+
+    def reset(self) -> dict:
+        return self._call("POST", "reset")
+
+    def set_stock(self, levels: dict[str, int]) -> dict:
+        items = [{"sellerSku": sku, "quantity": qty} for sku, qty in levels.items()]
+        return self._call("POST", "inventory", {"items": items})
+
+    def inventory(self) -> dict[str, dict]:
+        return {item["sellerSku"]: item for item in self._call("GET", "inventory")["items"]}
+
+    def orders(self) -> list[dict]:
+        return self._call("GET", "orders")["orders"]
+
+    def add_fault(self, operation: str, status: int | None = 503, rate: float = 1.0,
+                  latency: float = 0.0, drop_after_act: bool = False,
+                  count: int | None = None) -> dict:
+        return self._call("POST", "faults", {
+            "operation": operation, "status": status, "rate": rate, "latency": latency,
+            "drop_after_act": drop_after_act, "count": count})
+
+    def clear_faults(self) -> dict:
+        return self._call("DELETE", "faults")
+
+    def set_rate_limits(self, enabled: bool | None = None,
+                        limits: dict[str, tuple[float, int]] | None = None) -> dict:
+        body: dict = {}
+        if enabled is not None:
+            body["enabled"] = enabled
+        if limits:
+            body["limits"] = {op: {"rate": r, "burst": b} for op, (r, b) in limits.items()}
+        return self._call("POST", "rate-limits", body)
+
+    def stats(self) -> dict[str, dict]:
+        return self._call("GET", "stats")["operations"]
+
+    def calls(self, operation_id: str) -> int:
+        return self.stats().get(operation_id, {}).get("calls", 0)

@@ -1,0 +1,54 @@
+"""The registry of SP-API operations the simulator answers. Each API module lists its
+operations by the model's operationId with a handler; the method, path and default rate
+limit come from the model itself, so they cannot drift from Amazon's documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bridge.sim.schemas import ModelOperation, operation as model_operation
+from bridge.sim.wire import Call, Reply
+
+if TYPE_CHECKING:
+    from bridge.sim.simulator import Simulator
+
+Handler = Callable[["Simulator", Call], Reply]
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    handler: Handler
+
+    @property
+    def model(self) -> ModelOperation:
+        return model_operation(self.operation_id)
+
+    @property
+    def method(self) -> str:
+        return self.model.method
+
+    @property
+    def path(self) -> str:
+        return self.model.path  # "{name}" placeholders read the same in Starlette
+
+    @property
+    def default_rate_limit(self) -> tuple[float, int] | None:
+        return self.model.usage_plan
+
+
+def all_operations() -> list[Operation]:
+    """Every operation of every simulated API."""
+    from bridge.sim import inventory, outbound
+
+    return [*outbound.OPERATIONS, *inventory.OPERATIONS]
+
+
+def rate_limits(operations: Iterable[Operation],
+                overrides: dict[str, tuple[float, int]]) -> dict[str, tuple[float, int]]:
+    limits = {op.operation_id: op.default_rate_limit for op in operations
+              if op.default_rate_limit is not None}
+    limits.update(overrides)
+    return limits

@@ -1,0 +1,120 @@
+"""Fulfillment Outbound API v2020-07-01 (/fba/outbound/2020-07-01): create, get, list,
+cancel fulfillment orders and package tracking. Handlers run inside the store's
+transaction, after the network has been brought up to the current simulated time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bridge.sim import carriers
+from bridge.sim.clock import iso, parse_iso
+from bridge.sim.operations import Operation
+from bridge.sim.outbound_input import parse_create_request, seller_fulfillment_order_id
+from bridge.sim.wire import Call, Reply, decode_token, encode_token, invalid_input, not_found
+
+if TYPE_CHECKING:
+    from bridge.sim.simulator import Simulator
+
+
+def create_fulfillment_order(sim: Simulator, call: Call) -> Reply:
+    request = parse_create_request(call.json_body())
+    sim.fulfillment.create(request, sim.now())
+    return Reply(200, {})
+
+
+def _order_or_404(sim: Simulator, call: Call) -> dict:
+    order_id = seller_fulfillment_order_id(call.path_params["sellerFulfillmentOrderId"])
+    order = sim.fulfillment.get(order_id)
+    if order is None:
+        raise not_found(f"The fulfillment order {order_id} was not found.")
+    return order
+
+
+def get_fulfillment_order(sim: Simulator, call: Call) -> Reply:
+    order = _order_or_404(sim, call)
+    fulfillment = sim.fulfillment
+    return Reply(200, {"payload": {
+        "fulfillmentOrder": fulfillment.order_view(order),
+        "fulfillmentOrderItems": fulfillment.items_view(order),
+        "fulfillmentShipments": fulfillment.shipments_view(order),
+        "returnItems": [],
+        "returnAuthorizations": [],
+    }})
+
+
+def cancel_fulfillment_order(sim: Simulator, call: Call) -> Reply:
+    order = _order_or_404(sim, call)
+    sim.fulfillment.cancel(order["id"], sim.now())
+    return Reply(200, {})
+
+
+def list_all_fulfillment_orders(sim: Simulator, call: Call) -> Reply:
+    """Orders whose status changed at or after queryStartDate (all orders without it),
+    oldest change first. The token holds the position by (change time, creation order),
+    so an order that changes while a client pages is seen again, never skipped."""
+    token = call.text("nextToken")
+    if token:
+        state = decode_token(token)
+        start, after = state.get("start"), state.get("after")
+        if not isinstance(after, list) or len(after) != 2:
+            raise invalid_input("Invalid nextToken.")
+    else:
+        start, after = None, None
+        text = call.text("queryStartDate")
+        if text:
+            try:
+                start = parse_iso(text)
+            except ValueError:
+                raise invalid_input("Value for parameter queryStartDate is invalid: expected an "
+                                    "ISO 8601 date-time.") from None
+
+    orders = [o for o in sim.fulfillment.all() if start is None or o["statusUpdatedAt"] >= start]
+    orders.sort(key=lambda o: (o["statusUpdatedAt"], o["seq"]))
+    if after is not None:
+        orders = [o for o in orders if (o["statusUpdatedAt"], o["seq"]) > tuple(after)]
+    page = orders[: sim.config.orders_page_size]
+    result: dict = {"fulfillmentOrders": [sim.fulfillment.order_view(o) for o in page]}
+    if len(orders) > len(page):
+        last = page[-1]
+        result["nextToken"] = encode_token(
+            {"start": start, "after": [last["statusUpdatedAt"], last["seq"]]})
+    return Reply(200, {"payload": result})
+
+
+def get_package_tracking_details(sim: Simulator, call: Call) -> Reply:
+    text = call.text("packageNumber")
+    if text is None:
+        raise invalid_input("Missing required parameter: packageNumber.")
+    try:
+        number = int(text)
+    except ValueError:
+        raise invalid_input("Value for parameter packageNumber is invalid: expected an "
+                            "integer.") from None
+    package = sim.store.get("package", str(number))
+    if package is None:
+        raise not_found(f"The package {number} was not found.")
+    now = sim.now()
+    status, events = carriers.tracking_events(package, now)
+    phone, url = carriers.carrier_contact(package["carrierCode"])
+    details = {
+        "packageNumber": number,
+        "trackingNumber": package["trackingNumber"],
+        "carrierCode": package["carrierCode"],
+        "carrierPhoneNumber": phone,
+        "carrierURL": url,
+        "shipDate": iso(package["shippedAt"]),
+        "estimatedArrivalDate": iso(package["deliveredAt"]),
+        "shipToAddress": dict(package["shipTo"]),
+        "currentStatus": status,
+        "trackingEvents": events,
+    }
+    return Reply(200, {"payload": details})
+
+
+OPERATIONS = [
+    Operation("createFulfillmentOrder", create_fulfillment_order),
+    Operation("getFulfillmentOrder", get_fulfillment_order),
+    Operation("listAllFulfillmentOrders", list_all_fulfillment_orders),
+    Operation("cancelFulfillmentOrder", cancel_fulfillment_order),
+    Operation("getPackageTrackingDetails", get_package_tracking_details),
+]

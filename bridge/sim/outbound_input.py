@@ -1,0 +1,137 @@
+"""Validation of createFulfillmentOrder bodies, as strict as Amazon is: the model's
+required fields, types, enums and lengths, plus the rules its descriptions state in
+words (id characters, positive quantities, at most 100 lines and 250 units). Unknown
+fields are ignored. Every failure is a 400 InvalidInput naming the field."""
+
+from __future__ import annotations
+
+import re
+
+from jsonschema.exceptions import ValidationError
+
+from bridge.sim.clock import parse_iso
+from bridge.sim.schemas import definition_validator, load_model
+from bridge.sim.wire import invalid_input
+
+OUTBOUND_MODEL = "fulfillmentOutbound_2020-07-01.json"
+SELLER_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+MAX_LINES = 100
+MAX_UNITS = 250
+INT32_MAX = 2**31 - 1
+
+
+def _field(error: ValidationError) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def _message(error: ValidationError) -> str:
+    field = _field(error)
+    kind = error.validator
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else "?"
+        where = f"{field}.{name}" if field != "body" else name
+        return f"Missing required parameter: {where}."
+    if kind == "maxLength":
+        return (f"Value for parameter {field} is too long; the maximum length is "
+                f"{error.validator_value}.")
+    if kind == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return (f"Value {error.instance!r} for parameter {field} is invalid. "
+                f"Valid values: {allowed}.")
+    if kind == "type":
+        return f"Value for parameter {field} must be of type {error.validator_value}."
+    return f"Value for parameter {field} is invalid."
+
+
+def check_against_model(body: dict, definition: str, model_file: str = OUTBOUND_MODEL) -> None:
+    """Raise InvalidInput for the first way `body` breaks the model's request schema."""
+    validator = definition_validator(model_file, definition)
+    errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.absolute_path), _field(e)))
+    if errors:
+        raise invalid_input(_message(errors[0]))
+
+
+def _declared_fields(definition: str) -> dict:
+    return load_model(OUTBOUND_MODEL)["definitions"][definition]["properties"]
+
+
+def seller_fulfillment_order_id(value: str) -> str:
+    if not SELLER_ORDER_ID.match(value or ""):
+        raise invalid_input("Value for parameter sellerFulfillmentOrderId is invalid: it must be "
+                            "1 to 40 characters of A-Z, a-z, 0-9, '-' and '_'.")
+    return value
+
+
+def parse_create_request(body: dict) -> dict:
+    """The normalized request (known fields only), or InvalidInput."""
+    check_against_model(body, "CreateFulfillmentOrderRequest")
+    known = _declared_fields("CreateFulfillmentOrderRequest")
+    request = {key: value for key, value in body.items() if key in known}
+
+    seller_fulfillment_order_id(request["sellerFulfillmentOrderId"])
+
+    displayable_id = request["displayableOrderId"].strip()
+    if not displayable_id or "  " in displayable_id:
+        raise invalid_input("Value for parameter displayableOrderId is invalid: it must be 1 to "
+                            "40 characters and cannot contain two spaces in a row.")
+    request["displayableOrderId"] = displayable_id
+
+    try:
+        parse_iso(request["displayableOrderDate"])
+    except ValueError:
+        raise invalid_input("Value for parameter displayableOrderDate is invalid: expected an "
+                            "ISO 8601 date-time.") from None
+
+    _check_address(request["destinationAddress"])
+    request["items"] = _check_items(request["items"])
+    return request
+
+
+def _check_address(address: dict) -> None:
+    for name in ("name", "addressLine1", "postalCode", "countryCode"):
+        if not address[name].strip():
+            raise invalid_input(f"Value for parameter destinationAddress.{name} is invalid: "
+                                "it must not be empty.")
+    country = address["countryCode"].strip()
+    if not re.fullmatch(r"[A-Za-z]{2}", country):
+        raise invalid_input("Value for parameter destinationAddress.countryCode is invalid: "
+                            "expected a two-letter ISO 3166-1 code.")
+    if country.upper() != "JP" and not str(address.get("city") or "").strip():
+        raise invalid_input("Missing required parameter: destinationAddress.city.")
+
+
+def _check_items(items: list) -> list[dict]:
+    if not items:
+        raise invalid_input("Value for parameter items is invalid: at least one item is required.")
+    if len(items) > MAX_LINES:
+        raise invalid_input(f"Value for parameter items is invalid: at most {MAX_LINES} line items "
+                            "are allowed.")
+    item_keys = _declared_fields("CreateFulfillmentOrderItem")
+    seen: set[str] = set()
+    units = 0
+    cleaned = []
+    for index, item in enumerate(items):
+        if not item["sellerSku"].strip():
+            raise invalid_input(f"Value for parameter items[{index}].sellerSku is invalid: "
+                                "it must not be empty.")
+        item_id = item["sellerFulfillmentOrderItemId"]
+        if not item_id.strip():
+            raise invalid_input(f"Value for parameter items[{index}].sellerFulfillmentOrderItemId "
+                                "is invalid: it must not be empty.")
+        if item_id in seen:
+            raise invalid_input(f"Value for parameter items[{index}].sellerFulfillmentOrderItemId "
+                                f"is invalid: {item_id} is used by more than one item.")
+        seen.add(item_id)
+        if not 0 < item["quantity"] <= INT32_MAX:
+            raise invalid_input(f"Value for parameter items[{index}].quantity is invalid: it must "
+                                "be greater than 0.")
+        units += item["quantity"]
+        cleaned.append({key: value for key, value in item.items() if key in item_keys})
+    if units > MAX_UNITS:
+        raise invalid_input(f"Value for parameter items is invalid: at most {MAX_UNITS} units are "
+                            "allowed per order.")
+    return cleaned
