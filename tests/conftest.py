@@ -40,19 +40,32 @@ def postgres_server() -> str:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: str):
-    """A URL whose connections see a fresh, empty schema; dropped afterwards."""
+def postgres_schema_factory(postgres_server: str):
+    """Makes URLs whose connections each see a fresh, empty schema; all dropped afterwards."""
     import sqlalchemy as sa
 
-    schema = "t_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(postgres_server)
+    schemas: list[str] = []
+
+    def make() -> str:
+        schema = "t_" + uuid.uuid4().hex[:12]
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        sep = "&" if "?" in postgres_server else "?"
+        return f"{postgres_server}{sep}options={quote(f'-csearch_path={schema}')}"
+
+    yield make
     with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in postgres_server else "?"
-    yield f"{postgres_server}{sep}options={quote(f'-csearch_path={schema}')}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for schema in schemas:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_schema_factory) -> str:
+    """A URL whose connections see a fresh, empty schema; dropped afterwards."""
+    return postgres_schema_factory()
 
 
 @pytest.fixture(scope="session")

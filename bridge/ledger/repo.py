@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.domain.model import CartOrder
@@ -212,13 +214,18 @@ def set_cursor(session: Session, storefront: str, flow: str, position: datetime)
 
 # ---------------------------------------------------------------- storefront switches
 
-def storefront_row(session: Session, name: str) -> Storefront:
-    row = session.get(Storefront, name)
-    if row is None:
-        row = Storefront(name=name, paused=False, paused_reason="")
-        session.add(row)
-        session.flush()
-    return row
+def lock_storefront(session: Session, name: str) -> Storefront:
+    """Serialise one flow's writes per storefront for the rest of this transaction
+    (two workers ingesting the same storefront would otherwise race on new rows)."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    # Create the row if missing without racing another worker doing the same.
+    session.execute(
+        insert(Storefront)
+        .values(name=name, paused=False, paused_reason="", updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    return session.scalar(select(Storefront).where(Storefront.name == name).with_for_update())
 
 
 def is_paused(session: Session, name: str) -> str | None:
@@ -227,13 +234,13 @@ def is_paused(session: Session, name: str) -> str | None:
 
 
 def pause_storefront(session: Session, name: str, reason: str) -> None:
-    row = storefront_row(session, name)
+    row = lock_storefront(session, name)
     row.paused, row.paused_reason, row.updated_at = True, reason, utcnow()
     record_event(session, name, None, "storefront_paused", message=reason)
 
 
 def resume_storefront(session: Session, name: str) -> None:
-    row = storefront_row(session, name)
+    row = lock_storefront(session, name)
     row.paused, row.paused_reason, row.updated_at = False, "", utcnow()
     record_event(session, name, None, "storefront_resumed")
 

@@ -65,6 +65,7 @@ def ingest_orders(
         page = cart.fetch_orders(since, until, page_token, storefront.poll.page_size)
         last_page = page.next_page is None
         with ledger.transaction() as session:
+            repo.lock_storefront(session, storefront.name)
             known_skus = _known_seller_skus(session, storefront.name)
             for order in page.orders:
                 result.seen += 1

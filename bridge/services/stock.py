@@ -67,6 +67,7 @@ def _read_inventory(ledger, fba, storefront, cursor, full, now, result) -> None:
     summaries = list(fba.get_inventory_summaries(start=start, details=True))
     result.read = len(summaries)
     with ledger.transaction() as session:
+        repo.lock_storefront(session, storefront.name)
         levels = repo.stock_levels(session, storefront.name)
         newest = cursor.position if cursor else None
         for summary in summaries:

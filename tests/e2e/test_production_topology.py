@@ -1,0 +1,103 @@
+"""The production topology end to end: real Celery worker processes (prefork) and the
+scheduler on Redis, the ledger on PostgreSQL, the merchant's SQL store on PostgreSQL,
+and the simulated fulfillment network over HTTP."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from bridge.carts import demo_store
+from bridge.demo import write_config
+from bridge.ledger.db import make_engine
+from bridge.ledger.repo import Ledger
+from bridge.ledger.tables import Order
+from bridge.sim.config import SimConfig
+from bridge.sim.server import SimServer
+
+from processes import Daemons, wait_for
+
+pytestmark = pytest.mark.e2e
+
+ORDERS = 200
+SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M", "TEE-L", "CAP-01", "SOCK-3")
+STOCK = 1000
+QUEUES = "orders,submit,status,tracking,stock,maintenance"
+
+
+def test_200_orders_flow_through_workers_on_postgres_and_redis(
+    tmp_path, postgres_schema_factory, redis_url
+):
+    ledger_url, store_url = postgres_schema_factory(), postgres_schema_factory()
+    # The simulator's limits are raised (and reported in x-amzn-RateLimit-Limit, which
+    # bridge's shared Redis buckets learn from) so 200 creates take seconds, not minutes.
+    fast = {op: (100.0, 100) for op in (
+        "createFulfillmentOrder", "getFulfillmentOrder", "listAllFulfillmentOrders",
+        "getInventorySummaries", "cancelFulfillmentOrder")}
+    with SimServer(SimConfig(clock_factor=0, rate_limit_overrides=fast)) as sim:
+        sim.admin.set_stock({sku: STOCK for sku in SKUS})
+        broker = redis_url
+        limits = redis_url.rsplit("/", 1)[0] + "/14"
+        config_dir = write_config(tmp_path, sim.base_url, database_url=ledger_url,
+                                  broker_url=broker, store_url=store_url,
+                                  rate_limit_url=limits, poll_seconds=1, stock_seconds=2)
+        daemons = Daemons(tmp_path, config_dir)
+        ledger_engine = make_engine(ledger_url)
+        ledger = Ledger(ledger_engine)
+        try:
+            migrated = daemons.run("db", "upgrade")
+            assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+            demo_store.create_schema(store_url)
+            placed = demo_store.place_orders(store_url, ORDERS, SKUS)
+            for index in range(2):
+                daemons.bridge(f"worker{index}", "worker", "--pool", "prefork", "-c", "2",
+                               "-Q", QUEUES, "-n", f"w{index}@%h", "--loglevel", "INFO")
+            daemons.bridge("beat", "beat", "--loglevel", "INFO")
+
+            def accepted() -> int:
+                daemons.check_alive()
+                with ledger.transaction() as session:
+                    return session.scalar(
+                        select(func.count()).where(Order.accepted_at.is_not(None))) or 0
+
+            wait_for(lambda: accepted() == ORDERS, f"{ORDERS} orders accepted", 180,
+                     daemons.logs)
+            at_sim = sim.admin.orders()
+            assert len(at_sim) == ORDERS
+            assert sim.admin.calls("createFulfillmentOrder") == ORDERS  # none sent twice
+
+            # Move Amazon's clock past Received → Planning → Processing → Complete.
+            sim.admin.advance(30 + 60 + 120 + 1)
+
+            def complete() -> int:
+                daemons.check_alive()
+                with ledger.transaction() as session:
+                    return session.scalar(
+                        select(func.count()).where(Order.state == "complete")) or 0
+
+            wait_for(lambda: complete() == ORDERS, "every order complete", 180, daemons.logs)
+
+            statuses = Counter(order["status"] for order in sim.admin.orders())
+            assert statuses == {"Complete": ORDERS}
+            sim_packages = {
+                (order["sellerFulfillmentOrderId"], pkg["trackingNumber"])
+                for order in sim.admin.orders()
+                for pkg in order["packages"]
+            }
+            shipments = demo_store.read_shipments(store_url)
+            tracking = Counter((row["order_id"], row["tracking_number"]) for row in shipments)
+            assert len(tracking) == len(sim_packages)          # every package written ...
+            assert max(tracking.values()) == 1                  # ... exactly once
+            assert {row["order_id"] for row in shipments} == set(placed)
+
+            # Stock: the store shows Amazon's fulfillable minus open reservations (none left).
+            def stock_in_line() -> bool:
+                sim_stock = {sku: item["fulfillable"] for sku, item in sim.admin.inventory().items()}
+                return demo_store.read_stock(store_url) == sim_stock
+
+            wait_for(stock_in_line, "store stock equal to FBA fulfillable", 60, daemons.logs)
+        finally:
+            daemons.stop()
+            ledger_engine.dispose()
