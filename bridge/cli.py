@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.errors import ConfigError
+from bridge.sim.cli import sim as sim_commands
 
 console = Console()
 
@@ -61,7 +62,7 @@ def config_check(ctx: click.Context) -> None:
     from bridge.services.config_check import check_config
 
     try:
-        loaded = load_config(ctx.obj.get("config_dir"), check_secrets=True)
+        loaded = load_config(ctx.obj.get("config_dir"))
         check_config(loaded)
     except ConfigError as exc:
         _print_config_problems(exc)
@@ -284,15 +285,7 @@ def demo(order_count: int, workdir: str, timeout: int) -> None:
     sys.exit(0 if ok else 1)
 
 
-def _attach_sim() -> None:
-    try:
-        from bridge.sim.cli import sim
-    except ImportError:  # the simulator's CLI is optional at import time
-        return
-    main.add_command(sim, "sim")
-
-
-_attach_sim()
+main.add_command(sim_commands, "sim")
 
 
 if __name__ == "__main__":

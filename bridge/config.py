@@ -203,9 +203,9 @@ def _validation_problems(path: Path, exc: ValidationError) -> list[tuple[str, st
     return out
 
 
-def load_config(config_dir: str | os.PathLike | None = None, *, check_secrets: bool = False) -> Config:
-    """Read and validate every file. Raises ConfigError listing all problems.
-    With `check_secrets`, every secret reference is resolved too (for `config check`)."""
+def load_config(config_dir: str | os.PathLike | None = None) -> Config:
+    """Read and validate every file. Raises ConfigError listing all problems. Secret
+    references are resolved when used (or by `services.config_check`), not here."""
     root = config_dir_from_env(config_dir)
     problems: list[tuple[str, str, str]] = []
     main_file = root / "bridge.toml"
@@ -233,13 +233,6 @@ def load_config(config_dir: str | os.PathLike | None = None, *, check_secrets: b
         except ValidationError as exc:
             problems.extend(_validation_problems(path, exc))
             continue
-        if check_secrets:
-            account = storefront.fulfillment
-            for key in ("client_secret", "refresh_token"):
-                try:
-                    storefront.secret(getattr(account, key))
-                except ValueError as exc:
-                    problems.append((str(path), f"fulfillment.{key}", str(exc)))
         storefronts.append(storefront)
 
     names = [s.name for s in storefronts]

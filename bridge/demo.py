@@ -36,7 +36,8 @@ CLOCK_FACTOR = 60.0
 def write_config(workdir: Path, sim_url: str, *, database_url: str | None = None,
                  broker_url: str | None = None, store_url: str | None = None,
                  rate_limit_url: str = "", poll_seconds: float = 2.0,
-                 stock_seconds: float = 3.0) -> Path:
+                 stock_seconds: float = 3.0, stale_after_seconds: int = 30,
+                 timeout_seconds: float = 10) -> Path:
     """A configuration folder for a demo storefront against the simulator at `sim_url`."""
     config_dir = workdir / "config"
     (config_dir / "storefronts").mkdir(parents=True, exist_ok=True)
@@ -53,7 +54,7 @@ def write_config(workdir: Path, sim_url: str, *, database_url: str | None = None
         f'rate_limit_url = "{rate_limit_url}"\n'
         'log_format = "json"\n'
         "sweep_seconds = 5\n"
-        "stale_after_seconds = 30\n"
+        f"stale_after_seconds = {stale_after_seconds}\n"
     )
     (config_dir / "storefronts" / "demo.toml").write_text(
         f'''name = "demo"
@@ -70,7 +71,7 @@ endpoint = "{sim_url}"
 client_id = "amzn1.application-oa2-client.demo"
 client_secret = "file:{(secrets_dir / 'lwa-client-secret').resolve()}"
 refresh_token = "file:{(secrets_dir / 'lwa-refresh-token').resolve()}"
-timeout_seconds = 10
+timeout_seconds = {timeout_seconds}
 
 [policy]
 shipping_speeds = {{ Standard = "Standard", Expedited = "Expedited", Priority = "Priority" }}

@@ -1,5 +1,5 @@
-"""Checks that need more than the schema: each storefront's cart settings, as its
-adapter understands them, and the cart secrets they reference."""
+"""Checks that need more than the schema: every secret reference resolves, and each
+storefront's cart settings are valid as its adapter understands them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ from bridge.errors import ConfigError
 
 
 def check_config(config: Config) -> None:
+    """Raise one ConfigError listing every problem found beyond the schema."""
     problems: list[tuple[str, str, str]] = []
     for storefront in config.storefronts:
         file = storefront.source_file
+        for key in ("client_secret", "refresh_token"):
+            try:
+                storefront.secret(getattr(storefront.fulfillment, key))
+            except ValueError as exc:
+                problems.append((file, f"fulfillment.{key}", str(exc)))
         try:
             cls = adapter_class(storefront.cart.platform)
         except ConfigError as exc:

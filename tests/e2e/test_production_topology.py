@@ -98,6 +98,12 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
                 return demo_store.read_stock(store_url) == sim_stock
 
             wait_for(stock_in_line, "store stock equal to FBA fulfillable", 60, daemons.logs)
+
+            # No configured secret reached any process's log.
+            logs = "".join(path.read_text(errors="replace") for path in tmp_path.glob("*.log"))
+            assert "ingested" in logs and "submitted" in logs  # the logs are real ...
+            for secret in (tmp_path / "secrets").iterdir():
+                assert secret.read_text().strip() not in logs  # ... and hold no secret
         finally:
             daemons.stop()
             ledger_engine.dispose()

@@ -68,17 +68,20 @@ def test_secret_references_are_resolved_on_check(tmp_path, monkeypatch):
     root = write(tmp_path, {"shop": GOOD})
     monkeypatch.delenv("SHOP_SECRET", raising=False)
     with pytest.raises(ConfigError) as caught:
-        load_config(root, check_secrets=True)
+        check_config(load_config(root))
     messages = {key: what for _f, key, what in caught.value.problems}
     assert "SHOP_SECRET is not set" in messages["fulfillment.client_secret"]
     assert "cannot read secret file" in messages["fulfillment.refresh_token"]
     monkeypatch.setenv("SHOP_SECRET", "s3cr3t-value")
     (root / "token.txt").write_text("Atzr|token-value\n")
-    config = load_config(root, check_secrets=True)
+    config = load_config(root)
+    check_config(config)
     assert config.storefront("shop").secret("file:token.txt") == "Atzr|token-value"
 
 
-def test_cart_settings_are_checked_by_the_adapter(tmp_path):
+def test_cart_settings_are_checked_by_the_adapter(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOP_SECRET", "s3cr3t-value")
+    (tmp_path / "token.txt").write_text("Atzr|token-value\n")
     text = GOOD + '[cart.orders]\ntable = "orders; DROP TABLE x"\n'
     config = load_config(write(tmp_path, {"shop": text}))
     with pytest.raises(ConfigError) as caught:
@@ -86,7 +89,8 @@ def test_cart_settings_are_checked_by_the_adapter(tmp_path):
     assert any(key.startswith("cart.orders") for _f, key, _w in caught.value.problems)
 
 
-def test_unknown_platform_is_named(tmp_path):
+def test_unknown_platform_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOP_SECRET", "s3cr3t-value")
     config = load_config(write(tmp_path, {"shop": GOOD.replace('"sql"', '"prestashop"')}))
     with pytest.raises(ConfigError) as caught:
         check_config(config)
