@@ -9,7 +9,13 @@ from importlib.metadata import entry_points
 from bridge.errors import ConfigError
 
 # Built-in adapters, found even when bridge runs from a checkout that was not installed.
-_BUILTIN = {"sql": "bridge.carts.sql:SqlCartAdapter"}
+_BUILTIN = {
+    "sql": "bridge.carts.sql:SqlCartAdapter",
+    "shopify": "bridge.carts.shopify:ShopifyAdapter",
+    "woocommerce": "bridge.carts.woocommerce:WooCommerceAdapter",
+    "bigcommerce": "bridge.carts.bigcommerce:BigCommerceAdapter",
+    "magento": "bridge.carts.magento:MagentoAdapter",
+}
 
 
 @cache

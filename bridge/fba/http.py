@@ -24,13 +24,13 @@ from urllib.parse import quote
 
 import requests
 import structlog
-import urllib3.exceptions
 
 from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.operations import Operation
 from bridge.fba.ratelimit import RateLimiter
+from bridge.net import nothing_sent
 
 log = structlog.get_logger(__name__)
 
@@ -167,7 +167,7 @@ class SpApiHttp:
 
     def _transport_failure(self, op: Operation, exc: requests.RequestException) -> Exception:
         what = f"{op.name} failed before an answer ({type(exc).__name__})"
-        if _nothing_sent(exc) or op.idempotent:
+        if nothing_sent(exc) or op.idempotent:
             return _Retry(TransientError(what))
         return IndeterminateError(f"{what}; Amazon may have acted on it")
 
@@ -223,17 +223,6 @@ class SpApiHttp:
         except ValueError:
             return
         self._limiter.update_rate(self._bucket(op), rate)
-
-
-def _nothing_sent(exc: requests.RequestException) -> bool:
-    """True when the connection was never made, so the request cannot have reached Amazon."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    inner = exc.args[0] if exc.args else None
-    if isinstance(inner, urllib3.exceptions.MaxRetryError):
-        inner = inner.reason
-    # NewConnectionError (refused, unreachable, DNS) is a kind of ConnectTimeoutError.
-    return isinstance(inner, urllib3.exceptions.ConnectTimeoutError)
 
 
 def _request_id(response: requests.Response) -> str:

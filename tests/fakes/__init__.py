@@ -1,0 +1,1 @@
+"""HTTP fakes of remote platforms (cart APIs), served for real on loopback."""
