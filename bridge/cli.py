@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bridge.errors import ConfigError
 from bridge.sim.cli import sim as sim_commands
+from bridge.cli_inbound import inbound as inbound_commands
 
 console = Console()
 
@@ -164,6 +165,13 @@ def status(ctx: click.Context) -> None:
         poll = report.last_order_poll.isoformat(timespec='seconds') if report.last_order_poll else "never"
         lag = f"{report.lag_seconds:.0f}s" if report.lag_seconds is not None else "-"
         console.print(f"  last order poll: {poll}   lag: {lag}   tracking to write: {report.unpushed_packages}")
+        if report.inbound:
+            table = Table("plan", "shipment", "status", "expected", "received", "still to receive",
+                          title="open inbound shipments")
+            for plan_name, shipment, state, expected, received in report.inbound:
+                table.add_row(plan_name, shipment, state, str(expected), str(received),
+                              str(max(0, expected - received)))
+            console.print(table)
         if report.attention:
             table = Table("id", "order", "reason", "message", "since", title="needs attention")
             for item in report.attention:
@@ -286,6 +294,7 @@ def demo(order_count: int, workdir: str, timeout: int) -> None:
 
 
 main.add_command(sim_commands, "sim")
+main.add_command(inbound_commands, "inbound")
 
 
 if __name__ == "__main__":

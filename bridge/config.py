@@ -110,6 +110,20 @@ class PollIntervals(_Strict):
     initial_lookback_hours: float = Field(default=24, ge=0)
 
 
+class InboundSettings(_Strict):
+    """Defaults for `bridge inbound`: where stock ships from and how options are chosen."""
+
+    # Amazon's AddressInput fields: name, companyName, addressLine1, addressLine2, city,
+    # stateOrProvinceCode, postalCode, countryCode, phoneNumber, email.
+    ship_from: dict[str, str] = Field(default_factory=dict)
+    labels_dir: str = "var/labels"
+    placement: Literal["cheapest", "first"] = "cheapest"
+    carrier: Literal["partnered", "own"] = "partnered"
+    # The shipment is ready for pickup this many days after the transport step.
+    ready_in_days: int = Field(default=1, ge=0, le=30)
+    follow_seconds: float = Field(default=900, ge=5)
+
+
 class CartConnection(BaseModel):
     """`platform` picks the adapter; every other key is the adapter's own settings."""
 
@@ -130,6 +144,7 @@ class StorefrontConfig(_Strict):
     fulfillment: FulfillmentAccount
     policy: Policy = Field(default_factory=Policy)
     poll: PollIntervals = Field(default_factory=PollIntervals)
+    inbound: InboundSettings = Field(default_factory=InboundSettings)
     source_file: str = ""
     config_dir: str = ""
 

@@ -17,6 +17,7 @@ from bridge.errors import ConfigError, TransientError
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.http import SpApiHttp
+from bridge.fba.inbound import InboundClient
 from bridge.fba.operations import OPERATIONS
 from bridge.fba.ratelimit import RateLimiter
 
@@ -106,6 +107,11 @@ class FbaClient:
             max_retries=account.max_retries,
             session=session,
         )
+
+    @property
+    def inbound(self) -> InboundClient:
+        """Fulfillment Inbound operations on the same connection, token and buckets."""
+        return InboundClient(self._http, self.marketplace_id)
 
     def close(self) -> None:
         self._http.close()

@@ -58,3 +58,16 @@ OPERATIONS: dict[str, Operation] = {
         Operation("getInventorySummaries", "GET", f"{INVENTORY}/summaries", 2, 2),
     )
 }
+
+
+# Operations without a usage plan in the model get the most common one.
+_DEFAULT_PLAN = (2.0, 30)
+
+
+def model_operation(operation_id: str) -> Operation:
+    """An operation as the official model describes it (method, path, usage plan)."""
+    from bridge.spapi_models import operation
+
+    spec = operation(operation_id)
+    rate, burst = spec.usage_plan or _DEFAULT_PLAN
+    return Operation(operation_id, spec.method, spec.path, rate, burst)

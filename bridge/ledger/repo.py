@@ -47,10 +47,14 @@ class Ledger:
 
 # ---------------------------------------------------------------- orders
 
-def find_order(session: Session, storefront: str, cart_order_id: str) -> Order | None:
-    return session.scalar(
-        select(Order).where(Order.storefront == storefront, Order.cart_order_id == cart_order_id)
-    )
+def find_order(session: Session, storefront: str, cart_order_id: str, *,
+               lock: bool = False) -> Order | None:
+    """With `lock`, the row is locked for this transaction (Postgres), so a decision made
+    on its state cannot be overwritten by, or overwrite, another worker's change."""
+    query = select(Order).where(Order.storefront == storefront, Order.cart_order_id == cart_order_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
 
 
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
@@ -177,11 +181,14 @@ def record_event(
     from_state: str = "",
     to_state: str = "",
     message: str = "",
+    *,
+    inbound_plan_id: int | None = None,
 ) -> None:
     session.add(
         Event(
             storefront=storefront,
             order_id=order_id,
+            inbound_plan_id=inbound_plan_id,
             kind=kind,
             from_state=from_state,
             to_state=to_state,

@@ -158,6 +158,57 @@ class Cursor(Base):
     last_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class InboundPlan(Base):
+    """One inbound plan and how far bridge has taken it. `step` is the recovery point:
+    a resumed plan continues from here and reads Amazon back before repeating a call."""
+
+    __tablename__ = "inbound_plans"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    # Chosen by bridge and saved before createInboundPlan, so a lost answer can be found
+    # again by name.
+    name: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    inbound_plan_id: Mapped[str | None] = mapped_column(String(38), unique=True, nullable=True)
+    step: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default="open", nullable=False)
+    items: Mapped[list] = mapped_column(JSON, nullable=False)
+    boxes: Mapped[list] = mapped_column(JSON, nullable=False)
+    source_address: Mapped[dict] = mapped_column(JSON, nullable=False)
+    choices: Mapped[dict] = mapped_column(JSON, nullable=False)
+    # The 202 operation in flight: its name and Amazon's operationId.
+    pending_operation: Mapped[str] = mapped_column(String(96), default="", nullable=False)
+    pending_operation_id: Mapped[str] = mapped_column(String(38), default="", nullable=False)
+    packing_option_id: Mapped[str] = mapped_column(String(38), default="", nullable=False)
+    placement_option_id: Mapped[str] = mapped_column(String(38), default="", nullable=False)
+    labels_path: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class InboundShipment(Base):
+    """A shipment Amazon made of a plan, followed until its units are received."""
+
+    __tablename__ = "inbound_shipments"
+    __table_args__ = (UniqueConstraint("plan_id", "shipment_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_plans.id", ondelete="CASCADE"), nullable=False
+    )
+    shipment_id: Mapped[str] = mapped_column(String(38), nullable=False)
+    confirmation_id: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    status: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    destination: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    # msku → {"expected": n, "received": n}
+    items: Mapped[dict] = mapped_column(JSON, nullable=False)
+    transportation_option_id: Mapped[str] = mapped_column(String(38), default="", nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
 class Event(Base):
     """Every state change and notable step, for audit and `bridge orders show`."""
 
@@ -167,6 +218,9 @@ class Event(Base):
     storefront: Mapped[str] = mapped_column(String(40), nullable=False)
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), nullable=True
+    )
+    inbound_plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_plans.id", ondelete="CASCADE"), nullable=True
     )
     kind: Mapped[str] = mapped_column(String(48), nullable=False)
     from_state: Mapped[str] = mapped_column(String(32), default="", nullable=False)

@@ -12,7 +12,15 @@ from bridge.domain.model import CartOrder
 from bridge.domain.states import OrderState as S
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Cursor, Event, Order, Package, utcnow
+from bridge.ledger.tables import (
+    Cursor,
+    Event,
+    InboundPlan,
+    InboundShipment,
+    Order,
+    Package,
+    utcnow,
+)
 from bridge.services.ingest import IngestResult, _known_seller_skus, prepare
 
 
@@ -68,6 +76,8 @@ class StorefrontStatus:
     lag_seconds: float | None
     attention: list[dict] = field(default_factory=list)
     unpushed_packages: int = 0
+    # Open inbound shipments: (plan name, shipment, status, units expected, units received)
+    inbound: list[tuple[str, str, str, int, int]] = field(default_factory=list)
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> StorefrontStatus:
@@ -89,8 +99,19 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
             select(func.count()).select_from(Package).join(Order, Order.id == Package.order_id)
             .where(Order.storefront == name, Package.pushed_at.is_(None))
         )
+        inbound = [
+            (plan.name, shipment.confirmation_id or shipment.shipment_id, shipment.status,
+             sum(v["expected"] for v in shipment.items.values()),
+             sum(v["received"] for v in shipment.items.values()))
+            for shipment, plan in session.execute(
+                select(InboundShipment, InboundPlan)
+                .join(InboundPlan, InboundPlan.id == InboundShipment.plan_id)
+                .where(InboundPlan.storefront == name, InboundPlan.status == "open")
+                .order_by(InboundShipment.id))
+        ]
         return StorefrontStatus(
             name=name,
+            inbound=inbound,
             counts=counts,
             paused=repo.is_paused(session, name),
             last_order_poll=cursor.last_run_at if cursor else None,

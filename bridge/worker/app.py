@@ -56,6 +56,7 @@ def celery_settings(config=None) -> dict:
             "bridge.reconcile": {"queue": "status"},
             "bridge.tracking": {"queue": "tracking"},
             "bridge.stock": {"queue": "stock"},
+            "bridge.inbound": {"queue": "status"},
             "bridge.sweep": {"queue": "maintenance"},
         },
         "beat_schedule": beat_schedule(config),

@@ -26,6 +26,7 @@ def beat_schedule(config: Config) -> dict:
             "tracking": poll.status_seconds,
             "cancel": poll.orders_seconds,
             "stock": poll.stock_seconds,
+            "inbound": storefront.inbound.follow_seconds,
         }
         for flow, seconds in flows.items():
             schedule[f"{storefront.name}:{flow}"] = {

@@ -13,7 +13,7 @@ from bridge.errors import FatalError, TransientError
 from bridge.ledger import repo
 from bridge.ledger.tables import utcnow
 from bridge.logging import bind_context, get_logger
-from bridge.services import cancel, ingest, status, stock, submit, sweep, tracking
+from bridge.services import cancel, inbound, ingest, status, stock, submit, sweep, tracking
 from bridge.worker import runtime
 from bridge.worker.app import app
 
@@ -128,6 +128,15 @@ def stock_task(self, storefront: str, read_amazon: bool = True) -> dict:
     if result.written:
         log.info("stock_written", written=result.written, read=result.read)
     return {"written": result.written}
+
+
+@_task("bridge.inbound")
+def inbound_task(self, storefront: str) -> int:
+    rt = runtime.get()
+    changed = inbound.follow_shipments(rt.ledger, rt.fba(storefront).inbound, storefront)
+    if changed:
+        log.info("inbound_progress", shipments_changed=changed)
+    return changed
 
 
 _FLOW_TASKS = {

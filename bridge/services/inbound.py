@@ -1,0 +1,476 @@
+"""Inbound: send stock to Amazon's fulfillment centers and follow it until received.
+
+The workflow is a chain of recovery points kept on the plan's ledger row (`step`). Each
+step either finds its work already done at Amazon (read back: a run that died after the
+call but before the commit), or waits on the 202 operation it recorded, or makes its
+call once and records the operationId before waiting. A killed or interrupted run is
+resumed with `run_plan`, and never repeats a call that changes state at Amazon."""
+
+from __future__ import annotations
+
+import secrets as random_tokens
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bridge.config import StorefrontConfig
+from bridge.domain.inbound import BoxType, InboundItem
+from bridge.errors import NeedsAttentionError
+from bridge.fba.inbound import InboundClient, InboundOperationFailed
+from bridge.ledger import repo
+from bridge.ledger.repo import Ledger
+from bridge.ledger.tables import InboundPlan, InboundShipment, utcnow
+
+STEPS = (
+    "new", "plan_created", "packing_generated", "packing_confirmed", "packing_set",
+    "placement_generated", "placement_confirmed", "transport_generated",
+    "delivery_windows_confirmed", "transport_confirmed", "labels_fetched",
+)
+FOLLOWING = "labels_fetched"
+CLOSED_STATUSES = {"CLOSED", "CANCELLED", "DELETED"}
+
+# chooser(kind, options) → the chosen option; kinds: packing, placement, transportation,
+# delivery_window. The default follows the storefront's [inbound] policy.
+Chooser = Callable[[str, list[dict]], dict]
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PlanFiles:
+    items: list[InboundItem]
+    boxes: list[BoxType]
+    source_address: dict
+
+
+def create_plan(ledger: Ledger, storefront: StorefrontConfig, files: PlanFiles,
+                name: str | None = None) -> int:
+    """Record a new plan (nothing is sent yet); returns its ledger id."""
+    name = name or f"{storefront.id_prefix}-{utcnow():%Y%m%d-%H%M}-{random_tokens.token_hex(3)}"
+    with ledger.transaction() as session:
+        plan = InboundPlan(
+            storefront=storefront.name, name=name[:40], step="new", status="open",
+            items=[item.as_input() for item in files.items],
+            boxes=[{"label": b.label, "count": b.count, "length": b.length, "width": b.width,
+                    "height": b.height, "weight": b.weight, "contents": b.contents}
+                   for b in files.boxes],
+            source_address=files.source_address,
+            choices={"placement": storefront.inbound.placement,
+                     "carrier": storefront.inbound.carrier,
+                     "ready_in_days": storefront.inbound.ready_in_days},
+        )
+        session.add(plan)
+        session.flush()
+        _event(session, plan, "inbound_recorded", f"plan {plan.name} recorded with "
+               f"{len(files.items)} SKUs, {sum(i.quantity for i in files.items)} units")
+        return plan.id
+
+
+def _event(session, plan: InboundPlan, kind: str, message: str) -> None:
+    repo.record_event(session, plan.storefront, None, kind, message=message,
+                      inbound_plan_id=plan.id)
+
+
+class Workflow:
+    """Drives one plan from its current step to labels on disk."""
+
+    def __init__(self, ledger: Ledger, client: InboundClient, plan_id: int,
+                 chooser: Chooser | None = None, progress: Progress = lambda _text: None,
+                 labels_dir: Path = Path("var/labels"), operation_timeout: float = 600) -> None:
+        self.ledger, self.client, self.plan_id = ledger, client, plan_id
+        self.choose = chooser or policy_chooser
+        self.progress = progress
+        self.labels_dir = labels_dir
+        self.operation_timeout = operation_timeout
+
+    # -- ledger helpers ---------------------------------------------------------------
+
+    def plan(self) -> InboundPlan:
+        with self.ledger.transaction() as session:
+            return session.get(InboundPlan, self.plan_id)
+
+    def _update(self, message: str = "", kind: str = "inbound_step", **values) -> InboundPlan:
+        with self.ledger.transaction() as session:
+            plan = session.get(InboundPlan, self.plan_id)
+            for key, value in values.items():
+                setattr(plan, key, value)
+            if message:
+                _event(session, plan, kind, message)
+            return plan
+
+    def _advance(self, step: str, message: str, **values) -> None:
+        self._update(message, step=step, pending_operation="", pending_operation_id="",
+                     last_error="", **values)
+
+    # -- the at-most-once pattern for 202 operations -----------------------------------
+
+    def _operation(self, name: str, what: str, call: Callable[[], dict],
+                   already_done: Callable[[], bool], **saved_from_answer: str) -> None:
+        plan = self.plan()
+        if plan.pending_operation == name and plan.pending_operation_id:
+            operation_id = plan.pending_operation_id
+            self.progress(f"waiting for Amazon to {what} (resumed)")
+        elif already_done():
+            self.progress(f"{what}: already done at Amazon")
+            return
+        else:
+            self.progress(f"asking Amazon to {what}")
+            answer = call()
+            operation_id = answer["operationId"]
+            extra = {column: answer[key] for column, key in saved_from_answer.items()}
+            self._update(f"{name} sent (operation {operation_id})", kind="inbound_call",
+                         pending_operation=name, pending_operation_id=operation_id, **extra)
+        try:
+            self.client.wait_for_operation(operation_id, what, timeout=self.operation_timeout)
+        except InboundOperationFailed as failed:
+            # The next resume makes the call afresh; the problems are on the plan.
+            self._update(failed.message, kind="inbound_failed", pending_operation="",
+                         pending_operation_id="", last_error=failed.message)
+            raise
+
+    # -- the steps ----------------------------------------------------------------------
+
+    def run(self) -> InboundPlan:
+        handlers = {
+            "new": self._create, "plan_created": self._generate_packing,
+            "packing_generated": self._confirm_packing, "packing_confirmed": self._set_packing,
+            "packing_set": self._generate_placement, "placement_generated": self._confirm_placement,
+            "placement_confirmed": self._generate_transport,
+            "transport_generated": self._delivery_windows,
+            "delivery_windows_confirmed": self._confirm_transport,
+            "transport_confirmed": self._fetch_labels,
+        }
+        while True:
+            plan = self.plan()
+            if plan.status != "open":
+                raise NeedsAttentionError("inbound_closed", f"plan {plan.name} is {plan.status}")
+            if plan.step == FOLLOWING:
+                return plan
+            handlers[plan.step](plan)
+
+    def _create(self, plan: InboundPlan) -> None:
+        def find_by_name() -> bool:
+            for summary in self.client.pages("listInboundPlans", "inboundPlans"):
+                if summary.get("name") == plan.name:
+                    self._update(f"found plan {summary['inboundPlanId']} at Amazon by name",
+                                 inbound_plan_id=summary["inboundPlanId"])
+                    return True
+            return False
+
+        body = {"destinationMarketplaces": [self.client.marketplace_id], "items": plan.items,
+                "sourceAddress": plan.source_address, "name": plan.name}
+        self._operation("createInboundPlan", "create the inbound plan",
+                        lambda: self.client.call("createInboundPlan", body=body), find_by_name,
+                        inbound_plan_id="inboundPlanId")
+        self._advance("plan_created", f"inbound plan {self.plan().inbound_plan_id} created")
+
+    def _packing_options(self, plan: InboundPlan) -> list[dict]:
+        return list(self.client.pages("listPackingOptions", "packingOptions",
+                                      inboundPlanId=plan.inbound_plan_id))
+
+    def _generate_packing(self, plan: InboundPlan) -> None:
+        self._operation("generatePackingOptions", "generate packing options",
+                        lambda: self.client.call("generatePackingOptions",
+                                                 inboundPlanId=plan.inbound_plan_id),
+                        lambda: bool(self._packing_options(plan)))
+        self._advance("packing_generated", "packing options ready")
+
+    def _confirm_packing(self, plan: InboundPlan) -> None:
+        options = self._packing_options(plan)
+        accepted = [o for o in options if o.get("status") == "ACCEPTED"]
+        chosen = accepted[0] if accepted else self.choose(
+            "packing", [o for o in options if o.get("status") == "OFFERED"] or options)
+        option_id = chosen["packingOptionId"]
+        self._operation("confirmPackingOption", "confirm the packing option",
+                        lambda: self.client.call("confirmPackingOption",
+                                                 inboundPlanId=plan.inbound_plan_id,
+                                                 packingOptionId=option_id),
+                        lambda: bool(accepted))
+        self._advance("packing_confirmed", f"packing option {option_id} confirmed",
+                      packing_option_id=option_id)
+
+    def _set_packing(self, plan: InboundPlan) -> None:
+        option = next(o for o in self._packing_options(plan)
+                      if o["packingOptionId"] == plan.packing_option_id)
+        body = {"packageGroupings": self._groupings(plan, option.get("packingGroups") or [])}
+        self._operation("setPackingInformation", "take the box contents",
+                        lambda: self.client.call("setPackingInformation", body=body,
+                                                 inboundPlanId=plan.inbound_plan_id),
+                        lambda: bool(list(self.client.pages(
+                            "listInboundPlanBoxes", "boxes", inboundPlanId=plan.inbound_plan_id))))
+        self._advance("packing_set", "box contents, sizes and weights sent")
+
+    def _groupings(self, plan: InboundPlan, group_ids: list[str]) -> list[dict]:
+        """Each box type goes to the packing group that holds all of its SKUs."""
+        items = {item["msku"]: InboundItem(item["msku"], item["quantity"], item["prepOwner"],
+                                           item["labelOwner"], item.get("expiration", ""),
+                                           item.get("manufacturingLotCode", ""))
+                 for item in plan.items}
+        group_skus = {
+            group: {i["msku"] for i in self.client.pages(
+                "listPackingGroupItems", "items", inboundPlanId=plan.inbound_plan_id,
+                packingGroupId=group)}
+            for group in group_ids
+        }
+        groupings: dict[str, list[dict]] = {group: [] for group in group_ids}
+        for raw in plan.boxes:
+            box = BoxType(**raw)
+            home = [g for g, skus in group_skus.items() if set(box.contents) <= skus]
+            if not home:
+                raise NeedsAttentionError(
+                    "inbound_box_split",
+                    f"box {box.label} mixes SKUs Amazon put in different packing groups "
+                    f"({', '.join(sorted(box.contents))}); pack them in separate boxes")
+            groupings[home[0]].append(box.as_input(items))
+        return [{"packingGroupId": g, "boxes": boxes} for g, boxes in groupings.items() if boxes]
+
+    def _placement_options(self, plan: InboundPlan) -> list[dict]:
+        return list(self.client.pages("listPlacementOptions", "placementOptions",
+                                      inboundPlanId=plan.inbound_plan_id))
+
+    def _generate_placement(self, plan: InboundPlan) -> None:
+        self._operation("generatePlacementOptions", "generate placement options",
+                        lambda: self.client.call("generatePlacementOptions", body={},
+                                                 inboundPlanId=plan.inbound_plan_id),
+                        lambda: bool(self._placement_options(plan)))
+        self._advance("placement_generated", "placement options ready")
+
+    def _confirm_placement(self, plan: InboundPlan) -> None:
+        options = self._placement_options(plan)
+        accepted = [o for o in options if o.get("status") == "ACCEPTED"]
+        chosen = accepted[0] if accepted else self.choose(
+            "placement", [o for o in options if o.get("status") == "OFFERED"] or options)
+        option_id = chosen["placementOptionId"]
+        self._operation("confirmPlacementOption", "confirm the placement option",
+                        lambda: self.client.call("confirmPlacementOption",
+                                                 inboundPlanId=plan.inbound_plan_id,
+                                                 placementOptionId=option_id),
+                        lambda: bool(accepted))
+        self._record_shipments(plan, chosen.get("shipmentIds") or [])
+        fees = option_cost(chosen)
+        self._advance("placement_confirmed",
+                      f"placement option {option_id} confirmed: {len(chosen.get('shipmentIds') or [])} "
+                      f"shipment(s), placement fees {fees:.2f}", placement_option_id=option_id)
+
+    def _record_shipments(self, plan: InboundPlan, shipment_ids: list[str]) -> None:
+        for shipment_id in shipment_ids:
+            shipment = self.client.call("getShipment", inboundPlanId=plan.inbound_plan_id,
+                                        shipmentId=shipment_id)
+            expected = {item["msku"]: {"expected": int(item["quantity"]), "received": 0}
+                        for item in self.client.pages("listShipmentItems", "items",
+                                                      inboundPlanId=plan.inbound_plan_id,
+                                                      shipmentId=shipment_id)}
+            with self.ledger.transaction() as session:
+                row = session.scalar(select(InboundShipment).where(
+                    InboundShipment.plan_id == plan.id, InboundShipment.shipment_id == shipment_id))
+                if row is None:
+                    row = InboundShipment(plan_id=plan.id, shipment_id=shipment_id, items=expected)
+                    session.add(row)
+                row.confirmation_id = shipment.get("shipmentConfirmationId") or ""
+                row.status = shipment.get("status") or ""
+                row.destination = (shipment.get("destination") or {}).get("warehouseId") or ""
+
+    def _shipments(self, plan: InboundPlan) -> list[InboundShipment]:
+        with self.ledger.transaction() as session:
+            return list(session.scalars(select(InboundShipment).where(
+                InboundShipment.plan_id == plan.id).order_by(InboundShipment.id)))
+
+    def _transport_options(self, plan: InboundPlan, shipment_id: str | None = None) -> list[dict]:
+        params = {"placementOptionId": plan.placement_option_id}
+        if shipment_id:
+            params["shipmentId"] = shipment_id
+        return list(self.client.pages("listTransportationOptions", "transportationOptions",
+                                      params=params, inboundPlanId=plan.inbound_plan_id))
+
+    def _generate_transport(self, plan: InboundPlan) -> None:
+        ready = (utcnow() + timedelta(days=int(plan.choices.get("ready_in_days", 1))))
+        body = {
+            "placementOptionId": plan.placement_option_id,
+            "shipmentTransportationConfigurations": [
+                {"shipmentId": s.shipment_id,
+                 "readyToShipWindow": {"start": ready.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+                for s in self._shipments(plan)
+            ],
+        }
+        self._operation("generateTransportationOptions", "generate transportation options",
+                        lambda: self.client.call("generateTransportationOptions", body=body,
+                                                 inboundPlanId=plan.inbound_plan_id),
+                        lambda: bool(self._transport_options(plan)))
+        # Choose now, once, and keep the choice: a resume must confirm the same options.
+        for shipment in self._shipments(plan):
+            options = self._transport_options(plan, shipment.shipment_id)
+            chosen = self.choose("transportation", filter_carrier(options, plan.choices))
+            with self.ledger.transaction() as session:
+                session.get(InboundShipment, shipment.id).transportation_option_id = (
+                    chosen["transportationOptionId"])
+        self._advance("transport_generated", "transportation options chosen")
+
+    def _delivery_windows(self, plan: InboundPlan) -> None:
+        for shipment in self._shipments(plan):
+            option = next((o for o in self._transport_options(plan, shipment.shipment_id)
+                           if o["transportationOptionId"] == shipment.transportation_option_id), {})
+            if "CONFIRMED_DELIVERY_WINDOW" not in (option.get("preconditions") or []):
+                continue
+            ids = {"inboundPlanId": plan.inbound_plan_id, "shipmentId": shipment.shipment_id}
+
+            def windows() -> list[dict]:
+                return list(self.client.pages("listDeliveryWindowOptions", "deliveryWindowOptions", **ids))
+
+            self._operation(f"generateDeliveryWindowOptions:{shipment.shipment_id}",
+                            f"offer delivery windows for shipment {shipment.shipment_id}",
+                            lambda: self.client.call("generateDeliveryWindowOptions", **ids),
+                            lambda: bool(windows()))
+
+            def window_confirmed() -> bool:
+                got = self.client.call("getShipment", **ids)
+                return bool(got.get("selectedDeliveryWindow"))
+
+            if window_confirmed():
+                continue
+            chosen = self.choose("delivery_window", windows())
+            self._operation(f"confirmDeliveryWindowOptions:{shipment.shipment_id}",
+                            f"confirm a delivery window for shipment {shipment.shipment_id}",
+                            lambda: self.client.call("confirmDeliveryWindowOptions",
+                                                     deliveryWindowOptionId=chosen["deliveryWindowOptionId"],
+                                                     **ids),
+                            window_confirmed)
+        self._advance("delivery_windows_confirmed", "delivery windows confirmed where required")
+
+    def _confirm_transport(self, plan: InboundPlan) -> None:
+        shipments = self._shipments(plan)
+        body = {"transportationSelections": [
+            {"shipmentId": s.shipment_id, "transportationOptionId": s.transportation_option_id}
+            for s in shipments]}
+
+        def all_selected() -> bool:
+            return all(self.client.call("getShipment", inboundPlanId=plan.inbound_plan_id,
+                                        shipmentId=s.shipment_id).get("selectedTransportationOptionId")
+                       for s in shipments)
+
+        self._operation("confirmTransportationOptions", "confirm the transportation options",
+                        lambda: self.client.call("confirmTransportationOptions", body=body,
+                                                 inboundPlanId=plan.inbound_plan_id),
+                        all_selected)
+        self._record_shipments(plan, [s.shipment_id for s in shipments])
+        self._advance("transport_confirmed", "transportation confirmed")
+
+    def _fetch_labels(self, plan: InboundPlan) -> None:
+        """Box labels per shipment (v0 getLabels) and item labels for SKUs the merchant
+        labels: both read-only, so a resume may simply fetch them again."""
+        folder = self.labels_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for shipment in self._shipments(plan):
+            boxes = [b.get("boxId") for b in self.client.pages(
+                "listShipmentBoxes", "boxes", inboundPlanId=plan.inbound_plan_id,
+                shipmentId=shipment.shipment_id) if b.get("boxId")]
+            self.progress(f"fetching labels for {len(boxes)} box(es) of {shipment.confirmation_id}")
+            url = self.client.get_labels(shipment.confirmation_id, boxes)
+            path = folder / f"{plan.name}-{shipment.confirmation_id}-box-labels.pdf"
+            path.write_bytes(self.client.download(url))
+            written.append(path)
+        seller_labelled = [{"msku": i["msku"], "quantity": i["quantity"]}
+                           for i in plan.items if i["labelOwner"] == "SELLER"]
+        if seller_labelled:
+            answer = self.client.call("createMarketplaceItemLabels", body={
+                "labelType": "STANDARD_FORMAT", "marketplaceId": self.client.marketplace_id,
+                "mskuQuantities": seller_labelled, "pageType": "A4_21"})
+            for index, document in enumerate(answer.get("documentDownloads") or []):
+                path = folder / f"{plan.name}-item-labels-{index + 1}.pdf"
+                path.write_bytes(self.client.download(document["uri"]))
+                written.append(path)
+        self._advance(FOLLOWING, "labels saved: " + ", ".join(str(p) for p in written),
+                      labels_path=str(folder))
+
+
+# -- choosing ---------------------------------------------------------------------------
+
+def option_cost(option: dict) -> float:
+    """Fees minus discounts of a packing or placement option."""
+    fees = sum(float((f.get("value") or {}).get("amount") or 0) for f in option.get("fees") or [])
+    discounts = sum(float((d.get("value") or {}).get("amount") or 0)
+                    for d in option.get("discounts") or [])
+    return fees - discounts
+
+
+def transport_cost(option: dict) -> float:
+    return float(((option.get("quote") or {}).get("cost") or {}).get("amount") or 0)
+
+
+def filter_carrier(options: list[dict], choices: dict) -> list[dict]:
+    wanted = ("AMAZON_PARTNERED_CARRIER" if choices.get("carrier") == "partnered"
+              else "USE_YOUR_OWN_CARRIER")
+    return [o for o in options if o.get("shippingSolution") == wanted] or options
+
+
+def policy_chooser(kind: str, options: list[dict]) -> dict:
+    """Cheapest placement and transportation; the first packing option and window."""
+    if not options:
+        raise NeedsAttentionError("inbound_no_options", f"Amazon offered no {kind} options")
+    if kind == "placement":
+        return min(options, key=option_cost)
+    if kind == "transportation":
+        return min(options, key=transport_cost)
+    return options[0]
+
+
+# -- following shipments ----------------------------------------------------------------
+
+def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> int:
+    """Read every open shipment's status and received quantities; record changes.
+    Returns how many shipments changed."""
+    with ledger.transaction() as session:
+        plans = {p.id: p for p in session.scalars(select(InboundPlan).where(
+            InboundPlan.storefront == storefront, InboundPlan.status == "open",
+            InboundPlan.step == FOLLOWING))}
+        shipments = list(session.scalars(select(InboundShipment).where(
+            InboundShipment.plan_id.in_(list(plans)),
+            InboundShipment.status.not_in(CLOSED_STATUSES))))
+    changed = 0
+    for shipment in shipments:
+        plan = plans[shipment.plan_id]
+        status = client.call("getShipment", inboundPlanId=plan.inbound_plan_id,
+                             shipmentId=shipment.shipment_id).get("status") or ""
+        received = {row["SellerSKU"]: int(row.get("QuantityReceived") or 0)
+                    for row in client.shipment_items(shipment.confirmation_id)}
+        with ledger.transaction() as session:
+            row = session.get(InboundShipment, shipment.id)
+            items = {sku: dict(v) for sku, v in row.items.items()}
+            notes = []
+            for sku, count in received.items():
+                if sku in items and items[sku]["received"] != count:
+                    notes.append(f"{sku} {items[sku]['received']}→{count}")
+                    items[sku]["received"] = count
+            if status != row.status or notes:
+                changed += 1
+                message = f"shipment {row.confirmation_id}: {row.status or '-'}→{status}"
+                if notes:
+                    message += "; received " + ", ".join(notes)
+                row.status, row.items = status, items
+                _event(session, session.get(InboundPlan, plan.id), "inbound_progress", message)
+            still_open = session.scalar(select(InboundShipment.id).where(
+                InboundShipment.plan_id == plan.id,
+                InboundShipment.status.not_in(CLOSED_STATUSES)).limit(1))
+            if still_open is None:
+                closing = session.get(InboundPlan, plan.id)
+                closing.status = "complete"
+                _event(session, closing, "inbound_complete", "every shipment is closed")
+    return changed
+
+
+def cancel_plan(ledger: Ledger, client: InboundClient, plan_id: int) -> str:
+    """Cancel at Amazon (if it has the plan) and close it in the ledger."""
+    with ledger.transaction() as session:
+        plan = session.get(InboundPlan, plan_id)
+    if plan.status != "open":
+        raise NeedsAttentionError("inbound_closed", f"plan {plan.name} is already {plan.status}")
+    if plan.inbound_plan_id:
+        answer = client.call("cancelInboundPlan", inboundPlanId=plan.inbound_plan_id)
+        client.wait_for_operation(answer["operationId"], "cancel the inbound plan")
+    with ledger.transaction() as session:
+        plan = session.get(InboundPlan, plan_id)
+        plan.status = "cancelled"
+        _event(session, plan, "inbound_cancelled", "cancelled by the merchant")
+    return plan.name
