@@ -15,6 +15,9 @@ class FakeServer:
         self.app = app
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this: without it each small reply waits ~40 ms
+        # for Nagle's algorithm and the client's delayed ACK.
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind((host, 0))
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://{host}:{self.port}"
