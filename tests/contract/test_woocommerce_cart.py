@@ -1,0 +1,373 @@
+"""The WooCommerce adapter through the contract suite, against the WooCommerce fake over
+real HTTP, plus what only WooCommerce shows: HTTPS-only settings, variation stock,
+batch limits, tracking through notes, and paging while the store changes under us."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bridge import secrets
+from bridge.carts.woocommerce import WooCommerceAdapter
+from bridge.carts.woocommerce_orders import ProductFacts, to_cart_order
+from bridge.domain.model import Address, StockLevel
+from bridge.errors import ConfigError, FatalError, NeedsAttentionError
+from cart_suite import (
+    SHIP_TO,
+    CartContract,
+    CartHarness,
+    LineSpec,
+    RecordedShipment,
+    at,
+    fetch_all,
+    ids_in,
+    shipment,
+)
+from fakes.server import FakeServer
+from fakes.woocommerce_fake import FIXTURES, WooStore, create_app
+
+
+def no_sleep(_seconds: float) -> None:
+    """Backoff waits are the fake's Retry-After (0) or jitter; tests need neither."""
+
+
+class WooHarness(CartHarness):
+    def __init__(self, store: WooStore, base_url: str, folder: Path, **settings) -> None:
+        self.store = store
+        self.base_url = base_url
+        self.folder = folder
+        self.settings = {
+            "platform": "woocommerce",
+            "url": base_url,
+            "consumer_key": self._secret_file("key", store.consumer_key),
+            "consumer_secret": self._secret_file("secret", store.consumer_secret),
+            **settings,
+        }
+
+    def _secret_file(self, name: str, value: str) -> str:
+        path = self.folder / name
+        path.write_text(value)
+        return f"file:{path}"
+
+    def adapter(self, **overrides) -> WooCommerceAdapter:
+        return WooCommerceAdapter.from_settings({**self.settings, **overrides}, secrets.resolve,
+                                                sleep=no_sleep)
+
+    def create_order(self, number: str, lines: Sequence[LineSpec], *, updated_at: datetime,
+                     paid: bool = True, address: Address = SHIP_TO) -> str:
+        for line in lines:
+            if self.store.product_by_sku(line.sku) is None:
+                digital = not line.requires_shipping
+                self.store.add_product(line.sku, virtual=digital, downloadable=digital)
+        order_id = self.store.add_order(
+            number, [(line.sku, line.quantity) for line in lines], modified=updated_at,
+            status="processing" if paid else "pending", shipping=shipping_of(address))
+        return str(order_id)
+
+    def edit_order(self, order_id: str, *, address: Address, updated_at: datetime) -> None:
+        order = self.store.orders[int(order_id)]
+        self.store.touch(int(order_id), updated_at, shipping={**order["shipping"], **shipping_of(address)})
+
+    def cancel_order(self, order_id: str, *, updated_at: datetime) -> None:
+        self.store.touch(int(order_id), updated_at, status="cancelled")
+
+    def shipments(self) -> list[RecordedShipment]:
+        return [RecordedShipment(str(order_id), item["tracking_number"], item["tracking_provider"])
+                for order_id, items in self.store.trackings.items() for item in items]
+
+    def stock(self) -> dict[str, int]:
+        return {p["sku"]: p["stock_quantity"] for p in self.store.products.values()
+                if p["manage_stock"]}
+
+    def notes(self) -> list[tuple[str, str]]:
+        return [(str(order_id), note["note"])
+                for order_id, notes in self.store.notes.items() for note in notes]
+
+    def prepare_skus(self, skus: Sequence[str]) -> None:
+        for sku in skus:
+            if self.store.product_by_sku(sku) is None:
+                self.store.add_product(sku)
+
+    def adapter_with_bad_credentials(self) -> WooCommerceAdapter:
+        return self.adapter(consumer_secret=self._secret_file("wrong", "cs_not_the_right_one"))
+
+    def adapter_for_unreachable_store(self) -> WooCommerceAdapter:
+        # Port 1 on the loopback: refused at once, no timeout to wait for.
+        return self.adapter(url="http://127.0.0.1:1")
+
+
+def shipping_of(address: Address) -> dict:
+    first, _, last = address.name.partition(" ")
+    return {"first_name": first, "last_name": last, "company": "", "address_1": address.line1,
+            "address_2": address.line2, "city": address.city, "state": address.state,
+            "postcode": address.postal_code, "country": address.country_code,
+            "phone": address.phone}
+
+
+@pytest.fixture(scope="module")
+def served():
+    """One fake server per module; each test gets a fresh store behind it."""
+    holder = {}
+
+    async def app(scope, receive, send):
+        await holder["app"](scope, receive, send)
+
+    with FakeServer(app) as server:
+        yield server, holder
+
+
+@pytest.fixture
+def store(served) -> WooStore:
+    _server, holder = served
+    store = WooStore()
+    holder["app"] = create_app(store)
+    return store
+
+
+@pytest.fixture
+def harness(served, store, tmp_path) -> WooHarness:
+    server, _ = served
+    return WooHarness(store, server.base_url, tmp_path)
+
+
+@pytest.fixture
+def adapter(harness):
+    adapter = harness.adapter()
+    yield adapter
+    adapter.close()
+
+
+class TestWooCommerceCart(CartContract):
+    pass
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def test_plain_http_store_is_refused(harness):
+    settings = {**harness.settings, "url": "http://shop.example.com"}
+    problems = WooCommerceAdapter.check_settings(settings)
+    assert [key for key, _ in problems] == ["url"] and "https" in problems[0][1]
+    with pytest.raises(ConfigError) as caught:
+        WooCommerceAdapter.from_settings(settings, secrets.resolve)
+    assert "cart.url" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["https://shop.example.com", "http://localhost:8080",
+                                 "http://127.0.0.1:9000/", "http://[::1]:8080"])
+def test_https_and_loopback_urls_are_accepted(harness, url):
+    assert WooCommerceAdapter.check_settings({**harness.settings, "url": url}) == []
+
+
+def test_settings_problems_never_echo_a_secret(harness):
+    inline = "cs_this_is_the_real_secret_value"
+    problems = WooCommerceAdapter.check_settings({**harness.settings, "consumer_secret": inline,
+                                                  "tracking": "email", "color": 1})
+    assert {key for key, _ in problems} == {"consumer_secret", "tracking", "color"}
+    assert inline not in repr(problems)
+    wrong_kind = harness._secret_file("swapped", harness.store.consumer_secret)
+    with pytest.raises(ConfigError) as caught:
+        WooCommerceAdapter.from_settings({**harness.settings, "consumer_key": wrong_kind},
+                                         secrets.resolve)
+    assert harness.store.consumer_secret not in str(caught.value)
+
+
+def test_refused_credentials_name_no_secret(harness):
+    adapter = harness.adapter_with_bad_credentials()
+    with pytest.raises(FatalError) as caught:
+        adapter.fetch_orders(at(0), at(10), None, 10)
+    adapter.close()
+    assert caught.value.reason == "cart_credentials"
+    assert "Consumer secret is invalid" in str(caught.value)
+    for value in (harness.store.consumer_key, "cs_not_the_right_one"):
+        assert value not in str(caught.value)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def test_documented_order_payload_maps_to_a_cart_order():
+    data = json.loads((FIXTURES / "order.json").read_text())
+    facts = {93: ProductFacts(requires_shipping=True, sku="WOO-SINGLE-1"),
+             23: ProductFacts(requires_shipping=False, sku="Bar3")}
+    order = to_cart_order(data, facts, ("processing",), ("cancelled",))
+    assert (order.order_id, order.number, order.paid, order.cancelled) == ("727", "727", True, False)
+    # The store runs at UTC−3: only the *_gmt fields give the right instant.
+    assert order.updated_at == datetime(2017, 3, 22, 19, 28, 8, tzinfo=timezone.utc)
+    assert [(l.line_id, l.sku, l.quantity, l.requires_shipping) for l in order.lines] == [
+        ("315", "WOO-SINGLE-1", 2, True), ("316", "Bar3", 1, False)]
+    assert order.address and (order.address.name, order.address.postal_code) == ("John Doe", "94103")
+    assert order.address.phone == "(555) 555-5555"  # billing's, as the shipping block has none
+    assert (order.shipping_method, order.email) == ("Flat Rate", "john.doe@example.com")
+
+
+def test_window_bounds_between_whole_seconds(harness, adapter):
+    order_id = harness.create_order("#1500", [LineSpec("MUG-BLUE")], updated_at=at(5))
+    assert ids_in(fetch_all(adapter, at(4.5), at(5.5), 10)) == [order_id]
+    assert ids_in(fetch_all(adapter, at(5.5), at(9), 10)) == []
+    assert ids_in(fetch_all(adapter, at(1), at(4.999), 10)) == []
+
+
+def test_product_flags_are_fetched_once_per_adapter(harness, adapter):
+    harness.store.add_variable_product("TEE", ["TEE-S", "TEE-L"])
+    for i in range(5):
+        harness.create_order(f"#16{i:02d}", [LineSpec("MUG-BLUE"), LineSpec("TEE-L", 2)],
+                             updated_at=at(i))
+    orders = [o for page in fetch_all(adapter, at(0), at(10), 2) for o in page]
+    assert len(orders) == 5 and all(line.requires_shipping for o in orders for line in o.lines)
+    assert harness.store.count("GET", "/products") == 2  # one for products, one for variations
+
+
+def test_a_crowded_second_is_swept_by_id(harness, adapter):
+    created = {harness.create_order(f"#2{i:03d}", [LineSpec("MUG-BLUE")], updated_at=at(7))
+               for i in range(130)}
+    pages = fetch_all(adapter, at(0), at(10), 10)
+    seen = ids_in(pages)
+    assert len(seen) == len(set(seen)) and set(seen) == created
+    assert any(r[2].get("orderby") == "id" for r in harness.store.requests)
+    assert max(int(r[2].get("per_page", 0)) for r in harness.store.requests) <= 100
+
+
+def test_a_sweep_steps_back_over_orders_edited_away(harness, adapter):
+    """While a crowded second is swept by offset, the merchant edits its first orders
+    (moving them after the window): the offset steps back, so nothing is jumped over."""
+    store = harness.store
+    created = [harness.create_order(f"#4{i:03d}", [LineSpec("MUG-BLUE")], updated_at=at(7))
+               for i in range(150)]
+    store.clock = lambda: at(50)
+    edited: set[str] = set()
+    sweeps = {"n": 0}
+
+    def edit_first_of_the_second(s: WooStore, query: dict) -> None:
+        sweeps["n"] += query.get("orderby") == "id"
+        if query.get("orderby") == "id" and sweeps["n"] % 2:
+            first = min(i for i, o in s.orders.items() if o["date_modified_gmt"].endswith(":07"))
+            s.touch(first)
+            edited.add(str(first))
+
+    store.on_order_list = edit_first_of_the_second
+    seen = ids_in(fetch_all(adapter, at(0), at(10), 10))
+    store.on_order_list = None
+    assert len(seen) == len(set(seen))
+    assert set(created) - edited <= set(seen)
+    assert set(ids_in(fetch_all(adapter, at(10), at(60), 100))) == edited
+    assert len(edited) >= 5
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def test_variation_stock_is_batched_under_its_parent(harness, adapter):
+    parent, variations = harness.store.add_variable_product("TEE", ["TEE-S", "TEE-L"])
+    harness.prepare_skus(["MUG-BLUE", "CAP"])
+    adapter.set_stock([StockLevel("TEE-S", 4), StockLevel("MUG-BLUE", 9), StockLevel("TEE-L", 0),
+                       StockLevel("CAP", 2)])
+    assert harness.stock() == {"TEE-S": 4, "TEE-L": 0, "MUG-BLUE": 9, "CAP": 2}
+    assert harness.store.count("POST", "/products/batch") == 1
+    assert harness.store.count("POST", f"/products/{parent}/variations/batch") == 1
+
+
+def test_250_skus_take_three_batches(harness, adapter):
+    skus = [f"BULK-{i:04d}" for i in range(250)]
+    harness.prepare_skus(skus)
+    adapter.set_stock([StockLevel(sku, i % 7) for i, sku in enumerate(skus)])
+    assert harness.store.count("POST", "/products/batch") == 3
+    assert harness.stock() == {sku: i % 7 for i, sku in enumerate(skus)}
+    adapter.set_stock([StockLevel(skus[0], 11)])  # SKUs are known now: no lookup
+    lookups = [r for r in harness.store.requests if r[0] == "GET" and "sku" in r[2]]
+    assert len(lookups) == 5 and harness.stock()[skus[0]] == 11
+
+
+def test_unknown_skus_are_skipped_and_deleted_products_reported(harness, adapter):
+    harness.prepare_skus(["MUG-BLUE", "CAP"])
+    adapter.set_stock([StockLevel("MUG-BLUE", 3), StockLevel("NOT-IN-STORE", 5)])
+    assert harness.stock() == {"MUG-BLUE": 3}
+    adapter.set_stock([StockLevel("CAP", 1)])
+    del harness.store.products[harness.store.product_by_sku("CAP")["id"]]
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.set_stock([StockLevel("CAP", 2), StockLevel("MUG-BLUE", 4)])
+    assert "CAP" in str(caught.value) and harness.stock()["MUG-BLUE"] == 4
+
+
+def test_tracking_through_notes(harness):
+    adapter = harness.adapter(tracking="notes")
+    order_id = harness.create_order("#1700", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    [order] = [o for page in fetch_all(adapter, at(0), at(1), 10) for o in page]
+    assert adapter.push_shipment(order, shipment(1, "1ZNOTE1", order), notify=True) is True
+    assert adapter.push_shipment(order, shipment(1, "1ZNOTE1", order), notify=True) is False
+    # A number that merely starts like a written one is a different package.
+    assert adapter.push_shipment(order, shipment(2, "1ZNOTE", order), notify=False) is True
+    notes = harness.store.notes[int(order_id)]
+    assert [(n["customer_note"], "1ZNOTE1" in n["note"]) for n in notes] == [(True, True), (False, False)]
+    assert "https://www.ups.com/track?tracknum=1ZNOTE1" in notes[0]["note"]
+    assert harness.store.orders[int(order_id)]["status"] == "completed"
+    assert harness.store.trackings == {}
+    adapter.close()
+
+
+def test_order_completes_only_when_every_shippable_line_shipped(harness, adapter):
+    order_id = harness.create_order(
+        "#1701", [LineSpec("MUG-BLUE", 2), LineSpec("GIFT-CARD", requires_shipping=False)],
+        updated_at=at(0))
+    order = [o for page in fetch_all(adapter, at(0), at(1), 10) for o in page][0]
+    assert adapter.push_shipment(order, shipment(1, "1ZHALF", order), notify=True) is True
+    stored = harness.store.orders[int(order_id)]
+    assert stored["status"] == "processing"
+    # A partial shipment tells the customer through a customer note.
+    assert [n["customer_note"] for n in harness.store.notes[int(order_id)]] == [True]
+    assert adapter.push_shipment(order, shipment(1, "1ZHALF", order), notify=True) is False
+    assert stored["status"] == "processing"  # the replay counted the package once
+    assert adapter.push_shipment(order, shipment(2, "1ZREST", order), notify=True) is True
+    assert stored["status"] == "completed"
+    assert len(harness.store.notes[int(order_id)]) == 1  # the Completed email carries it
+
+
+def test_store_without_the_tracking_extension_needs_attention(harness, adapter):
+    harness.store.tracking_extension = False
+    harness.create_order("#1702", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    order = [o for page in fetch_all(adapter, at(0), at(1), 10) for o in page][0]
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.push_shipment(order, shipment(1, "1ZNOEXT", order), notify=False)
+    assert "Shipment Tracking" in str(caught.value) and 'tracking = "notes"' in str(caught.value)
+
+
+# -- paging while the store changes -----------------------------------------------------
+
+
+def test_replay_with_throttling_and_edits_during_paging(harness, adapter):
+    """Several hundred orders, one crowded second, a host that throttles every 4th request
+    and a merchant editing orders between our requests: every order is returned once in
+    the window it belongs to, and the window's end is reached."""
+    store = harness.store
+    rng = random.Random(11)
+    stamps = [rng.randrange(0, 600) for _ in range(320)] + [300] * 130
+    orders = [harness.create_order(f"#3{i:03d}", [LineSpec("MUG-BLUE")], updated_at=at(s))
+              for i, s in enumerate(stamps)]
+    crowded = [o for o, s in zip(orders, stamps) if s == 300]
+    store.clock = lambda: at(700)  # edits land after the window, as "now" always does
+    store.throttle.every = 4
+    edited: set[str] = set()
+
+    def merchant_edits(s: WooStore, _query: dict) -> None:
+        s.throttle.status = 503 if s.throttle.status == 429 else 429
+        for order_id in (rng.choice(orders), rng.choice(crowded)):
+            s.touch(int(order_id))
+            edited.add(order_id)
+
+    store.on_order_list = merchant_edits
+    pages = fetch_all(adapter, at(0), at(600), 25)
+    store.on_order_list = None
+    first = ids_in(pages)
+    assert len(first) == len(set(first)), "an order was returned twice"
+    assert set(orders) - edited <= set(first), "an unedited order was skipped"
+    assert set(first) <= set(orders)
+    later = ids_in(fetch_all(adapter, at(600), at(800), 100))
+    assert set(later) == edited
+    sweeps = [r for r in store.requests if r[2].get("orderby") == "id"]
+    assert store.throttle.refused >= 5 and len(edited) > 20 and len(sweeps) >= 3
+    assert all(len(page) <= 25 for page in pages)
