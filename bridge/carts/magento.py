@@ -1,0 +1,374 @@
+"""The Magento 2 / Adobe Commerce cart adapter (REST `V1`).
+
+    [cart]
+    platform = "magento"
+    url = "https://shop.example.com"           # REST lives at <url>/rest/<store_code>/V1/
+    store_code = "default"
+    access_token = "env:MAGENTO_ACCESS_TOKEN"   # alone: sent as Bearer
+    consumer_key = "env:MAGENTO_CONSUMER_KEY"   # with the next two: OAuth 1.0a signing
+    consumer_secret = "env:MAGENTO_CONSUMER_SECRET"
+    access_token_secret = "env:MAGENTO_ACCESS_TOKEN_SECRET"
+    ready_states = ["processing"]               # order states that are paid and ready to ship
+    cancelled_states = ["canceled", "closed"]
+    source_code = "default"                     # the MSI source bridge ships from and stocks
+    legacy_stock = false                        # true: no MSI, write legacy stock items
+    stock_batch_size = 20
+    timeout_seconds = 30
+
+What bridge reads: `GET /V1/orders` (changed orders), `GET /V1/orders/{id}`,
+`GET /V1/shipments` (tracking already written), `GET /V1/stockItems/{sku}` (legacy stock).
+What it writes: `POST /V1/order/{id}/ship` (shipment with tracking),
+`POST /V1/shipment/track` (tracking for lines already shipped), `POST /V1/orders/{id}/comments`
+(notes, never shown to the customer), `POST /V1/inventory/source-items` or
+`PUT /V1/products/{sku}/stockItems/{id}` (stock).
+
+Decisions worth knowing:
+- Stock batches default to 20 source items per call: Magento has no cap by default, but a
+  store that enables Web API input limits refuses synchronous list inputs above 20.
+  Stores without input limits may raise `stock_batch_size` (up to 1000).
+- `paid` means the order's state is one of `ready_states`; `processing` is Magento's
+  "invoiced, not yet shipped".
+- Unknown SKUs: MSI stores source items by SKU without checking the catalogue, so they
+  are written as given; with `legacy_stock` a SKU the catalogue lacks is skipped and logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+from bridge import secrets
+from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts.magento_http import BearerAuth, MagentoHttp, oauth1_signer
+from bridge.carts.magento_orders import (
+    OrderItems,
+    cart_order,
+    ceil_div,
+    changed_orders_params,
+    decode_page_token,
+    encode_page_token,
+    remaining,
+    search_params,
+    ship_quantity,
+)
+from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
+from bridge.errors import ConfigError, NeedsAttentionError
+from bridge.logging import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_STOCK_BATCH = 20
+MAX_STOCK_BATCH = 1000
+SHIPMENTS_PAGE = 50
+OAUTH_KEYS = ("consumer_key", "consumer_secret", "access_token_secret")
+SECRET_KEYS = ("access_token", *OAUTH_KEYS)
+KNOWN_KEYS = frozenset({
+    "platform", "url", "store_code", *SECRET_KEYS, "ready_states", "cancelled_states",
+    "source_code", "legacy_stock", "stock_batch_size", "timeout_seconds",
+})
+DEFAULTS: dict[str, Any] = {
+    "store_code": "default",
+    "ready_states": ["processing"],
+    "cancelled_states": ["canceled", "closed"],
+    "source_code": "default",
+    "legacy_stock": False,
+    "stock_batch_size": DEFAULT_STOCK_BATCH,
+    "timeout_seconds": 30,
+}
+# Magento's own carrier codes; any other carrier is "custom" with its name as the title.
+CARRIER_CODES = {"ups": "ups", "usps": "usps", "fedex": "fedex", "fedexground": "fedex", "dhl": "dhl"}
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if not isinstance(settings, Mapping):
+        return [("-", "must be a table")]
+    problems = [(str(key), "unknown key") for key in settings if key not in KNOWN_KEYS]
+    problems += _check_url(settings.get("url"))
+    store_code = settings.get("store_code", DEFAULTS["store_code"])
+    if not isinstance(store_code, str) or not store_code or not store_code.replace("_", "").isalnum():
+        problems.append(("store_code", "must be a store view code (letters, digits, _)"))
+    for key in SECRET_KEYS:
+        value = settings.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not secrets.is_reference(value):
+            problems.append((key, "must be a reference, env:NAME or file:PATH, never the value"))
+        elif value in ("env:", "file:"):
+            problems.append((key, "the reference names no variable or file"))
+    if settings.get("access_token") is None:
+        problems.append(("access_token", "is required (an admin or integration access token)"))
+    given = [key for key in OAUTH_KEYS if settings.get(key) is not None]
+    if given and len(given) != len(OAUTH_KEYS):
+        missing = ", ".join(k for k in OAUTH_KEYS if k not in given)
+        problems.append(
+            (missing, "OAuth signing needs consumer_key, consumer_secret and access_token_secret together")
+        )
+    for key in ("ready_states", "cancelled_states"):
+        value = settings.get(key, DEFAULTS[key])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            problems.append((key, "must be a list of order states"))
+    if not settings.get("ready_states", DEFAULTS["ready_states"]):
+        problems.append(("ready_states", "must name at least one state"))
+    source = settings.get("source_code", DEFAULTS["source_code"])
+    if not isinstance(source, str) or not source.strip():
+        problems.append(("source_code", "must be an inventory source code"))
+    if not isinstance(settings.get("legacy_stock", False), bool):
+        problems.append(("legacy_stock", "must be true or false"))
+    batch = settings.get("stock_batch_size", DEFAULT_STOCK_BATCH)
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_STOCK_BATCH:
+        problems.append(("stock_batch_size", f"must be a whole number from 1 to {MAX_STOCK_BATCH}"))
+    timeout = settings.get("timeout_seconds", DEFAULTS["timeout_seconds"])
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
+        problems.append(("timeout_seconds", "must be a number of seconds between 0 and 300"))
+    return problems
+
+
+def _check_url(url: Any) -> list[tuple[str, str]]:
+    if not isinstance(url, str) or not url.strip():
+        return [("url", "is required: the store's base URL, e.g. https://shop.example.com")]
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [("url", "must be an http(s) URL of the store")]
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return [("url", "must be the plain base URL: no credentials, query or fragment")]
+    if "/rest" in parts.path.lower():
+        return [("url", "give the store's base URL; bridge adds /rest/<store_code>/V1 itself")]
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        # A Bearer token or an OAuth exchange over plain HTTP can be read on the way.
+        return [("url", "must use https (plain http is only allowed on this machine)")]
+    return []
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def carrier_code(carrier: str) -> str:
+    return CARRIER_CODES.get("".join(carrier.lower().split()), "custom")
+
+
+# --- the adapter ----------------------------------------------------------------------
+
+
+class MagentoAdapter:
+    platform: ClassVar[str] = "magento"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
+        stock_batch_size=DEFAULT_STOCK_BATCH,
+    )
+
+    def __init__(self, http: MagentoHttp, settings: Mapping[str, Any]) -> None:
+        self.http = http
+        options = {**DEFAULTS, **settings}
+        self.ready_states = frozenset(s.lower() for s in options["ready_states"])
+        self.cancelled_states = frozenset(s.lower() for s in options["cancelled_states"])
+        self.source_code = options["source_code"].strip()
+        self.legacy_stock = options["legacy_stock"]
+        self.stock_batch_size = options["stock_batch_size"]
+        if self.stock_batch_size != DEFAULT_STOCK_BATCH:
+            # Shadows the class default for this store only.
+            self.capabilities = replace(type(self).capabilities, stock_batch_size=self.stock_batch_size)
+        self._stock_item_ids: dict[str, int] = {}
+
+    # -- construction
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        return check_settings(settings)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "MagentoAdapter":
+        problems = check_settings(settings)
+        if problems:
+            raise ConfigError([("-", f"cart.{key}", what) for key, what in problems])
+        values = {}
+        for key in SECRET_KEYS:
+            if settings.get(key) is None:
+                continue
+            try:
+                values[key] = secret(settings[key])
+            except ValueError as exc:
+                raise ConfigError([("-", f"cart.{key}", str(exc))]) from None
+            secrets.remember(values[key])
+        if "consumer_key" in values:
+            auth = oauth1_signer(values["consumer_key"], values["consumer_secret"],
+                                 values["access_token"], values["access_token_secret"])
+        else:
+            auth = BearerAuth(values["access_token"])
+        store_code = settings.get("store_code", DEFAULTS["store_code"])
+        base = f"{settings['url'].strip().rstrip('/')}/rest/{store_code}/V1"
+        http = MagentoHttp(base, auth=auth,
+                           timeout=float(settings.get("timeout_seconds", DEFAULTS["timeout_seconds"])))
+        return cls(http, settings)
+
+    def __repr__(self) -> str:
+        return f"MagentoAdapter({self.http.base_url})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- orders
+
+    def fetch_orders(self, since: datetime, until: datetime, page: str | None, limit: int) -> OrderPage:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        after = decode_page_token(page) if page else None
+        params = changed_orders_params(since, until, after, limit)
+        body = self.http.request("GET", "orders", params=params).json()
+        rows = [row for row in body.get("items") or [] if isinstance(row, Mapping)][:limit]
+        orders = [cart_order(row, self.ready_states, self.cancelled_states, since) for row in rows]
+        # total_count counts every row after the token; more than this page means more pages.
+        more = bool(rows) and int(body.get("total_count") or 0) > len(rows)
+        if not more:
+            return OrderPage(orders=orders, next_page=None)
+        last = rows[-1]
+        return OrderPage(orders=orders, next_page=encode_page_token(str(last["updated_at"]), int(last["entity_id"])))
+
+    def _order(self, order_id: str) -> Mapping[str, Any]:
+        response = self.http.request("GET", f"orders/{quote(order_id, safe='')}", allow_404=True)
+        if response.status_code == 404:
+            raise NeedsAttentionError("cart_order_missing", f"Magento has no order with id {order_id}")
+        return response.json()
+
+    # -- writing back
+
+    def push_shipment(self, order: CartOrder, shipment: PackageShipment, notify: bool) -> bool:
+        shipments = self._shipments_of(order.order_id)
+        if any(track.get("track_number") == shipment.tracking_number
+               for s in shipments for track in s.get("tracks") or []):
+            return False
+        items = OrderItems(self._order(order.order_id).get("items") or [])
+        track = {
+            "track_number": shipment.tracking_number,
+            "title": shipment.carrier or "Carrier",
+            "carrier_code": carrier_code(shipment.carrier),
+        }
+        ship_items = self._ship_items(order, shipment, items)
+        if not ship_items:
+            return self._track_on_existing(order, shipments, track, shipment)
+        body: dict[str, Any] = {"items": ship_items, "notify": bool(notify), "tracks": [track]}
+        if not self.legacy_stock:
+            # MSI deducts the shipped units from this source.
+            body["arguments"] = {"extension_attributes": {"source_code": self.source_code}}
+        self.http.request("POST", f"order/{quote(order.order_id, safe='')}/ship", json=body)
+        return True
+
+    def _shipments_of(self, order_id: str) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = []
+        for page in range(1, 1000):
+            params = search_params([[("order_id", "eq", order_id)]], [("entity_id", "ASC")],
+                                   page_size=SHIPMENTS_PAGE, current_page=page)
+            body = self.http.request("GET", "shipments", params=params).json()
+            rows = body.get("items") or []
+            found.extend(r for r in rows if isinstance(r, Mapping))
+            # Past the last page Magento answers with the last page again: stop on the count.
+            if not rows or len(found) >= int(body.get("total_count") or 0):
+                break
+        return found
+
+    def _ship_items(self, order: CartOrder, shipment: PackageShipment,
+                    items: OrderItems) -> list[dict[str, Any]]:
+        """`order_item_id`/`qty` pairs for Magento, never more than is left to ship."""
+        wanted: dict[str, Decimal] = {}
+        bundles: dict[str, Decimal] = {}
+        for line in shipment.lines:
+            row = items.by_id.get(str(line.line_id))
+            if row is None:
+                raise NeedsAttentionError(
+                    "unknown_line",
+                    f"order {order.number}: Magento has no order item {line.line_id} (SKU {line.sku})",
+                )
+            qty = min(Decimal(line.quantity), remaining(row) - wanted.get(str(line.line_id), 0))
+            if qty <= 0:
+                continue
+            wanted[str(line.line_id)] = wanted.get(str(line.line_id), Decimal(0)) + qty
+            parent = items.parent_of(row)
+            if parent is not None and parent.get("product_type") == "bundle":
+                # A bundle shipped together ships through its own row: as many bundles
+                # as this child's units make up, within what is left of the bundle.
+                per_bundle = _ratio(row, parent)
+                bundle_qty = min(ceil_div(wanted[str(line.line_id)], per_bundle), remaining(parent))
+                key = str(parent.get("item_id"))
+                bundles[key] = max(bundles.get(key, Decimal(0)), bundle_qty)
+        wanted.update({k: v for k, v in bundles.items() if v > 0})
+        return [{"order_item_id": int(k), "qty": ship_quantity(v)} for k, v in wanted.items()]
+
+    def _track_on_existing(self, order: CartOrder, shipments: Sequence[Mapping[str, Any]],
+                           track: dict[str, Any], shipment: PackageShipment) -> bool:
+        """Everything in the package was already shipped in Magento (by hand, say):
+        add the tracking number to the order's latest shipment instead of a new one."""
+        if not shipments:
+            raise NeedsAttentionError(
+                "nothing_to_ship",
+                f"order {order.number}: Magento has nothing left to ship for package "
+                f"{shipment.package_number} and no shipment to add its tracking to",
+            )
+        latest = shipments[-1]
+        units = sum(line.quantity for line in shipment.lines)
+        entity = {
+            **track,
+            "order_id": int(latest.get("order_id") or order.order_id),
+            "parent_id": int(latest["entity_id"]),
+            "weight": 0,
+            "qty": units,
+            "description": f"package {shipment.package_number}",
+        }
+        self.http.request("POST", "shipment/track", json={"entity": entity})
+        return True
+
+    def add_note(self, order: CartOrder, text: str) -> None:
+        history = {
+            "comment": text,
+            "is_customer_notified": 0,
+            "is_visible_on_front": 0,
+            "parent_id": int(order.order_id),
+        }
+        self.http.request("POST", f"orders/{quote(order.order_id, safe='')}/comments",
+                          json={"statusHistory": history})
+
+    # -- stock
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> None:
+        latest = {level.sku: max(0, level.quantity) for level in levels}  # last one wins
+        if self.legacy_stock:
+            for sku, quantity in latest.items():
+                self._set_legacy_stock(sku, quantity)
+            return
+        rows = [
+            {"sku": sku, "source_code": self.source_code, "quantity": qty, "status": 1 if qty > 0 else 0}
+            for sku, qty in latest.items()
+        ]
+        for start in range(0, len(rows), self.stock_batch_size):
+            batch = rows[start:start + self.stock_batch_size]
+            self.http.request("POST", "inventory/source-items", json={"sourceItems": batch})
+
+    def _set_legacy_stock(self, sku: str, quantity: int) -> None:
+        item_id = self._stock_item_ids.get(sku)
+        if item_id is None:
+            response = self.http.request("GET", f"stockItems/{quote(sku, safe='')}", allow_404=True)
+            if response.status_code == 404:
+                log.warning("magento_stock_unknown_sku", sku=sku)
+                return
+            item_id = self._stock_item_ids[sku] = int(response.json()["item_id"])
+        body = {"stockItem": {"qty": quantity, "is_in_stock": quantity > 0}}
+        self.http.request("PUT", f"products/{quote(sku, safe='')}/stockItems/{item_id}", json=body)
+
+
+def _ratio(child: Mapping[str, Any], parent: Mapping[str, Any]) -> Decimal:
+    """Units of this child in one bundle."""
+    parent_qty = Decimal(str(parent.get("qty_ordered") or 0))
+    child_qty = Decimal(str(child.get("qty_ordered") or 0))
+    return child_qty / parent_qty if parent_qty > 0 else Decimal(1)
