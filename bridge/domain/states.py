@@ -41,7 +41,11 @@ AT_AMAZON_OPEN = frozenset({S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED})
 _ALLOWED: dict[OrderState, frozenset[OrderState]] = {
     S.RECEIVED: frozenset({S.READY, S.CANCELLED, S.NEEDS_ATTENTION, S.RECEIVED}),
     S.READY: frozenset({S.SUBMITTING, S.RECEIVED, S.CANCELLED, S.NEEDS_ATTENTION}),
-    S.SUBMITTING: frozenset({S.ACCEPTED, S.SUBMIT_UNKNOWN, S.READY, S.NEEDS_ATTENTION}),
+    # submitting → cancelled: a read-back found nothing at Amazon for an order the cart
+    # cancelled meanwhile, so it is never created.
+    S.SUBMITTING: frozenset(
+        {S.ACCEPTED, S.SUBMIT_UNKNOWN, S.READY, S.NEEDS_ATTENTION, S.CANCELLED}
+    ),
     S.SUBMIT_UNKNOWN: frozenset({S.ACCEPTED, S.READY, S.SUBMITTING, S.NEEDS_ATTENTION}),
     S.ACCEPTED: frozenset(
         {S.PROCESSING, S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED, S.NEEDS_ATTENTION}

@@ -42,18 +42,21 @@ def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
             except NeedsAttentionError as exc:  # Amazon moved on between the read and the cancel
                 refused = exc.message
             else:
-                _finish(ledger, order_id, "cancelled at Amazon on the cart's request")
-                result.cancelled += 1
+                if _finish(ledger, order_id, "cancelled at Amazon on the cart's request"):
+                    result.cancelled += 1
                 continue
         if status in (None, "Cancelled") and not refused:
-            _finish(ledger, order_id, "already cancelled at Amazon" if status else "not at Amazon")
-            result.cancelled += 1
+            why = "already cancelled at Amazon" if status else "not at Amazon"
+            if _finish(ledger, order_id, why):
+                result.cancelled += 1
             continue
         message = f"too late to cancel: Amazon's order is {status or 'past cancelling'}"
         if refused:
             message += f" ({refused})"
         with ledger.transaction() as session:
-            row = repo.get_order(session, order_id)
+            row = repo.get_order(session, order_id, lock=True)
+            if row.state != S.CANCEL_REQUESTED:
+                continue  # settled meanwhile by another worker or the status sync
             if status:
                 row.amazon_status = status
             repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
@@ -66,7 +69,13 @@ def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
     return result
 
 
-def _finish(ledger: Ledger, order_id: int, message: str) -> None:
+def _finish(ledger: Ledger, order_id: int, message: str) -> bool:
+    """Cancelled, unless the row was settled meanwhile. The claim's lock ends before the
+    SP-API calls, so a second worker (or the status sync) may have got here first: the
+    row is locked and its state checked again instead of written over."""
     with ledger.transaction() as session:
-        row = repo.get_order(session, order_id)
+        row = repo.get_order(session, order_id, lock=True)
+        if row.state != S.CANCEL_REQUESTED:
+            return False
         repo.transition(session, row, S.CANCELLED, "cancelled", message)
+        return True

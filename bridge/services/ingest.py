@@ -95,7 +95,10 @@ def record_order(
     known_skus: set[str] | None,
     result: IngestResult,
 ) -> None:
-    row = repo.find_order(session, storefront.name, order.order_id)
+    # Locked: the state read here decides what is written (e.g. `cancelled` for a row
+    # read as `ready`); without the lock a submit worker's claim committed in between
+    # would be overwritten while that worker sends the order to Amazon.
+    row = repo.find_order(session, storefront.name, order.order_id, lock=True)
     if row is None:
         if not order.paid or order.cancelled or not order.shippable_lines:
             result.ignored += 1  # nothing for Amazon to ship (yet); a later change is read again

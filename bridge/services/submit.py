@@ -45,9 +45,17 @@ def submit_ready(
         for row in rows:
             previous = row.state
             row.attempts += 1
+            # Unknown outcomes move to `submitting` too: the row lock ends with this
+            # commit, and a row still in `submit_unknown` would be claimed again by the
+            # next worker, which would read back "not found" and create a second time
+            # alongside this one. If this worker dies, the sweep makes it
+            # `submit_unknown` again, so a read-back still comes first.
             if previous == S.READY:
                 repo.transition(session, row, S.SUBMITTING, "submitting",
                                 f"creating fulfillment order {row.seller_fulfillment_order_id}")
+            else:
+                repo.transition(session, row, S.SUBMITTING, "submitting",
+                                f"reading back {row.seller_fulfillment_order_id} before any create")
             claimed.append((row.id, previous))
     for index, (order_id, previous) in enumerate(claimed):
         try:
@@ -55,11 +63,11 @@ def submit_ready(
                        result=result)
         except TransientError as exc:
             # Throttled or down before anything was sent: the rest wait for the next run.
-            _release(ledger, [oid for oid, _ in claimed[index:]], str(exc))
+            _release(ledger, claimed[index:], str(exc))
             result.deferred += len(claimed) - index
             break
         except FatalError as exc:
-            _release(ledger, [oid for oid, _ in claimed[index:]], str(exc))
+            _release(ledger, claimed[index:], str(exc))
             with ledger.transaction() as session:
                 repo.pause_storefront(session, storefront.name, str(exc))
             raise
@@ -77,8 +85,17 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
             return
         with ledger.transaction() as session:
             row = repo.get_order(session, order_id)
-            repo.transition(session, row, S.SUBMITTING, "submitting",
-                            "not found at Amazon on read-back; creating again with the same id")
+            if row.snapshot.get("cancelled"):
+                # Cancelled in the cart while the outcome was unknown, and Amazon has
+                # no such order: there is nothing to create and nothing to cancel.
+                repo.transition(session, row, S.CANCELLED, "cancelled",
+                                "cancelled in the cart; not found at Amazon on read-back")
+                return
+            # Already `submitting` since the claim; the event keeps the decision on record.
+            repo.record_event(
+                session, row.storefront, row.id, "read_back_not_found",
+                message="not found at Amazon on read-back; creating again with the same id",
+            )
     try:
         fba.create_fulfillment_order(request)
     except IndeterminateError as exc:
@@ -127,11 +144,12 @@ def _attempts(ledger: Ledger, order_id: int) -> int:
         return repo.get_order(session, order_id).attempts
 
 
-def _release(ledger: Ledger, order_ids: list[int], why: str) -> None:
-    """Nothing was sent for these: hand them back to `ready` for a later run."""
+def _release(ledger: Ledger, claimed: list[tuple[int, str]], why: str) -> None:
+    """Nothing was sent for these in this run: hand each back to the state it was
+    claimed from, so a row whose earlier outcome is unknown is still read back first."""
     with ledger.transaction() as session:
-        for order_id in order_ids:
+        for order_id, previous in claimed:
             row: Order = repo.get_order(session, order_id)
             if row.state == S.SUBMITTING:
                 row.last_error = why
-                repo.transition(session, row, S.READY, "deferred", f"not sent: {why}")
+                repo.transition(session, row, S(previous), "deferred", f"not sent: {why}")

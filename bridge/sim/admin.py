@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bridge.sim import features
+from bridge.sim import inbound_labels
 from bridge.sim.clock import iso
 from bridge.sim.faults import Fault
+from bridge.sim.stock import UNFULFILLABLE_KINDS
 from bridge.sim.wire import error_body, new_request_id
 
 if TYPE_CHECKING:
@@ -75,20 +78,57 @@ async def reset(sim: Simulator, request: Request) -> JSONResponse:
     return _ok({"reset": True, **sim.clock_view()})
 
 
+# Optional per-SKU counts the inventory admin call takes, by their names.
+_EXTRA_COUNTS = {"researching": ("short", "mid", "long"), "unfulfillable": UNFULFILLABLE_KINDS}
+
+
+def _count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise AdminError(f"{name} must be an integer >= 0.")
+    return value
+
+
 async def set_inventory(sim: Simulator, request: Request) -> JSONResponse:
+    """Absolute fulfillable levels; a fulfillmentCenterId sets that center's shelf only.
+    Optional per item: researching {short, mid, long} and unfulfillable {kind: n}."""
     items = (await _body(request)).get("items")
     if not isinstance(items, list):
         raise AdminError("items must be a list of {sellerSku, quantity}.")
     levels: dict[str, int] = {}
+    per_center: list[tuple[str, str, int]] = []
+    extras: list[dict] = []
     for item in items:
         sku = item.get("sellerSku") if isinstance(item, dict) else None
-        quantity = item.get("quantity") if isinstance(item, dict) else None
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 50:
             raise AdminError("every item needs a sellerSku of 1 to 50 characters.")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise AdminError(f"quantity for {sku} must be an integer >= 0.")
-        levels[sku] = quantity
+        quantity = _count(item.get("quantity"), f"quantity for {sku}")
+        fc = item.get("fulfillmentCenterId")
+        if fc is None:
+            levels[sku] = quantity
+        elif isinstance(fc, str) and fc.strip():
+            per_center.append((sku, fc.strip(), quantity))
+        else:
+            raise AdminError(f"fulfillmentCenterId for {sku} must be a non-empty string.")
+        for field in ("researching", "unfulfillable"):
+            counts = item.get(field)
+            if counts is not None:
+                if not isinstance(counts, dict):
+                    raise AdminError(f"{field} for {sku} must be an object of counts.")
+                known = _EXTRA_COUNTS[field]
+                if not set(counts) <= set(known):
+                    raise AdminError(f"{field} for {sku} takes counts of {', '.join(known)}.")
+                extras.append({"sku": sku, "field": field, "counts": {
+                    k: _count(v, f"{field}.{k} for {sku}") for k, v in counts.items()}})
     sim.set_stock(levels)
+    with sim.store.transaction():
+        now = sim.sync()
+        for sku, fc, quantity in per_center:
+            sim.stock.set_fulfillable(sku, quantity, now, fc=fc)
+        for extra in extras:
+            if extra["field"] == "researching":
+                sim.stock.set_researching(extra["sku"], now, **extra["counts"])
+            else:
+                sim.stock.set_unfulfillable(extra["sku"], now, **extra["counts"])
     return await get_inventory(sim, request)
 
 
@@ -97,6 +137,8 @@ async def get_inventory(sim: Simulator, request: Request) -> JSONResponse:
         sim.sync()
         items = [{"sellerSku": i["sellerSku"], "fulfillable": i["fulfillable"],
                   "reserved": i["reserved"], "unfulfillable": i["unfulfillable"],
+                  "fcProcessing": i["fcProcessing"], "inbound": dict(i["inbound"]),
+                  "fulfillmentCenters": {fc: dict(q) for fc, q in sorted(i["fcs"].items())},
                   "lastUpdatedTime": iso(i["lastUpdated"])} for i in sim.stock.all()]
     return _ok({"items": items})
 
@@ -106,6 +148,60 @@ async def get_orders(sim: Simulator, request: Request) -> JSONResponse:
         sim.sync()
         orders = [sim.fulfillment.summary(o) for o in sim.fulfillment.all()]
     return _ok({"count": len(orders), "orders": orders})
+
+
+async def set_tracking_outcome(sim: Simulator, request: Request) -> JSONResponse:
+    """How this order's packages fare: DELIVERED, DELAYED, UNDELIVERABLE or RETURNED."""
+    outcome = (await _body(request)).get("outcome")
+    order_id = request.path_params["order_id"]
+    with sim.store.transaction():
+        sim.sync()
+        try:
+            order = sim.fulfillment.set_tracking_outcome(order_id, str(outcome))
+        except LookupError:
+            raise AdminError(f"no fulfillment order {order_id!r}") from None
+        return _ok(sim.fulfillment.summary(order))
+
+
+async def set_feature_enrollment(sim: Simulator, request: Request) -> JSONResponse:
+    body = await _body(request)
+    if not isinstance(body.get("sellerEligible"), bool):
+        raise AdminError("sellerEligible must be true or false.")
+    with sim.store.transaction():
+        features.set_enrollment(sim, str(body.get("featureName")), body["sellerEligible"])
+    return _ok({"featureName": body["featureName"], "sellerEligible": body["sellerEligible"]})
+
+
+async def inbound_fail_next(sim: Simulator, request: Request) -> JSONResponse:
+    """Make the next `count` calls of an asynchronous inbound operation end FAILED, with
+    operationProblems [{code, message, details, severity: ERROR}]."""
+    body = await _body(request)
+    operation = body.get("operation")
+    if not isinstance(operation, str):
+        raise AdminError("operation must be an asynchronous inbound operationId.")
+    count = body.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise AdminError("count must be an integer >= 1.")
+    texts = {k: body[k] for k in ("code", "message", "details") if k in body}
+    if any(not isinstance(v, str) for v in texts.values()):
+        raise AdminError("code, message and details must be strings.")
+    with sim.store.transaction():
+        sim.inbound.fail_next(operation, count, **texts)
+        return _ok({"failNext": sim.inbound.failures()})
+
+
+async def inbound_clear_failures(sim: Simulator, request: Request) -> JSONResponse:
+    with sim.store.transaction():
+        sim.inbound.clear_failures()
+    return _ok({"failNext": []})
+
+
+async def inbound_summary(sim: Simulator, request: Request) -> JSONResponse:
+    with sim.store.transaction():
+        sim.sync()
+        plans = sim.inbound.summary()
+        return _ok({"count": len(plans), "plans": plans,
+                    "failNext": sim.inbound.failures()})
 
 
 async def add_fault(sim: Simulator, request: Request) -> JSONResponse:
@@ -161,6 +257,12 @@ def routes(sim: Simulator) -> list[Route]:
         ("/_sim/inventory", get_inventory, "GET"),
         ("/_sim/inventory", set_inventory, "POST"),
         ("/_sim/orders", get_orders, "GET"),
+        ("/_sim/orders/{order_id}/tracking", set_tracking_outcome, "POST"),
+        ("/_sim/features", set_feature_enrollment, "POST"),
+        ("/_sim/inbound", inbound_summary, "GET"),
+        ("/_sim/inbound/fail-next", inbound_fail_next, "POST"),
+        ("/_sim/inbound/fail-next", inbound_clear_failures, "DELETE"),
+        (inbound_labels.DOCUMENT_PATH, inbound_labels.download, "GET"),
         ("/_sim/faults", list_faults, "GET"),
         ("/_sim/faults", add_fault, "POST"),
         ("/_sim/faults", clear_faults, "DELETE"),

@@ -15,7 +15,7 @@ import logging
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bridge.sim import admin
@@ -32,8 +32,10 @@ log = logging.getLogger("bridge.sim")
 _RATE_LIMIT_HEADER_STATUSES = (200, 400, 404)
 
 
-def _json(status: int, body: dict, headers: dict | None = None) -> JSONResponse:
+def _json(status: int, body: dict, headers: dict | None = None) -> Response:
     merged = {"x-amzn-RequestId": new_request_id(), **(headers or {})}
+    if status == 204:  # No Content: a body would break the HTTP framing
+        return Response(status_code=204, headers=merged)
     return JSONResponse(body, status_code=status, headers=merged)
 
 

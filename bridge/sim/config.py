@@ -27,7 +27,16 @@ class SimConfig:
     # Orders placed on Hold are cancelled by Amazon after 14 days.
     hold_expiry_seconds: float = 14 * 86400.0
 
+    # A returned unit takes this long to reach the fulfillment center, then this long to
+    # be inspected (Processed) and put back on the shelf or counted as damaged.
+    return_transit_seconds: float = 3 * 86400.0
+    return_inspection_seconds: float = 86400.0
+    # How long a deliveryOffers answer stays valid (its expiresAt).
+    delivery_offer_seconds: float = 3600.0
+
     marketplace_id: str = DEFAULT_MARKETPLACE_ID
+    # Where stock goes when no fulfillment center is named (admin, addInventory).
+    default_fulfillment_center: str = "ABE2"
 
     # LWA: strict mode accepts only these credentials; otherwise any well-formed ones.
     strict_auth: bool = False
@@ -49,3 +58,19 @@ class SimConfig:
     inventory_page_size: int = 50
     inventory_next_token_seconds: float = 30.0
     orders_page_size: int = 100
+
+    # Inbound (Fulfillment Inbound API), in simulated seconds. Asynchronous operations stay
+    # IN_PROGRESS this long; offered packing/placement/transportation options and delivery
+    # windows expire after the validity period.
+    inbound_operation_seconds: float = 5.0
+    inbound_option_valid_seconds: float = 7 * 86400.0
+    # A shipment's trip once its labels are printed: READY_TO_SHIP -> SHIPPED (carrier
+    # pickup) -> IN_TRANSIT -> DELIVERED -> CHECKED_IN -> RECEIVING -> CLOSED.
+    inbound_pickup_seconds: float = 86400.0
+    inbound_shipped_seconds: float = 6 * 3600.0
+    inbound_transit_seconds: float = 3 * 86400.0
+    inbound_check_in_seconds: float = 12 * 3600.0
+    inbound_receiving_start_seconds: float = 12 * 3600.0
+    # Receiving turns units into fulfillable stock in this many equal steps over this long.
+    inbound_receiving_seconds: float = 2 * 86400.0
+    inbound_receiving_steps: int = 4

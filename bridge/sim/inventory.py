@@ -1,5 +1,9 @@
 """FBA Inventory API v1 (/fba/inventory/v1): getInventorySummaries, and the sandbox
-operations that seed stock (createInventoryItem, addInventory, deleteInventoryItem)."""
+operations that seed stock (createInventoryItem, addInventory, deleteInventoryItem).
+
+Summaries add up every center's stock. startDateTime selects SKUs whose quantities
+changed since then, except for inbound quantity changes, which Amazon documents as not
+detected (stock.adjust_inbound leaves lastUpdated alone)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import TYPE_CHECKING
 from bridge.sim.clock import iso, parse_iso
 from bridge.sim.operations import Operation
 from bridge.sim.outbound_input import check_against_model
+from bridge.sim.stock import StockBook
 from bridge.sim.wire import Call, Reply, decode_token, encode_token, invalid_input, not_found
 
 if TYPE_CHECKING:
@@ -20,7 +25,6 @@ START_DATE_WINDOW = 18 * 30 * 86400.0  # "within the last 18 months"
 
 
 def _summary(item: dict, details: bool) -> dict:
-    reserved = item["reserved"]
     summary = {
         "asin": item["asin"],
         "fnSku": item["fnSku"],
@@ -28,27 +32,33 @@ def _summary(item: dict, details: bool) -> dict:
         "condition": "NewItem",
         "lastUpdatedTime": iso(item["lastUpdated"]),
         "productName": item["productName"],
-        "totalQuantity": item["fulfillable"] + reserved + item["unfulfillable"],
+        "totalQuantity": StockBook.total_quantity(item),
     }
     if details:
+        damaged = item["unfulfillableBreakdown"]
         summary["inventoryDetails"] = {
             "fulfillableQuantity": item["fulfillable"],
-            "inboundWorkingQuantity": 0,
-            "inboundShippedQuantity": 0,
-            "inboundReceivingQuantity": 0,
-            "reservedQuantity": {"totalReservedQuantity": reserved,
-                                 "pendingCustomerOrderQuantity": reserved,
+            "inboundWorkingQuantity": item["inbound"]["working"],
+            "inboundShippedQuantity": item["inbound"]["shipped"],
+            "inboundReceivingQuantity": item["inbound"]["receiving"],
+            "reservedQuantity": {"totalReservedQuantity": StockBook.total_reserved(item),
+                                 "pendingCustomerOrderQuantity": item["reserved"],
+                                 # Stock is never moved between centers: orders split instead.
                                  "pendingTransshipmentQuantity": 0,
-                                 "fcProcessingQuantity": 0},
-            "researchingQuantity": {"totalResearchingQuantity": 0,
-                                    "researchingQuantityBreakdown": []},
+                                 "fcProcessingQuantity": item["fcProcessing"]},
+            "researchingQuantity": {
+                "totalResearchingQuantity": StockBook.total_researching(item),
+                "researchingQuantityBreakdown": [{"name": name, "quantity": quantity}
+                                                 for name, quantity in
+                                                 item["researching"].items()]},
             "unfulfillableQuantity": {"totalUnfulfillableQuantity": item["unfulfillable"],
-                                      "customerDamagedQuantity": 0,
-                                      "warehouseDamagedQuantity": 0,
-                                      "distributorDamagedQuantity": 0,
-                                      "carrierDamagedQuantity": 0,
-                                      "defectiveQuantity": 0,
-                                      "expiredQuantity": 0},
+                                      "customerDamagedQuantity": damaged["customerDamaged"],
+                                      "warehouseDamagedQuantity": damaged["warehouseDamaged"],
+                                      "distributorDamagedQuantity":
+                                          damaged["distributorDamaged"],
+                                      "carrierDamagedQuantity": damaged["carrierDamaged"],
+                                      "defectiveQuantity": damaged["defective"],
+                                      "expiredQuantity": damaged["expired"]},
         }
     return summary
 

@@ -41,9 +41,10 @@ class Operation:
 
 def all_operations() -> list[Operation]:
     """Every operation of every simulated API."""
-    from bridge.sim import inventory, outbound
+    from bridge.sim import inbound, inbound_v0, inventory, outbound
 
-    return [*outbound.OPERATIONS, *inventory.OPERATIONS]
+    return [*outbound.OPERATIONS, *inventory.OPERATIONS, *inbound.OPERATIONS,
+            *inbound_v0.OPERATIONS]
 
 
 def rate_limits(operations: Iterable[Operation],

@@ -1,24 +1,72 @@
-"""Fulfillment Outbound API v2020-07-01 (/fba/outbound/2020-07-01): create, get, list,
-cancel fulfillment orders and package tracking. Handlers run inside the store's
-transaction, after the network has been brought up to the current simulated time."""
+"""Fulfillment Outbound API v2020-07-01 (/fba/outbound/2020-07-01): fulfillment orders
+(create, get, list, update, cancel, and the sandbox's status update) and package
+tracking. Previews and delivery offers, returns and features live in their own modules;
+OPERATIONS lists them all. Handlers run inside the store's transaction, after the
+network has been brought up to the current simulated time."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bridge.sim import carriers
-from bridge.sim.clock import iso, parse_iso
+from bridge.sim import features, previews, returns, tracking
+from bridge.sim.clock import parse_iso
+from bridge.sim.marketplaces import Marketplace, resolve
 from bridge.sim.operations import Operation
-from bridge.sim.outbound_input import parse_create_request, seller_fulfillment_order_id
+from bridge.sim.outbound_input import (check_against_model, parse_create_request,
+                                       parse_update_request, seller_fulfillment_order_id)
 from bridge.sim.wire import Call, Reply, decode_token, encode_token, invalid_input, not_found
 
 if TYPE_CHECKING:
     from bridge.sim.simulator import Simulator
 
 
+def _check_destination(sim: Simulator, request: dict, market: Marketplace) -> None:
+    """What needs the marketplace: ScheduledDelivery (Japan only) and the features."""
+    country = request["destinationAddress"]["countryCode"].strip().upper()
+    if request.get("shippingSpeedCategory") == "ScheduledDelivery" and \
+            "JP" not in (market.country, country):
+        raise invalid_input("Value ScheduledDelivery for parameter shippingSpeedCategory is "
+                            "invalid: it is only available in the JP marketplace.")
+    features.check_constraints(sim, request.get("featureConstraints"), market, country)
+
+
 def create_fulfillment_order(sim: Simulator, call: Call) -> Reply:
     request = parse_create_request(call.json_body())
+    market = resolve(request.get("marketplaceId"), sim.config.marketplace_id)
+    _check_destination(sim, request, market)
     sim.fulfillment.create(request, sim.now())
+    return Reply(200, {})
+
+
+def update_fulfillment_order(sim: Simulator, call: Call) -> Reply:
+    """Change an order nothing has been picked for yet; fulfillmentAction Ship releases
+    a held order. featureConstraints and marketplaceId are fixed at create."""
+    order = _order_or_404(sim, call)
+    changes = parse_update_request(call.json_body())
+    request = order["request"]
+    market = resolve(request.get("marketplaceId"), sim.config.marketplace_id)
+    if changes.get("marketplaceId") not in (None, market.marketplace_id):
+        raise invalid_input("Value for parameter marketplaceId is invalid: it cannot change "
+                            "after the order is created.")
+    if "featureConstraints" in changes and \
+            changes["featureConstraints"] != (request.get("featureConstraints") or []):
+        raise invalid_input("Value for parameter featureConstraints is invalid: feature "
+                            "constraints cannot change after the order is created.")
+    merged = {**request, **changes}
+    _check_destination(sim, merged, market)
+    sim.fulfillment.update(order["id"], changes, sim.now())
+    return Reply(200, {})
+
+
+def submit_fulfillment_order_status_update(sim: Simulator, call: Call) -> Reply:
+    """Sandbox-only in Amazon's service: move an order to a status now."""
+    order = _order_or_404(sim, call)
+    body = call.json_body()
+    check_against_model(body, "SubmitFulfillmentOrderStatusUpdateRequest")
+    target = body.get("fulfillmentOrderStatus")
+    if target is None:
+        raise invalid_input("Missing required parameter: fulfillmentOrderStatus.")
+    sim.fulfillment.force_status(order["id"], target, sim.now())
     return Reply(200, {})
 
 
@@ -37,8 +85,9 @@ def get_fulfillment_order(sim: Simulator, call: Call) -> Reply:
         "fulfillmentOrder": fulfillment.order_view(order),
         "fulfillmentOrderItems": fulfillment.items_view(order),
         "fulfillmentShipments": fulfillment.shipments_view(order),
-        "returnItems": [],
-        "returnAuthorizations": [],
+        "returnItems": [returns.item_view(i) for i in order["returnItems"]],
+        "returnAuthorizations": [returns.authorization_view(a)
+                                 for a in order["returnAuthorizations"]],
     }})
 
 
@@ -93,22 +142,9 @@ def get_package_tracking_details(sim: Simulator, call: Call) -> Reply:
     package = sim.store.get("package", str(number))
     if package is None:
         raise not_found(f"The package {number} was not found.")
-    now = sim.now()
-    status, events = carriers.tracking_events(package, now)
-    phone, url = carriers.carrier_contact(package["carrierCode"])
-    details = {
-        "packageNumber": number,
-        "trackingNumber": package["trackingNumber"],
-        "carrierCode": package["carrierCode"],
-        "carrierPhoneNumber": phone,
-        "carrierURL": url,
-        "shipDate": iso(package["shippedAt"]),
-        "estimatedArrivalDate": iso(package["deliveredAt"]),
-        "shipToAddress": dict(package["shipTo"]),
-        "currentStatus": status,
-        "trackingEvents": events,
-    }
-    return Reply(200, {"payload": details})
+    order = sim.fulfillment.get(package["orderId"]) or {}
+    outcome = order.get("trackingOutcome", "DELIVERED")
+    return Reply(200, {"payload": tracking.details(package, outcome, sim.now())})
 
 
 OPERATIONS = [
@@ -117,4 +153,9 @@ OPERATIONS = [
     Operation("listAllFulfillmentOrders", list_all_fulfillment_orders),
     Operation("cancelFulfillmentOrder", cancel_fulfillment_order),
     Operation("getPackageTrackingDetails", get_package_tracking_details),
+    Operation("updateFulfillmentOrder", update_fulfillment_order),
+    Operation("submitFulfillmentOrderStatusUpdate", submit_fulfillment_order_status_update),
+    *previews.OPERATIONS,
+    *returns.OPERATIONS,
+    *features.OPERATIONS,
 ]

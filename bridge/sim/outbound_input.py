@@ -1,7 +1,8 @@
-"""Validation of createFulfillmentOrder bodies, as strict as Amazon is: the model's
-required fields, types, enums and lengths, plus the rules its descriptions state in
-words (id characters, positive quantities, at most 100 lines and 250 units). Unknown
-fields are ignored. Every failure is a 400 InvalidInput naming the field."""
+"""Validation of outbound request bodies (createFulfillmentOrder, updateFulfillmentOrder,
+getFulfillmentPreview), as strict as Amazon is: the model's required fields, types,
+enums and lengths, plus the rules its descriptions state in words (id characters,
+positive quantities, at most 100 lines and 250 units, ScheduledDelivery never on Hold).
+Unknown fields are ignored. Every failure is a 400 InvalidInput naming the field."""
 
 from __future__ import annotations
 
@@ -73,25 +74,61 @@ def parse_create_request(body: dict) -> dict:
     request = {key: value for key, value in body.items() if key in known}
 
     seller_fulfillment_order_id(request["sellerFulfillmentOrderId"])
-
-    displayable_id = request["displayableOrderId"].strip()
-    if not displayable_id or "  " in displayable_id:
-        raise invalid_input("Value for parameter displayableOrderId is invalid: it must be 1 to "
-                            "40 characters and cannot contain two spaces in a row.")
-    request["displayableOrderId"] = displayable_id
-
-    try:
-        parse_iso(request["displayableOrderDate"])
-    except ValueError:
-        raise invalid_input("Value for parameter displayableOrderDate is invalid: expected an "
-                            "ISO 8601 date-time.") from None
-
-    _check_address(request["destinationAddress"])
-    request["items"] = _check_items(request["items"])
+    _check_displayable_fields(request)
+    check_address(request["destinationAddress"])
+    _check_hold_with_scheduled_delivery(request)
+    request["items"] = _check_items(request["items"], "CreateFulfillmentOrderItem")
     return request
 
 
-def _check_address(address: dict) -> None:
+def parse_update_request(body: dict) -> dict:
+    """The normalized updateFulfillmentOrder body (every field optional), or InvalidInput."""
+    check_against_model(body, "UpdateFulfillmentOrderRequest")
+    known = _declared_fields("UpdateFulfillmentOrderRequest")
+    request = {key: value for key, value in body.items() if key in known}
+    _check_displayable_fields(request)
+    if "destinationAddress" in request:
+        check_address(request["destinationAddress"])
+    _check_hold_with_scheduled_delivery(request)
+    if "items" in request:
+        request["items"] = _check_items(request["items"], "UpdateFulfillmentOrderItem",
+                                        sku_required=False)
+    return request
+
+
+def parse_preview_request(body: dict) -> dict:
+    """The normalized getFulfillmentPreview body, or InvalidInput."""
+    check_against_model(body, "GetFulfillmentPreviewRequest")
+    known = _declared_fields("GetFulfillmentPreviewRequest")
+    request = {key: value for key, value in body.items() if key in known}
+    check_address(request["address"])
+    request["items"] = _check_items(request["items"], "GetFulfillmentPreviewItem")
+    return request
+
+
+def _check_displayable_fields(request: dict) -> None:
+    if "displayableOrderId" in request:
+        displayable_id = request["displayableOrderId"].strip()
+        if not displayable_id or "  " in displayable_id:
+            raise invalid_input("Value for parameter displayableOrderId is invalid: it must be "
+                                "1 to 40 characters and cannot contain two spaces in a row.")
+        request["displayableOrderId"] = displayable_id
+    if "displayableOrderDate" in request:
+        try:
+            parse_iso(request["displayableOrderDate"])
+        except ValueError:
+            raise invalid_input("Value for parameter displayableOrderDate is invalid: "
+                                "expected an ISO 8601 date-time.") from None
+
+
+def _check_hold_with_scheduled_delivery(request: dict) -> None:
+    if request.get("shippingSpeedCategory") == "ScheduledDelivery" and \
+            request.get("fulfillmentAction") == "Hold":
+        raise invalid_input("Value Hold for parameter fulfillmentAction is invalid: Hold is "
+                            "not a valid fulfillmentAction with ScheduledDelivery.")
+
+
+def check_address(address: dict) -> None:
     for name in ("name", "addressLine1", "postalCode", "countryCode"):
         if not address[name].strip():
             raise invalid_input(f"Value for parameter destinationAddress.{name} is invalid: "
@@ -104,18 +141,18 @@ def _check_address(address: dict) -> None:
         raise invalid_input("Missing required parameter: destinationAddress.city.")
 
 
-def _check_items(items: list) -> list[dict]:
+def _check_items(items: list, definition: str, sku_required: bool = True) -> list[dict]:
     if not items:
         raise invalid_input("Value for parameter items is invalid: at least one item is required.")
     if len(items) > MAX_LINES:
         raise invalid_input(f"Value for parameter items is invalid: at most {MAX_LINES} line items "
                             "are allowed.")
-    item_keys = _declared_fields("CreateFulfillmentOrderItem")
+    item_keys = _declared_fields(definition)
     seen: set[str] = set()
     units = 0
     cleaned = []
     for index, item in enumerate(items):
-        if not item["sellerSku"].strip():
+        if (sku_required or "sellerSku" in item) and not str(item["sellerSku"]).strip():
             raise invalid_input(f"Value for parameter items[{index}].sellerSku is invalid: "
                                 "it must not be empty.")
         item_id = item["sellerFulfillmentOrderItemId"]

@@ -12,6 +12,7 @@ from bridge.sim.clock import SimClock, iso
 from bridge.sim.config import SimConfig
 from bridge.sim.faults import FaultBook
 from bridge.sim.fulfillment import Fulfillment
+from bridge.sim.inbound_network import InboundNetwork
 from bridge.sim.operations import Operation, all_operations, rate_limits
 from bridge.sim.ratelimit import RateLimiter
 from bridge.sim.state import Store
@@ -62,8 +63,10 @@ class Simulator:
             self.clock.set_factor(self.config.clock_factor)
         self._clock_saved_at = 0.0
         self.lwa = Lwa(self.config, self.store)
-        self.stock = StockBook(self.store, self.config.marketplace_id)
+        self.stock = StockBook(self.store, self.config.marketplace_id,
+                               self.config.default_fulfillment_center)
         self.fulfillment = Fulfillment(self.store, self.stock, self.config)
+        self.inbound = InboundNetwork(self.store, self.stock, self.config)
         self.operations: list[Operation] = all_operations()
         self.limiter = RateLimiter(rate_limits(self.operations, self.config.rate_limit_overrides),
                                    enabled=self.config.rate_limits)
@@ -79,7 +82,7 @@ class Simulator:
         """Bring every order up to the current simulated time; returns that time."""
         with self.store.transaction():
             now = self.clock.now()
-            self.fulfillment.advance_to(now)
+            self._advance_network(now)
             if time.monotonic() - self._clock_saved_at >= _CLOCK_SAVE_INTERVAL:
                 self._save_clock()
             return now
@@ -88,9 +91,17 @@ class Simulator:
         with self.store.transaction():
             self.sync()
             now = self.clock.advance(seconds)
-            self.fulfillment.advance_to(now)
+            self._advance_network(now)
             self._save_clock()
             return now
+
+    def _advance_network(self, now: float) -> None:
+        """Orders and inbound shipments, in time order: units received at some moment are
+        on the shelf for the orders that plan after it, and not for those before."""
+        while (due := self.inbound.next_due()) is not None and due <= now:
+            self.fulfillment.advance_to(due)
+            self.inbound.advance_to(due)
+        self.fulfillment.advance_to(now)
 
     def set_clock_factor(self, factor: float) -> None:
         with self.store.transaction():
@@ -113,6 +124,7 @@ class Simulator:
         with self.store.transaction():
             self.store.clear(keep=_KEPT_ON_RESET)
             self.fulfillment.rebuild()
+            self.inbound.rebuild()
         self.faults.clear()
         self.stats.reset()
         self.limiter.configure()

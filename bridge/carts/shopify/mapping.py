@@ -1,0 +1,122 @@
+"""Shopify GraphQL payloads → bridge's domain types.
+
+An order's lines are the FulfillmentOrderLineItems of its fulfillment orders that are
+OPEN or IN_PROGRESS at the location the merchant assigned to Amazon: the items Shopify
+routed there and that are still to ship. Items of other locations, of fulfillment
+orders on hold or scheduled, and of closed or cancelled ones are not Amazon's work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bridge.domain.model import Address, CartLine, CartOrder
+
+WORKABLE_STATUSES = frozenset({"OPEN", "IN_PROGRESS"})
+
+
+@dataclass(frozen=True)
+class FulfillmentOrderLine:
+    """One FulfillmentOrderLineItem, with the fulfillment order it belongs to."""
+
+    fulfillment_order_id: str
+    line_id: str
+    sku: str
+    remaining: int
+    requires_shipping: bool
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def search_time(moment: datetime) -> str:
+    """A bound for Shopify's search syntax. Shopify keeps whole seconds, so rounding a
+    bound up to the next second selects exactly the same orders."""
+    utc = moment.astimezone(timezone.utc)
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0).timestamp() + 1
+        utc = datetime.fromtimestamp(utc, timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_query(since: datetime, until: datetime) -> str:
+    return f"updated_at:>='{search_time(since)}' updated_at:<'{search_time(until)}'"
+
+
+def workable_lines(fulfillment_orders: Iterable[dict], location_id: str) -> list[FulfillmentOrderLine]:
+    lines = []
+    for fo in fulfillment_orders:
+        location = ((fo.get("assignedLocation") or {}).get("location") or {}).get("id")
+        if location != location_id or fo.get("status") not in WORKABLE_STATUSES:
+            continue
+        for item in (fo.get("lineItems") or {}).get("nodes") or []:
+            lines.append(FulfillmentOrderLine(
+                fulfillment_order_id=fo["id"],
+                line_id=item["id"],
+                sku=(item.get("sku") or "").strip(),
+                remaining=int(item.get("remainingQuantity") or 0),
+                requires_shipping=bool(item.get("requiresShipping", True)),
+            ))
+    return lines
+
+
+def cart_order(node: dict, lines: list[FulfillmentOrderLine], paid_statuses: frozenset[str]) -> CartOrder:
+    updated_at = parse_time(node["updatedAt"])
+    assert updated_at is not None  # Order.updatedAt is non-null in the schema
+    return CartOrder(
+        order_id=node["id"],
+        number=node.get("name") or node["id"],
+        created_at=parse_time(node.get("createdAt")) or updated_at,
+        updated_at=updated_at,
+        paid=(node.get("displayFinancialStatus") or "") in paid_statuses,
+        cancelled=node.get("cancelledAt") is not None,
+        lines=tuple(
+            CartLine(line.line_id, line.sku, line.remaining, line.requires_shipping)
+            for line in lines
+            if line.remaining > 0
+        ),
+        address=address(node.get("shippingAddress")),
+        shipping_method=shipping_method(node.get("shippingLine")),
+        email=node.get("email") or "",
+    )
+
+
+def address(data: dict | None) -> Address | None:
+    if not data:
+        return None
+    name = data.get("name") or " ".join(
+        part for part in (data.get("firstName"), data.get("lastName")) if part
+    )
+    company = (data.get("company") or "").strip()
+    line1, line2 = _text(data.get("address1")), _text(data.get("address2"))
+    line3 = ""
+    if company and company != name:
+        # Amazon's address has no company field; it rides on a free line.
+        line3 = company
+    return Address(
+        name=_text(name) or company,
+        line1=line1,
+        line2=line2,
+        line3=line3,
+        city=_text(data.get("city")),
+        state=_text(data.get("provinceCode")),
+        postal_code=_text(data.get("zip")),
+        country_code=_text(data.get("countryCodeV2")),
+        phone=_text(data.get("phone")),
+    )
+
+
+def shipping_method(line: dict | None) -> str:
+    """The method's title as the customer chose it (what the speed map is keyed on);
+    the code when a title is missing."""
+    if not line:
+        return ""
+    return _text(line.get("title")) or _text(line.get("code"))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()

@@ -1,0 +1,187 @@
+"""The GraphQL documents bridge sends to the Shopify Admin API, with what each asks of
+the cost budget. All were validated against the published schema of the pinned version.
+
+Cost, by Shopify's published rules: a scalar costs 0, an object 1, a connection
+2 + first × (the cost of one node), a mutation 10. Shopify refuses a query whose
+requested cost is over 1,000 points, so nested connection sizes are chosen here and the
+orders page size is derived from them; orders that overflow a nested connection are
+completed with follow-up queries."""
+
+from __future__ import annotations
+
+MAX_QUERY_COST = 1000
+MUTATION_COST = 10
+
+# -- orders changed in a window -------------------------------------------------------
+
+# Most orders have one fulfillment order per location and a handful of lines.
+PAGE_FULFILLMENT_ORDERS = 3
+PAGE_FO_LINE_ITEMS = 15
+
+_FO_NODE_COST_PAGE = 1 + 1 + 1 + (2 + PAGE_FO_LINE_ITEMS)  # node, assignedLocation, location, lineItems
+ORDER_NODE_COST = 1 + 1 + 1 + (2 + PAGE_FULFILLMENT_ORDERS * _FO_NODE_COST_PAGE)  # node, address, shippingLine
+
+
+def orders_page_cost(first: int) -> int:
+    return 2 + first * ORDER_NODE_COST
+
+
+MAX_ORDERS_PER_PAGE = (MAX_QUERY_COST - 2) // ORDER_NODE_COST
+
+_FO_LINE_FIELDS = """
+          pageInfo { hasNextPage endCursor }
+          nodes { id sku remainingQuantity requiresShipping }"""
+
+_FULFILLMENT_ORDER_FIELDS = """
+        id
+        status
+        assignedLocation { location { id } }"""
+
+ORDERS_UPDATED = f"""
+query BridgeOrdersUpdated($first: Int!, $after: String, $query: String!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id
+      name
+      email
+      createdAt
+      updatedAt
+      cancelledAt
+      displayFinancialStatus
+      shippingAddress {{
+        name firstName lastName company address1 address2 city provinceCode zip countryCodeV2 phone
+      }}
+      shippingLine {{ title code }}
+      fulfillmentOrders(first: {PAGE_FULFILLMENT_ORDERS}) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{{_FULFILLMENT_ORDER_FIELDS}
+          lineItems(first: {PAGE_FO_LINE_ITEMS}) {{{_FO_LINE_FIELDS}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+# -- every fulfillment order of one order (orders that overflow a page's nesting) -------
+
+FULL_FULFILLMENT_ORDERS = 10
+FULL_FO_LINE_ITEMS = 50
+ORDER_FULFILLMENT_ORDERS_COST = 1 + 2 + FULL_FULFILLMENT_ORDERS * (1 + 1 + 1 + 2 + FULL_FO_LINE_ITEMS)
+
+ORDER_FULFILLMENT_ORDERS = f"""
+query BridgeOrderFulfillmentOrders($id: ID!, $after: String) {{
+  order(id: $id) {{
+    id
+    fulfillmentOrders(first: {FULL_FULFILLMENT_ORDERS}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{{_FULFILLMENT_ORDER_FIELDS}
+        lineItems(first: {FULL_FO_LINE_ITEMS}) {{{_FO_LINE_FIELDS}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+MANY_FO_LINE_ITEMS = 250
+FULFILLMENT_ORDER_LINES_COST = 1 + 2 + MANY_FO_LINE_ITEMS
+
+FULFILLMENT_ORDER_LINES = f"""
+query BridgeFulfillmentOrderLines($id: ID!, $after: String) {{
+  fulfillmentOrder(id: $id) {{
+    id
+    lineItems(first: {MANY_FO_LINE_ITEMS}, after: $after) {{{_FO_LINE_FIELDS}
+    }}
+  }}
+}}
+"""
+
+# -- tracking already on the order ------------------------------------------------------
+
+TRACKED_FULFILLMENTS = 50
+TRACKING_PER_FULFILLMENT = 10
+ORDER_TRACKING_COST = 1 + TRACKED_FULFILLMENTS * (1 + TRACKING_PER_FULFILLMENT)
+
+ORDER_TRACKING = f"""
+query BridgeOrderTracking($id: ID!) {{
+  order(id: $id) {{
+    id
+    fulfillments(first: {TRACKED_FULFILLMENTS}) {{
+      id
+      status
+      trackingInfo(first: {TRACKING_PER_FULFILLMENT}) {{ number }}
+    }}
+  }}
+}}
+"""
+
+FULFILLMENT_CREATE = """
+mutation BridgeFulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status trackingInfo { company number url } }
+    userErrors { field message }
+  }
+}
+"""
+
+# -- notes ------------------------------------------------------------------------------
+
+ORDER_NOTE_COST = 1
+ORDER_NOTE = """
+query BridgeOrderNote($id: ID!) {
+  order(id: $id) { id note }
+}
+"""
+
+ORDER_NOTE_UPDATE = """
+mutation BridgeOrderNoteUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) {
+    order { id }
+    userErrors { field message }
+  }
+}
+"""
+
+# -- stock ------------------------------------------------------------------------------
+
+SKUS_PER_LOOKUP = 50
+VARIANTS_PER_LOOKUP = 250
+VARIANTS_BY_SKU_COST = 2 + VARIANTS_PER_LOOKUP * (1 + 1)
+
+VARIANTS_BY_SKU = f"""
+query BridgeVariantsBySku($query: String!, $after: String) {{
+  productVariants(first: {VARIANTS_PER_LOOKUP}, after: $after, query: $query) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ id sku inventoryItem {{ id tracked }} }}
+  }}
+}}
+"""
+
+# Shopify caps input arrays at 250 entries.
+QUANTITIES_PER_CALL = 250
+
+# From 2026-04 every quantity needs `changeFromQuantity` (null: no compare-and-swap) and
+# the mutation needs an idempotency key, one per change, the same on a retry of it.
+INVENTORY_SET_QUANTITIES = """
+mutation BridgeInventorySetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { reason }
+    userErrors { code field message }
+  }
+}
+"""
+
+ALL = {
+    "BridgeOrdersUpdated": ORDERS_UPDATED,
+    "BridgeOrderFulfillmentOrders": ORDER_FULFILLMENT_ORDERS,
+    "BridgeFulfillmentOrderLines": FULFILLMENT_ORDER_LINES,
+    "BridgeOrderTracking": ORDER_TRACKING,
+    "BridgeFulfillmentCreate": FULFILLMENT_CREATE,
+    "BridgeOrderNote": ORDER_NOTE,
+    "BridgeOrderNoteUpdate": ORDER_NOTE_UPDATE,
+    "BridgeVariantsBySku": VARIANTS_BY_SKU,
+    "BridgeInventorySetQuantities": INVENTORY_SET_QUANTITIES,
+}

@@ -1,0 +1,493 @@
+"""The Shopify cart adapter through the contract suite, against a stateful fake of the
+GraphQL Admin API over real HTTP, plus what only Shopify has: fulfillment orders per
+location, the query cost cap and the leaky bucket, expiring tokens, and requests checked
+against Shopify's published schema."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
+from graphql import parse, validate
+
+from bridge import secrets
+from bridge.carts.shopify import ShopifyAdapter
+from bridge.carts.shopify import queries as q
+from bridge.carts.shopify.client import ShopifyHttp
+from bridge.carts.shopify.settings import ShopifySettings
+from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
+from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
+from cart_suite import (
+    SHIP_TO,
+    CartContract,
+    CartHarness,
+    LineSpec,
+    RecordedShipment,
+    at,
+    fetch_all,
+)
+from fakes.server import FakeServer
+from fakes.shopify_fake import DEFAULT_LOCATION, ShopifyFake
+from fakes.shopify_graphql import admin_schema
+
+TOKEN = "shpat_fake_admin_token"
+OTHER_LOCATION = "gid://shopify/Location/2002"
+
+
+def mailing_address(address: Address) -> dict:
+    first, _, last = address.name.partition(" ")
+    return {
+        "firstName": first, "lastName": last, "company": None,
+        "address1": address.line1, "address2": address.line2, "city": address.city,
+        "provinceCode": address.state, "zip": address.postal_code,
+        "countryCodeV2": address.country_code, "phone": address.phone,
+    }
+
+
+class ShopifyHarness(CartHarness):
+    def __init__(self, fake: ShopifyFake, base_url: str, monkeypatch) -> None:
+        self.fake, self.base_url = fake, base_url
+        monkeypatch.setenv("SHOPIFY_TEST_TOKEN", TOKEN)
+        monkeypatch.setenv("SHOPIFY_WRONG_TOKEN", "shpat_revoked_long_ago")
+        monkeypatch.setenv("SHOPIFY_CLIENT_SECRET", "fake-client-secret")
+        self.settings = {
+            "platform": "shopify",
+            "shop": base_url,
+            "api_version": "2026-07",
+            "access_token": "env:SHOPIFY_TEST_TOKEN",
+            "location_id": DEFAULT_LOCATION,
+        }
+
+    def adapter(self, sleep=time.sleep, **overrides) -> ShopifyAdapter:
+        settings = ShopifySettings.from_settings({**self.settings, **overrides}, secrets.resolve)
+        return ShopifyAdapter(settings, ShopifyHttp(settings, sleep=sleep))
+
+    def create_order(self, number: str, lines: Sequence[LineSpec], *, updated_at: datetime,
+                     paid: bool = True, address: Address = SHIP_TO) -> str:
+        items = [(line.sku, line.quantity, line.requires_shipping) for line in lines]
+        return self.fake.add_order(
+            number, updated_at=updated_at, financial_status="PAID" if paid else "PENDING",
+            address=mailing_address(address),
+            fulfillment_orders=[(DEFAULT_LOCATION, "OPEN", items)],
+        )
+
+    def edit_order(self, order_id: str, *, address: Address, updated_at: datetime) -> None:
+        self.fake.edit_order(order_id, updated_at=updated_at, address=mailing_address(address))
+
+    def cancel_order(self, order_id: str, *, updated_at: datetime) -> None:
+        self.fake.cancel_order(order_id, updated_at=updated_at)
+
+    def shipments(self) -> list[RecordedShipment]:
+        return [RecordedShipment(f.order_id, f.number, f.company) for f in self.fake.all_fulfillments()]
+
+    def stock(self) -> dict[str, int]:
+        return self.fake.stock_by_sku()
+
+    def notes(self) -> list[tuple[str, str]]:
+        return [(order.id, line) for order in self.fake.orders.values()
+                for line in (order.note or "").splitlines()]
+
+    def prepare_skus(self, skus: Sequence[str]) -> None:
+        for sku in skus:
+            self.fake.ensure_variant(sku)
+
+    def adapter_with_bad_credentials(self) -> ShopifyAdapter:
+        return self.adapter(access_token="env:SHOPIFY_WRONG_TOKEN")
+
+    def adapter_for_unreachable_store(self) -> ShopifyAdapter:
+        # Port 1 on the loopback refuses at once; backoff sleeps are skipped.
+        return self.adapter(sleep=lambda _s: None, shop="http://127.0.0.1:1")
+
+
+@pytest.fixture
+def fake():
+    # Shopify Plus's restore rate keeps the suite quick; bucket tests set their own.
+    return ShopifyFake(client_id="fake-client-id", client_secret="fake-client-secret",
+                       restore_rate=1000.0)
+
+
+@pytest.fixture
+def harness(fake, monkeypatch):
+    with FakeServer(fake.app) as server:
+        yield ShopifyHarness(fake, server.base_url, monkeypatch)
+
+
+def one_order(adapter, order_id):
+    orders = [o for page in fetch_all(adapter, at(-3600), at(3600), 100) for o in page]
+    [order] = [o for o in orders if o.order_id == order_id]
+    return order
+
+
+class TestShopifyCart(CartContract):
+    """The shared contract; `harness` comes from the module's fixture."""
+
+
+# -- what Shopify orders look like to bridge ----------------------------------------------
+
+
+def test_only_open_fulfillment_orders_at_the_amazon_location_are_work(harness):
+    order_id = harness.fake.add_order(
+        "#2001", updated_at=at(0), address=mailing_address(SHIP_TO),
+        fulfillment_orders=[
+            (DEFAULT_LOCATION, "OPEN", [("MUG-BLUE", 2, True)]),
+            (OTHER_LOCATION, "OPEN", [("TEE-M", 1, True)]),
+            (DEFAULT_LOCATION, "ON_HOLD", [("HAT", 1, True)]),
+            (DEFAULT_LOCATION, "CLOSED", [("SOCK", 1, True)]),
+            (DEFAULT_LOCATION, "IN_PROGRESS", [("SCARF", 3, True)]),
+        ],
+    )
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    adapter.close()
+    assert sorted((line.sku, line.quantity) for line in order.lines) == [("MUG-BLUE", 2), ("SCARF", 3)]
+    assert all(line.line_id.startswith("gid://shopify/FulfillmentOrderLineItem/") for line in order.lines)
+    assert order.number == "#2001" and order.shipping_method == "Standard"
+    assert order.address.state == "WA" and order.address.country_code == "US"
+
+
+def test_orders_larger_than_a_page_nesting_are_completed(harness):
+    many = [(f"PART-{i:03d}", 1, True) for i in range(60)]
+    fulfillment_orders = [(OTHER_LOCATION, "OPEN", [("X", 1, True)])] * 4
+    fulfillment_orders.append((DEFAULT_LOCATION, "OPEN", many))
+    order_id = harness.fake.add_order("#2002", updated_at=at(0), fulfillment_orders=fulfillment_orders)
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    adapter.close()
+    assert sorted(line.sku for line in order.lines) == [sku for sku, _q, _s in many]
+    assert {r.operation for r in harness.fake.requests} >= {
+        "BridgeOrderFulfillmentOrders", "BridgeFulfillmentOrderLines"}
+
+
+def test_every_query_stays_within_the_cost_cap(harness):
+    harness.fake.restore_rate = 5000.0
+    for i in range(40):
+        harness.create_order(f"#30{i:02d}", [LineSpec("MUG-BLUE", 2)], updated_at=at(i))
+    adapter = harness.adapter()
+    pages = fetch_all(adapter, at(0), at(100), 250)
+    order = pages[0][0]
+    line = order.lines[0]
+    package = PackageShipment(1, "UPS", "1ZCOST", lines=(ShippedLine(line.line_id, line.sku, 1),))
+    adapter.push_shipment(order, package, notify=False)
+    adapter.set_stock([StockLevel("MUG-BLUE", 3)])
+    adapter.add_note(order, "cost check")
+    adapter.close()
+    costs = [r.requested_cost for r in harness.fake.requests]
+    assert costs and max(costs) <= 1000
+    assert all(r.outcome == "ok" for r in harness.fake.requests)
+    # The page size follows from the cost: as many orders as the cap allows, no more.
+    assert max(len(page) for page in pages) == q.MAX_ORDERS_PER_PAGE
+    assert q.orders_page_cost(q.MAX_ORDERS_PER_PAGE + 1) > 1000
+
+
+# -- the leaky bucket -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 429])
+def test_a_throttled_answer_is_waited_out_and_sent_again(harness, status):
+    order_id = harness.create_order("#4001", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    harness.fake._available = 500  # the THROTTLED answers report it
+    harness.fake.forced_throttles = [status, status]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    adapter = harness.adapter(sleep=sleep)
+    order = one_order(adapter, order_id)
+    adapter.close()
+    assert order.order_id == order_id
+    outcomes = [r.outcome for r in harness.fake.requests]
+    assert outcomes == ["throttled", "throttled", "ok"]
+    # (requested − available) / restore rate, from the throttled answer's cost.
+    assert max(waits) >= (q.orders_page_cost(q.MAX_ORDERS_PER_PAGE) - 520) / 1000.0
+
+
+def test_waits_for_the_bucket_before_sending_an_expensive_query(harness):
+    harness.fake.restore_rate = 2000.0
+    order_id = harness.create_order("#4002", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    adapter = harness.adapter(sleep=sleep)
+    order = one_order(adapter, order_id)
+    harness.fake._available = 40  # nearly empty: the answers to the cheap calls say so
+    adapter.add_note(order, "a cheap read, then a mutation")
+    fetch_all(adapter, at(-3600), at(3600), 100)
+    adapter.close()
+    assert [r.outcome for r in harness.fake.requests].count("throttled") == 0
+    # It waited for most of a page's cost to come back at 2,000 points a second.
+    assert slept and max(slept) > 0.3
+
+
+def test_endless_throttling_ends_as_a_transient_error(harness):
+    harness.fake.throttle_every = 1
+    adapter = harness.adapter(sleep=lambda _s: None)
+    with pytest.raises(TransientError):
+        adapter.fetch_orders(at(0), at(10), None, 10)
+    adapter.close()
+
+
+def test_a_lost_query_is_asked_again_but_a_lost_mutation_is_indeterminate(harness):
+    order_id = harness.create_order("#4003", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter(sleep=lambda _s: None)
+    harness.fake.lost_answers = {"BridgeOrdersUpdated": 502}
+    order = one_order(adapter, order_id)
+    line = order.lines[0]
+    package = PackageShipment(1, "UPS", "1ZLOST", lines=(ShippedLine(line.line_id, line.sku, 1),))
+    harness.fake.lost_answers = {"BridgeFulfillmentCreate": 502}
+    with pytest.raises(IndeterminateError):
+        adapter.push_shipment(order, package, notify=False)
+    # Shopify did create it; the next attempt finds the tracking and creates nothing.
+    assert adapter.push_shipment(order, package, notify=False) is False
+    adapter.close()
+    assert [f.number for f in harness.fake.all_fulfillments()] == ["1ZLOST"]
+
+
+# -- credentials ------------------------------------------------------------------------
+
+
+def grant_settings() -> dict:
+    return {"access_token": "", "client_id": "fake-client-id", "client_secret": "env:SHOPIFY_CLIENT_SECRET"}
+
+
+def test_expired_grant_token_is_renewed_once_and_the_call_sent_again(harness):
+    harness.create_order("#5001", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter(**grant_settings())
+    assert len(fetch_all(adapter, at(0), at(10), 10)[0]) == 1
+    assert adapter.http.tokens.grants == 1
+    harness.fake.expire_granted_tokens()
+    assert len(fetch_all(adapter, at(0), at(10), 10)[0]) == 1
+    assert adapter.http.tokens.grants == 2
+    outcomes = [r.outcome for r in harness.fake.requests]
+    assert outcomes == ["ok", "unauthorized", "ok"]
+    adapter.close()
+
+
+def test_grant_token_is_renewed_before_it_expires(harness):
+    adapter = harness.adapter(**grant_settings())
+    adapter.fetch_orders(at(0), at(10), None, 10)
+    started = time.monotonic()
+    adapter.http.tokens.clock = lambda: started + 86_400
+    adapter.fetch_orders(at(0), at(10), None, 10)
+    adapter.close()
+    assert adapter.http.tokens.grants == 2
+    assert [r.outcome for r in harness.fake.requests] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("grant", [False, True])
+def test_revoked_access_is_fatal_and_names_no_secret(harness, grant):
+    adapter = harness.adapter(**(grant_settings() if grant else {}))
+    adapter.fetch_orders(at(0), at(10), None, 10)
+    harness.fake.uninstall_app()
+    with pytest.raises(FatalError) as caught:
+        adapter.fetch_orders(at(0), at(10), None, 10)
+    adapter.close()
+    text = repr(caught.value.args)
+    assert caught.value.reason == "cart_credentials"
+    assert TOKEN not in text and "fake-client-secret" not in text and "shpat_cc_" not in text
+
+
+def test_missing_scope_is_fatal(harness):
+    harness.fake.ensure_variant("MUG-BLUE")
+    harness.fake.denied_fields = {"inventorySetQuantities"}
+    adapter = harness.adapter()
+    with pytest.raises(FatalError):
+        adapter.set_stock([StockLevel("MUG-BLUE", 4)])
+    adapter.close()
+
+
+# -- writing back -----------------------------------------------------------------------
+
+
+def test_partial_shipments_close_the_fulfillment_order(harness):
+    order_id = harness.create_order("#6001", [LineSpec("MUG-BLUE", 2), LineSpec("TEE-M", 1)], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    mug = next(line for line in order.lines if line.sku == "MUG-BLUE")
+    tee = next(line for line in order.lines if line.sku == "TEE-M")
+    first = PackageShipment(1, "UPS", "1ZA", lines=(ShippedLine(mug.line_id, "MUG-BLUE", 1),),
+                            tracking_url="https://www.ups.com/track?tracknum=1ZA")
+    second = PackageShipment(2, "USPS", "9400B", lines=(ShippedLine(mug.line_id, "MUG-BLUE", 1),
+                                                         ShippedLine(tee.line_id, "TEE-M", 1)))
+    assert adapter.push_shipment(order, first, notify=True) is True
+    [fo] = harness.fake.orders[order_id].fulfillment_orders
+    assert fo.status == "IN_PROGRESS"
+    assert adapter.push_shipment(order, second, notify=False) is True
+    assert adapter.push_shipment(order, second, notify=False) is False
+    adapter.close()
+    assert fo.status == "CLOSED"
+    recorded = harness.fake.orders[order_id].fulfillments
+    assert [(f.company, f.number, f.url, f.notify_customer) for f in recorded] == [
+        ("UPS", "1ZA", "https://www.ups.com/track?tracknum=1ZA", True),
+        ("USPS", "9400B", None, False),
+    ]
+
+
+def test_notify_customer_setting_overrides_the_policy(harness):
+    order_id = harness.create_order("#6002", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter(notify_customer=False)
+    order = one_order(adapter, order_id)
+    line = order.lines[0]
+    adapter.push_shipment(order, PackageShipment(1, "UPS", "1ZN", lines=(ShippedLine(line.line_id, line.sku, 1),)),
+                          notify=True)
+    adapter.close()
+    assert [f.notify_customer for f in harness.fake.all_fulfillments()] == [False]
+
+
+def test_a_moved_fulfillment_order_is_matched_by_sku(harness):
+    order_id = harness.create_order("#6003", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    stored = harness.fake.orders[order_id]
+    old = stored.fulfillment_orders[0]
+    old.status = "CLOSED"  # split away from, into a new fulfillment order with new ids
+    stored.fulfillment_orders.append(type(old)(harness.fake.gid("FulfillmentOrder"), DEFAULT_LOCATION, "OPEN",
+                                               [type(old.lines[0])(harness.fake.gid("FulfillmentOrderLineItem"),
+                                                                   "MUG-BLUE", 2, 2)]))
+    line = order.lines[0]
+    package = PackageShipment(1, "UPS", "1ZMOVED", lines=(ShippedLine(line.line_id, "MUG-BLUE", 2),))
+    assert adapter.push_shipment(order, package, notify=False) is True
+    adapter.close()
+    assert stored.fulfillment_orders[1].status == "CLOSED"
+
+
+def test_nothing_left_to_fulfil_needs_attention(harness):
+    order_id = harness.create_order("#6004", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    harness.fake.orders[order_id].fulfillment_orders[0].status = "CLOSED"
+    line = order.lines[0]
+    with pytest.raises(NeedsAttentionError):
+        adapter.push_shipment(order, PackageShipment(1, "UPS", "1ZX", lines=(ShippedLine(line.line_id, line.sku, 1),)),
+                              notify=False)
+    adapter.close()
+
+
+def test_shopify_user_errors_need_attention(harness):
+    harness.fake.ensure_variant("MUG-BLUE")
+    adapter = harness.adapter(location_id="gid://shopify/Location/9999")
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.set_stock([StockLevel("MUG-BLUE", 4)])
+    adapter.close()
+    assert "location could not be found" in caught.value.message
+
+
+def test_stock_resolves_skus_once_and_sends_a_fresh_idempotency_key(harness):
+    harness.prepare_skus(["A", "B", "C D"])
+    harness.fake.ensure_variant("A-LONGER")  # a loose search match that must not count
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel("A", 1), StockLevel("B", 2), StockLevel("C D", 3), StockLevel("NOPE", 9)])
+    adapter.set_stock([StockLevel("A", 5), StockLevel("NOPE", 9)])
+    adapter.close()
+    assert harness.fake.stock_by_sku() == {"A": 5, "B": 2, "C D": 3}
+    lookups = harness.fake.graphql_requests("BridgeVariantsBySku")
+    # Found SKUs are cached; an unknown one is asked again (it may have been added since).
+    assert [r.variables["query"] for r in lookups][1:] == ['sku:"NOPE"']
+    writes = harness.fake.graphql_requests("BridgeInventorySetQuantities")
+    keys = [r.variables["key"] for r in writes]
+    assert len(set(keys)) == 2 and all(keys)
+    for entry in writes[0].variables["input"]["quantities"]:
+        assert "changeFromQuantity" in entry and entry["changeFromQuantity"] is None
+
+
+def test_note_is_appended_to_the_merchants_note(harness):
+    order_id = harness.create_order("#6005", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    harness.fake.orders[order_id].note = "Gift wrap please"
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    adapter.add_note(order, "bridge: on hold")
+    adapter.add_note(order, "bridge: on hold")
+    adapter.close()
+    assert harness.fake.orders[order_id].note == "Gift wrap please\nbridge: on hold"
+
+
+# -- the published schema ---------------------------------------------------------------
+
+
+def test_every_document_validates_against_the_published_schema():
+    for name, document in q.ALL.items():
+        assert validate(admin_schema(), parse(document)) == [], name
+
+
+def test_requests_sent_during_the_suite_all_passed_schema_checks(harness):
+    """The fake coerces every request's variables with the schema (input field names,
+    required fields, types); a request it refused would show as an error."""
+    order_id = harness.create_order("#7001", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    line = order.lines[0]
+    adapter.push_shipment(order, PackageShipment(1, "UPS", "1ZS", tracking_url="https://ups.example/1ZS",
+                                                 lines=(ShippedLine(line.line_id, line.sku, 1),)), notify=True)
+    adapter.set_stock([StockLevel("MUG-BLUE", 1)])
+    adapter.add_note(order, "schema")
+    adapter.close()
+    operations = {r.operation for r in harness.fake.requests}
+    assert operations >= {"BridgeOrdersUpdated", "BridgeFulfillmentCreate", "BridgeInventorySetQuantities",
+                          "BridgeOrderNoteUpdate", "BridgeVariantsBySku", "BridgeOrderTracking"}
+    assert all(r.outcome == "ok" for r in harness.fake.requests)
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"shop": "my-shop.example.com"}, "shop"),
+    ({"shop": "http://shop.example.com"}, "shop"),
+    ({"api_version": "2026-05"}, "api_version"),
+    ({"api_version": "2025-07"}, "api_version"),
+    ({"access_token": "shpat_inline"}, "access_token"),
+    ({"access_token": ""}, "access_token"),
+    ({"client_id": "abc"}, "client_secret"),
+    ({"location_id": "Warehouse"}, "location_id"),
+    ({"paid_statuses": ["PAID", "SETTLED"]}, "paid_statuses"),
+    ({"notify_customer": "yes"}, "notify_customer"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_settings_problems_are_named(change, key):
+    settings = {"platform": "shopify", "shop": "https://my-shop.myshopify.com", "api_version": "2026-07",
+                "access_token": "env:SHOPIFY_TOKEN", "location_id": DEFAULT_LOCATION}
+    assert ShopifyAdapter.check_settings(settings) == []
+    problems = ShopifyAdapter.check_settings({**settings, **change})
+    assert key in [k for k, _what in problems]
+
+
+def test_settings_accept_a_shop_domain_and_a_numeric_location():
+    settings = {"shop": "my-shop.myshopify.com", "access_token": "env:X", "location_id": 123}
+    assert ShopifyAdapter.check_settings(settings) == []
+
+
+# -- replay: a long window, many pages, throttled along the way ---------------------------
+
+
+def test_replay_of_hundreds_of_orders_sees_each_once_and_reaches_the_window_end(harness):
+    fake = harness.fake
+    fake.restore_rate = 20_000.0
+    fake.throttle_every = 5
+    created = []
+    for i in range(450):
+        stamp = at(i // 3)  # three orders share each second
+        created.append(fake.add_order(f"#9{i:03d}", updated_at=stamp,
+                                      fulfillment_orders=[(DEFAULT_LOCATION, "OPEN", [("MUG-BLUE", 1, True)])]))
+    # The bucket restores 1,000 points in 50 ms here, so backoff sleeps are capped there.
+    adapter = harness.adapter(sleep=lambda seconds: time.sleep(min(seconds, 0.05)))
+    seen, pages = [], 0
+    for start in range(0, 150, 50):
+        token = None
+        while True:
+            page = adapter.fetch_orders(at(start), at(start + 50), token, 100)
+            pages += 1
+            assert all(at(start) <= o.updated_at < at(start + 50) for o in page.orders)
+            seen.extend(o.order_id for o in page.orders)
+            token = page.next_page
+            if token is None:
+                break
+    adapter.close()
+    assert sorted(seen) == sorted(created) and len(seen) == len(set(seen))
+    assert pages >= 450 // q.MAX_ORDERS_PER_PAGE
+    assert [r.outcome for r in fake.requests].count("throttled") >= 5

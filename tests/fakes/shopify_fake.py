@@ -1,0 +1,515 @@
+"""A stateful fake of Shopify's GraphQL Admin API, enough for bridge's Shopify adapter:
+orders with fulfillment orders per location, fulfillments with tracking, variants and
+inventory levels, order notes; admin tokens and the client-credentials grant; the
+cost-based leaky bucket (THROTTLED in a 200 body, or HTTP 429), the 1,000-point query
+cap, ACCESS_DENIED. Every document is validated against Shopify's published schema.
+
+Tests drive the state directly (`add_order`, `edit_order`, `cancel_order`, …) and read
+what the adapter wrote (`fulfillments`, `levels`, `notes`, `requests`)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .shopify_graphql import (
+    Operation,
+    RequestError,
+    compare,
+    connection,
+    fixture,
+    search_terms,
+    search_time,
+)
+
+MAX_QUERY_COST = 1000
+INVALID_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+DEFAULT_LOCATION = "gid://shopify/Location/1001"
+
+
+@dataclass
+class FoLine:
+    id: str
+    sku: str
+    total: int
+    remaining: int
+    requires_shipping: bool = True
+
+
+@dataclass
+class FulfillmentOrder:
+    id: str
+    location_id: str
+    status: str
+    lines: list[FoLine]
+
+
+@dataclass
+class Fulfillment:
+    id: str
+    order_id: str
+    status: str
+    company: str
+    number: str
+    url: str | None
+    notify_customer: bool
+    lines: list[tuple[str, int]]  # (FulfillmentOrderLineItem id, quantity)
+
+
+@dataclass
+class Order:
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    financial_status: str
+    address: dict | None
+    shipping_line: dict | None
+    email: str = "ava@example.com"
+    cancelled_at: datetime | None = None
+    note: str | None = None
+    fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
+    fulfillments: list[Fulfillment] = field(default_factory=list)
+
+
+@dataclass
+class LoggedRequest:
+    operation: str
+    root_fields: list[str]
+    variables: dict
+    requested_cost: int | None
+    outcome: str  # "ok", "throttled", "unauthorized", "error", "lost"
+    status: int
+
+
+class ShopifyFake:
+    def __init__(self, *, access_tokens: tuple[str, ...] = ("shpat_fake_admin_token",),
+                 client_id: str = "", client_secret: str = "", token_lifetime: int = 86_399,
+                 maximum_available: float = 1000.0, restore_rate: float = 100.0,
+                 idempotency_required: bool = True) -> None:
+        self.lock = threading.RLock()
+        self.valid_tokens = set(access_tokens)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.token_lifetime = token_lifetime
+        self.granted_tokens: list[str] = []
+        self.maximum_available, self.restore_rate = maximum_available, restore_rate
+        self._available, self._filled_at = maximum_available, time.monotonic()
+        self.idempotency_required = idempotency_required
+        self.orders: dict[str, Order] = {}
+        self.variants: list[dict] = []          # {id, sku, inventory_item_id, tracked}
+        self.levels: dict[tuple[str, str], int] = {}  # (inventory item, location) → available
+        self.locations = {DEFAULT_LOCATION, "gid://shopify/Location/2002"}
+        self.requests: list[LoggedRequest] = []
+        self.forced_throttles: list[int] = []   # HTTP status of each forced THROTTLED answer
+        self.throttle_every = 0                 # >0: every n-th GraphQL call is THROTTLED
+        self.denied_fields: set[str] = set()
+        self.lost_answers: dict[str, int] = {}  # operation → 5xx sent after it ran, once
+        self.idempotency_keys: dict[str, dict] = {}
+        # Shopify keeps whole seconds.
+        self.clock = lambda: datetime.now(timezone.utc).replace(microsecond=0)
+        self._ids = itertools.count(5_000_000_001)
+        self._calls = 0
+        self.app = Starlette(routes=[
+            Route("/admin/api/{version}/graphql.json", self._graphql, methods=["POST"]),
+            Route("/admin/oauth/access_token", self._token, methods=["POST"]),
+        ])
+
+    # -- driving the state ------------------------------------------------------------
+
+    def gid(self, kind: str) -> str:
+        return f"gid://shopify/{kind}/{next(self._ids)}"
+
+    def add_order(self, name: str, *, updated_at: datetime, created_at: datetime | None = None,
+                  financial_status: str = "PAID", address: dict | None = None,
+                  shipping_line: dict | None = None,
+                  fulfillment_orders: list[tuple[str, str, list[tuple[str, int, bool]]]] = (),
+                  ) -> str:
+        """fulfillment_orders: (location GID, status, [(sku, quantity, requires shipping)])."""
+        with self.lock:
+            order = Order(
+                id=self.gid("Order"), name=name, created_at=created_at or updated_at,
+                updated_at=updated_at, financial_status=financial_status, address=address,
+                shipping_line=shipping_line or {"title": "Standard", "code": "STANDARD"},
+            )
+            for location, status, lines in fulfillment_orders:
+                fo = FulfillmentOrder(self.gid("FulfillmentOrder"), location, status, [])
+                for sku, quantity, ships in lines:
+                    fo.lines.append(FoLine(self.gid("FulfillmentOrderLineItem"), sku, quantity, quantity, ships))
+                    self.ensure_variant(sku)
+                order.fulfillment_orders.append(fo)
+            self.orders[order.id] = order
+            return order.id
+
+    def edit_order(self, order_id: str, *, updated_at: datetime, **changes: Any) -> None:
+        with self.lock:
+            order = self.orders[order_id]
+            for key, value in changes.items():
+                setattr(order, key, value)
+            order.updated_at = updated_at
+
+    def cancel_order(self, order_id: str, *, updated_at: datetime) -> None:
+        with self.lock:
+            order = self.orders[order_id]
+            order.cancelled_at = order.updated_at = updated_at
+            for fo in order.fulfillment_orders:
+                if fo.status in ("OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"):
+                    fo.status = "CANCELLED"
+
+    def ensure_variant(self, sku: str, tracked: bool = True) -> dict:
+        with self.lock:
+            for variant in self.variants:
+                if variant["sku"] == sku:
+                    return variant
+            variant = {"id": self.gid("ProductVariant"), "sku": sku,
+                       "inventory_item_id": self.gid("InventoryItem"), "tracked": tracked}
+            self.variants.append(variant)
+            return variant
+
+    def stock_by_sku(self, location: str = DEFAULT_LOCATION) -> dict[str, int]:
+        with self.lock:
+            return {v["sku"]: self.levels[(v["inventory_item_id"], location)]
+                    for v in self.variants if (v["inventory_item_id"], location) in self.levels}
+
+    def all_fulfillments(self) -> list[Fulfillment]:
+        with self.lock:
+            return [f for order in self.orders.values() for f in order.fulfillments]
+
+    def expire_granted_tokens(self) -> None:
+        """Tokens of the client-credentials grant lapse (as they do after 24 h)."""
+        with self.lock:
+            for token in self.granted_tokens:
+                self.valid_tokens.discard(token)
+
+    def uninstall_app(self) -> None:
+        """Every token is revoked and the grant refused, as when the app is uninstalled."""
+        with self.lock:
+            self.valid_tokens.clear()
+            self.client_id = self.client_secret = ""
+
+    def graphql_requests(self, operation: str | None = None) -> list[LoggedRequest]:
+        with self.lock:
+            return [r for r in self.requests if operation in (None, r.operation)]
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    async def _token(self, request: Request) -> JSONResponse:
+        # The grant posts a form; parsed by hand so the fake needs no multipart library.
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        with self.lock:
+            good = (form.get("grant_type") == "client_credentials" and self.client_id
+                    and form.get("client_id") == self.client_id
+                    and form.get("client_secret") == self.client_secret)
+            if not good:
+                return JSONResponse({"error": "invalid_client",
+                                     "error_description": "Client credentials are invalid"}, 401)
+            token = f"shpat_cc_{next(self._ids)}"
+            self.granted_tokens.append(token)
+            self.valid_tokens.add(token)
+            return JSONResponse({"access_token": token, "scope": "read_orders,write_inventory",
+                                 "expires_in": self.token_lifetime})
+
+    async def _graphql(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        with self.lock:
+            return self._answer(request.headers.get("X-Shopify-Access-Token", ""), body)
+
+    def _answer(self, token: str, body: dict) -> JSONResponse:
+        if token not in self.valid_tokens:
+            self._log("?", [], {}, None, "unauthorized", 401)
+            return JSONResponse(INVALID_TOKEN, 401)
+        try:
+            op = Operation(body.get("query", ""), body.get("variables"), body.get("operationName"))
+        except RequestError as exc:
+            self._log("?", [], body.get("variables") or {}, None, "error", 200)
+            return JSONResponse(self._error_body(str(exc), exc.code, None))
+        roots = [f.name.value for f in op.root_fields]
+        requested = op.requested_cost()
+        self._calls += 1
+
+        def log(outcome: str, status: int = 200) -> None:
+            self._log(op.name, roots, op.raw_variables, requested, outcome, status)
+
+        if requested > MAX_QUERY_COST:
+            log("error")
+            message = (f"Query cost is {requested}, which exceeds the single query max cost "
+                       f"limit ({MAX_QUERY_COST}).")
+            return JSONResponse(self._error_body(message, "MAX_COST_EXCEEDED", requested))
+        denied = [name for name in roots if name in self.denied_fields]
+        if denied:
+            log("error")
+            return JSONResponse(self._error_body(
+                f"Access denied for {denied[0]} field.", "ACCESS_DENIED", requested))
+        forced = self.forced_throttles.pop(0) if self.forced_throttles else None
+        if forced is None and self.throttle_every and self._calls % self.throttle_every == 0:
+            forced = 200
+        available = self._refill()
+        if forced is not None or available < requested:
+            log("throttled", forced or 200)
+            return self._throttled(requested, forced or 200)
+        self._available -= requested
+        try:
+            data = self._execute(op)
+        except RequestError as exc:
+            self._available += requested
+            log("error")
+            return JSONResponse(self._error_body(str(exc), exc.code, requested))
+        actual = op.actual_cost(data)
+        self._available = min(self.maximum_available, self._available + requested - actual)
+        lost = self.lost_answers.pop(op.name, None)
+        if lost:
+            log("lost", lost)  # done, but the answer never reaches the caller
+            return JSONResponse({"errors": "Internal Server Error"}, lost)
+        log("ok")
+        envelope = fixture("envelope_success_with_cost.json")
+        envelope["data"] = data
+        envelope["extensions"]["cost"] = self._cost(requested, actual)
+        return JSONResponse(envelope)
+
+    def _log(self, *fields: Any) -> None:
+        self.requests.append(LoggedRequest(*fields))
+
+    def _refill(self) -> float:
+        now = time.monotonic()
+        self._available = min(self.maximum_available,
+                              self._available + (now - self._filled_at) * self.restore_rate)
+        self._filled_at = now
+        return self._available
+
+    def _cost(self, requested: int | None, actual: int | None) -> dict:
+        return {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": {
+                "maximumAvailable": self.maximum_available,
+                "currentlyAvailable": int(self._available),
+                "restoreRate": self.restore_rate,
+            },
+        }
+
+    def _throttled(self, requested: int, status: int) -> JSONResponse:
+        body = fixture("error_throttled.json")
+        body["extensions"] = {"cost": self._cost(requested, None)}
+        return JSONResponse(body, status)
+
+    def _error_body(self, message: str, code: str | None, requested: int | None) -> dict:
+        body = fixture("error_query_with_cost.json")
+        error = {"message": message, "locations": [], "path": []}
+        if code:
+            error["extensions"] = {"code": code}
+        body["errors"] = [error]
+        body["extensions"]["cost"] = self._cost(requested or 0, requested or 0)
+        return body
+
+    # -- operations -------------------------------------------------------------------
+
+    def _execute(self, op: Operation) -> dict:
+        data = {}
+        for root in op.root_fields:
+            resolver = getattr(self, f"_root_{root.name.value}", None)
+            if resolver is None:
+                raise RequestError(f"the fake does not serve {root.name.value}")
+            data[root.alias.value if root.alias else root.name.value] = op.project(
+                resolver(op, root, **op.args(root)), root)
+        return data
+
+    def _root_orders(self, op, root, first=None, after=None, query="", sortKey=None, **unused) -> dict:
+        if unused or sortKey != "UPDATED_AT":
+            raise RequestError("the fake lists orders only by UPDATED_AT, forwards")
+        _connective, terms = search_terms(query or "")
+        chosen = []
+        for order in self.orders.values():
+            for name, comparator, value in terms:
+                if name != "updated_at":
+                    raise RequestError(f"the fake cannot filter orders on {name}")
+                if not compare(order.updated_at, comparator, search_time(value)):
+                    break
+            else:
+                chosen.append(order)
+        chosen.sort(key=_order_key)
+        return connection([self._order_object(o) for o in chosen], first, after,
+                          cursor_of=lambda obj: obj["_key"])
+
+    def _root_order(self, op, root, id) -> dict | None:
+        order = self.orders.get(id)
+        return self._order_object(order) if order else None
+
+    def _root_fulfillmentOrder(self, op, root, id) -> dict | None:
+        for order in self.orders.values():
+            for fo in order.fulfillment_orders:
+                if fo.id == id:
+                    return self._fo_object(fo)
+        return None
+
+    def _root_productVariants(self, op, root, first=None, after=None, query="", **unused) -> dict:
+        connective, terms = search_terms(query or "")
+        if connective != "OR" and len(terms) > 1 or any(t[0] != "sku" for t in terms):
+            raise RequestError("the fake looks variants up by sku terms joined with OR")
+        wanted = {value for _f, _op, value in terms}
+        chosen = [v for v in self.variants if v["sku"] in wanted]
+        return connection([{"id": v["id"], "sku": v["sku"],
+                            "inventoryItem": {"id": v["inventory_item_id"], "tracked": v["tracked"]}}
+                           for v in chosen], first, after)
+
+    def _root_fulfillmentCreate(self, op, root, fulfillment, message=None) -> dict:
+        errors = []
+        groups = fulfillment["lineItemsByFulfillmentOrder"]
+        fos = [self._find_fo(g["fulfillmentOrderId"]) for g in groups]
+        if any(fo is None for fo, _order in fos) or not groups:
+            return _payload("fulfillment", None, [_user_error(["fulfillment"], "Fulfillment order does not exist.")])
+        orders = {order.id for _fo, order in fos}
+        locations = {fo.location_id for fo, _order in fos}
+        if len(orders) > 1 or len(locations) > 1:
+            errors.append(_user_error(["fulfillment"], "Fulfillment orders must belong to one order and location."))
+        taking: list[tuple[FoLine, int]] = []
+        for group, (fo, _order) in zip(groups, fos):
+            if fo.status not in ("OPEN", "IN_PROGRESS"):
+                errors.append(_user_error(["fulfillment"], f"Fulfillment order {fo.id} has an unfulfillable status= {fo.status.lower()}."))
+                continue
+            items = group.get("fulfillmentOrderLineItems")
+            if not items:
+                taking += [(line, line.remaining) for line in fo.lines if line.remaining]
+                continue
+            by_id = {line.id: line for line in fo.lines}
+            for item in items:
+                line = by_id.get(item["id"])
+                if line is None or not 0 < item["quantity"] <= line.remaining:
+                    errors.append(_user_error(["fulfillment", "lineItemsByFulfillmentOrder"],
+                                              "Invalid fulfillment order line item quantity requested."))
+                else:
+                    taking.append((line, item["quantity"]))
+        if errors:
+            return _payload("fulfillment", None, errors)
+        for line, quantity in taking:
+            line.remaining -= quantity
+        for fo, _order in fos:
+            fo.status = "CLOSED" if all(line.remaining == 0 for line in fo.lines) else "IN_PROGRESS"
+        order = fos[0][1]
+        tracking = fulfillment.get("trackingInfo") or {}
+        record = Fulfillment(self.gid("Fulfillment"), order.id, "SUCCESS", tracking.get("company") or "",
+                             tracking.get("number") or "", tracking.get("url"),
+                             bool(fulfillment.get("notifyCustomer", False)),
+                             [(line.id, quantity) for line, quantity in taking])
+        order.fulfillments.append(record)
+        order.updated_at = self.clock()
+        return _payload("fulfillment", self._fulfillment_object(record), [])
+
+    def _root_orderUpdate(self, op, root, input) -> dict:
+        order = self.orders.get(input["id"])
+        if order is None:
+            return _payload("order", None, [_user_error(["id"], "Order does not exist")])
+        if set(input) - {"id", "note"}:
+            raise RequestError("the fake updates only the note")
+        order.note = input.get("note")
+        order.updated_at = self.clock()
+        return _payload("order", self._order_object(order), [])
+
+    def _root_inventorySetQuantities(self, op, root, input) -> dict:
+        idempotent = op.directive_args(root, "idempotent")
+        if idempotent is None and self.idempotency_required:
+            raise RequestError("The @idempotent directive is required for this mutation.", "BAD_REQUEST")
+        key = (idempotent or {}).get("key") or ""
+        if idempotent is not None and not key.strip():
+            raise RequestError("The idempotency key cannot be empty.", "BAD_REQUEST")
+        if key in self.idempotency_keys:
+            return self.idempotency_keys[key]
+        quantities = input["quantities"]
+        raw = op.raw_variables.get("input", {}).get("quantities", [])
+        errors = []
+        if input["name"] not in ("available", "on_hand"):
+            errors.append(_user_error(["input", "name"], "The quantity name must be available or on_hand."))
+        if len(quantities) > 250:
+            errors.append(_user_error(["input", "quantities"], "At most 250 quantities per call."))
+        items = {v["inventory_item_id"] for v in self.variants}
+        for i, (entry, sent) in enumerate(zip(quantities, raw)):
+            if "changeFromQuantity" not in sent:
+                errors.append(_user_error(["input", "quantities", str(i), "changeFromQuantity"],
+                                          "changeFromQuantity must be given (null to skip the check)."))
+            if entry["inventoryItemId"] not in items:
+                errors.append(_user_error(["input", "quantities", str(i), "inventoryItemId"],
+                                          "The specified inventory item could not be found."))
+            if entry["locationId"] not in self.locations:
+                errors.append(_user_error(["input", "quantities", str(i), "locationId"],
+                                          "The specified location could not be found."))
+        if errors:
+            return _payload("inventoryAdjustmentGroup", None, errors)
+        for entry in quantities:
+            self.levels[(entry["inventoryItemId"], entry["locationId"])] = entry["quantity"]
+        result = _payload("inventoryAdjustmentGroup", {"reason": input["reason"], "createdAt": self.clock().isoformat()}, [])
+        if key:
+            self.idempotency_keys[key] = result
+        return result
+
+    # -- objects ----------------------------------------------------------------------
+
+    def _find_fo(self, fo_id: str) -> tuple[FulfillmentOrder | None, Order | None]:
+        for order in self.orders.values():
+            for fo in order.fulfillment_orders:
+                if fo.id == fo_id:
+                    return fo, order
+        return None, None
+
+    def _order_object(self, order: Order) -> dict:
+        address = None
+        if order.address:
+            address = dict(order.address)
+            address["name"] = " ".join(p for p in (address.get("firstName"), address.get("lastName")) if p)
+        return {
+            "_key": list(_order_key(order)),
+            "id": order.id,
+            "name": order.name,
+            "email": order.email,
+            "createdAt": _iso(order.created_at),
+            "updatedAt": _iso(order.updated_at),
+            "cancelledAt": _iso(order.cancelled_at) if order.cancelled_at else None,
+            "displayFinancialStatus": order.financial_status,
+            "note": order.note,
+            "shippingAddress": address,
+            "shippingLine": order.shipping_line,
+            "fulfillmentOrders": lambda first=None, after=None, **_: connection(
+                [self._fo_object(fo) for fo in order.fulfillment_orders], first, after),
+            "fulfillments": lambda first=None, **_: [
+                self._fulfillment_object(f) for f in order.fulfillments][: first or None],
+        }
+
+    def _fo_object(self, fo: FulfillmentOrder) -> dict:
+        return {
+            "id": fo.id,
+            "status": fo.status,
+            "assignedLocation": {"location": {"id": fo.location_id}},
+            "lineItems": lambda first=None, after=None, **_: connection(
+                [{"id": line.id, "sku": line.sku, "remainingQuantity": line.remaining,
+                  "totalQuantity": line.total, "requiresShipping": line.requires_shipping}
+                 for line in fo.lines], first, after),
+        }
+
+    def _fulfillment_object(self, record: Fulfillment) -> dict:
+        info = {"company": record.company, "number": record.number, "url": record.url}
+        return {"id": record.id, "status": record.status,
+                "trackingInfo": lambda first=None, **_: [info][: first or None]}
+
+
+def _order_key(order: Order) -> tuple:
+    return (order.updated_at.isoformat(), int(order.id.rsplit("/", 1)[1]))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _payload(name: str, value: Any, errors: list[dict]) -> dict:
+    return {name: value, "userErrors": copy.deepcopy(errors)}
+
+
+def _user_error(path: list[str], message: str) -> dict:
+    return {"field": path, "message": message, "code": None}
