@@ -91,11 +91,12 @@ def _run_workflow(runtime, plan_id: int, interactive: bool) -> None:
         console.print(f"[yellow]Amazon did not answer in time ({exc}); {resume_hint}[/yellow]")
         sys.exit(75)
     except NeedsAttentionError as exc:
-        console.print(f"[red]{exc}[/red]")
-        console.print(f"fix the cause, then {resume_hint}, or cancel with: bridge inbound cancel {plan_id}")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        console.print(f"fix the cause, then {resume_hint}, or cancel with: "
+                      f"bridge inbound cancel {plan_id}", soft_wrap=True)
         sys.exit(1)
     console.print(f"[green]plan {done.name} ({done.inbound_plan_id}) is ready to ship[/green]; "
-                  f"labels in {done.labels_path}")
+                  f"labels in {done.labels_path}", soft_wrap=True)
     _print_shipments(runtime, done)
 
 

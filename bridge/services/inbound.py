@@ -9,6 +9,7 @@ resumed with `run_plan`, and never repeats a call that changes state at Amazon."
 from __future__ import annotations
 
 import secrets as random_tokens
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from bridge.config import StorefrontConfig
 from bridge.domain.inbound import BoxType, InboundItem
-from bridge.errors import NeedsAttentionError
+from bridge.errors import BridgeError, IndeterminateError, NeedsAttentionError
 from bridge.fba.inbound import InboundClient, InboundOperationFailed
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
@@ -78,12 +79,14 @@ class Workflow:
 
     def __init__(self, ledger: Ledger, client: InboundClient, plan_id: int,
                  chooser: Chooser | None = None, progress: Progress = lambda _text: None,
-                 labels_dir: Path = Path("var/labels"), operation_timeout: float = 600) -> None:
+                 labels_dir: Path = Path("var/labels"), operation_timeout: float = 600,
+                 settle_seconds: float = 60) -> None:
         self.ledger, self.client, self.plan_id = ledger, client, plan_id
         self.choose = chooser or policy_chooser
         self.progress = progress
         self.labels_dir = labels_dir
         self.operation_timeout = operation_timeout
+        self.settle_seconds = settle_seconds
 
     # -- ledger helpers ---------------------------------------------------------------
 
@@ -108,20 +111,32 @@ class Workflow:
 
     def _operation(self, name: str, what: str, call: Callable[[], dict],
                    already_done: Callable[[], bool], **saved_from_answer: str) -> None:
+        """Run one 202 operation at most once. The intent is committed before the call
+        and the operationId right after it; a run that died between the two left the
+        intent alone, and Amazon may or may not have the call: such a resume gives the
+        operation time to show its effect before it calls again."""
         plan = self.plan()
         if plan.pending_operation == name and plan.pending_operation_id:
             operation_id = plan.pending_operation_id
             self.progress(f"waiting for Amazon to {what} (resumed)")
-        elif already_done():
+        elif self._done(already_done, settle=plan.pending_operation == name):
             self.progress(f"{what}: already done at Amazon")
             return
         else:
+            self._update(kind="inbound_call", pending_operation=name, pending_operation_id="")
             self.progress(f"asking Amazon to {what}")
-            answer = call()
+            try:
+                answer = call()
+            except IndeterminateError:
+                raise  # Amazon may have it: the intent stays, and a resume reads back
+            except BridgeError:
+                # Refused or never sent: nothing to wait for on the next run.
+                self._update(pending_operation="", pending_operation_id="")
+                raise
             operation_id = answer["operationId"]
             extra = {column: answer[key] for column, key in saved_from_answer.items()}
             self._update(f"{name} sent (operation {operation_id})", kind="inbound_call",
-                         pending_operation=name, pending_operation_id=operation_id, **extra)
+                         pending_operation_id=operation_id, **extra)
         try:
             self.client.wait_for_operation(operation_id, what, timeout=self.operation_timeout)
         except InboundOperationFailed as failed:
@@ -129,6 +144,19 @@ class Workflow:
             self._update(failed.message, kind="inbound_failed", pending_operation="",
                          pending_operation_id="", last_error=failed.message)
             raise
+
+    def _done(self, already_done: Callable[[], bool], settle: bool) -> bool:
+        if already_done():
+            return True
+        if not settle:
+            return False
+        # An in-flight operation shows its effect once Amazon finishes it.
+        deadline = time.monotonic() + self.settle_seconds
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, self.settle_seconds / 10))
+            if already_done():
+                return True
+        return False
 
     # -- the steps ----------------------------------------------------------------------
 
@@ -177,19 +205,30 @@ class Workflow:
                         lambda: bool(self._packing_options(plan)))
         self._advance("packing_generated", "packing options ready")
 
+    def _confirm_option(self, kind: str, options: Callable[[], list[dict]], id_key: str,
+                        operation: str, confirm: Callable[[str], dict]) -> dict:
+        """Choose one offered option (or find the one already accepted) and confirm it
+        once; returns the option."""
+        def accepted() -> dict | None:
+            return next((o for o in options() if o.get("status") == "ACCEPTED"), None)
+
+        chosen = accepted()
+        if chosen is None:
+            offered = options()
+            chosen = self.choose(kind, [o for o in offered if o.get("status") == "OFFERED"] or offered)
+        option_id = chosen[id_key]
+        self._operation(operation, f"confirm the {kind} option",
+                        lambda: confirm(option_id), lambda: accepted() is not None)
+        return chosen
+
     def _confirm_packing(self, plan: InboundPlan) -> None:
-        options = self._packing_options(plan)
-        accepted = [o for o in options if o.get("status") == "ACCEPTED"]
-        chosen = accepted[0] if accepted else self.choose(
-            "packing", [o for o in options if o.get("status") == "OFFERED"] or options)
-        option_id = chosen["packingOptionId"]
-        self._operation("confirmPackingOption", "confirm the packing option",
-                        lambda: self.client.call("confirmPackingOption",
-                                                 inboundPlanId=plan.inbound_plan_id,
-                                                 packingOptionId=option_id),
-                        lambda: bool(accepted))
-        self._advance("packing_confirmed", f"packing option {option_id} confirmed",
-                      packing_option_id=option_id)
+        chosen = self._confirm_option(
+            "packing", lambda: self._packing_options(plan), "packingOptionId", "confirmPackingOption",
+            lambda option_id: self.client.call("confirmPackingOption",
+                                               inboundPlanId=plan.inbound_plan_id,
+                                               packingOptionId=option_id))
+        self._advance("packing_confirmed", f"packing option {chosen['packingOptionId']} confirmed",
+                      packing_option_id=chosen["packingOptionId"])
 
     def _set_packing(self, plan: InboundPlan) -> None:
         option = next(o for o in self._packing_options(plan)
@@ -238,21 +277,21 @@ class Workflow:
         self._advance("placement_generated", "placement options ready")
 
     def _confirm_placement(self, plan: InboundPlan) -> None:
-        options = self._placement_options(plan)
-        accepted = [o for o in options if o.get("status") == "ACCEPTED"]
-        chosen = accepted[0] if accepted else self.choose(
-            "placement", [o for o in options if o.get("status") == "OFFERED"] or options)
-        option_id = chosen["placementOptionId"]
-        self._operation("confirmPlacementOption", "confirm the placement option",
-                        lambda: self.client.call("confirmPlacementOption",
-                                                 inboundPlanId=plan.inbound_plan_id,
-                                                 placementOptionId=option_id),
-                        lambda: bool(accepted))
-        self._record_shipments(plan, chosen.get("shipmentIds") or [])
-        fees = option_cost(chosen)
+        chosen = self._confirm_option(
+            "placement", lambda: self._placement_options(plan), "placementOptionId",
+            "confirmPlacementOption",
+            lambda option_id: self.client.call("confirmPlacementOption",
+                                               inboundPlanId=plan.inbound_plan_id,
+                                               placementOptionId=option_id))
+        # A resumed run may find the accepted option without its shipment ids filled yet.
+        chosen = next(o for o in self._placement_options(plan)
+                      if o["placementOptionId"] == chosen["placementOptionId"])
+        shipment_ids = chosen.get("shipmentIds") or []
+        self._record_shipments(plan, shipment_ids)
         self._advance("placement_confirmed",
-                      f"placement option {option_id} confirmed: {len(chosen.get('shipmentIds') or [])} "
-                      f"shipment(s), placement fees {fees:.2f}", placement_option_id=option_id)
+                      f"placement option {chosen['placementOptionId']} confirmed: "
+                      f"{len(shipment_ids)} shipment(s), placement fees {option_cost(chosen):.2f}",
+                      placement_option_id=chosen["placementOptionId"])
 
     def _record_shipments(self, plan: InboundPlan, shipment_ids: list[str]) -> None:
         for shipment_id in shipment_ids:
