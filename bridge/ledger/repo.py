@@ -4,11 +4,12 @@ machine and writes the event log in the same transaction."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from bridge.domain.states import NOT_YET_SUBMITTED, OrderState, check_transition
 from bridge.ledger.tables import (
     Cursor,
     Event,
+    Lease,
     Order,
     OrderLine,
     Package,
@@ -197,6 +199,13 @@ def record_event(
     )
 
 
+def has_event(session: Session, order_id: int, kind: str, message: str) -> bool:
+    return session.scalar(
+        select(Event.id).where(Event.order_id == order_id, Event.kind == kind,
+                               Event.message == message).limit(1)
+    ) is not None
+
+
 def order_events(session: Session, order_id: int) -> list[Event]:
     return list(session.scalars(select(Event).where(Event.order_id == order_id).order_by(Event.id)))
 
@@ -217,6 +226,43 @@ def set_cursor(session: Session, storefront: str, flow: str, position: datetime)
         if position > cursor.position:
             cursor.position = position
         cursor.last_run_at = now
+
+
+# ---------------------------------------------------------------- leases
+
+def acquire_lease(ledger: Ledger, name: str, holder: str, seconds: float) -> bool:
+    """Take the lease `name` for `seconds` unless someone else holds an unexpired one."""
+    now = utcnow()
+    with ledger.transaction() as session:
+        dialect = session.get_bind().dialect.name
+        insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+        session.execute(insert(Lease).values(name=name, holder="", until=now)
+                        .on_conflict_do_nothing(index_elements=["name"]))
+        taken = session.execute(
+            update(Lease)
+            .where(Lease.name == name, (Lease.until <= now) | (Lease.holder == holder))
+            .values(holder=holder, until=now + timedelta(seconds=seconds))
+        )
+        return taken.rowcount == 1
+
+
+def release_lease(ledger: Ledger, name: str, holder: str) -> None:
+    with ledger.transaction() as session:
+        session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
+                        .values(until=utcnow()))
+
+
+@contextmanager
+def lease(ledger: Ledger, name: str, seconds: float):
+    """Yields True when this caller holds the lease for the block, False when another
+    does (the caller then skips its run: one is already doing the work)."""
+    holder = uuid.uuid4().hex
+    held = acquire_lease(ledger, name, holder, seconds)
+    try:
+        yield held
+    finally:
+        if held:
+            release_lease(ledger, name, holder)
 
 
 # ---------------------------------------------------------------- storefront switches

@@ -130,7 +130,20 @@ class Package(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lines: Mapped[list] = mapped_column(JSON, nullable=False)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why the cart refused this package's tracking; set, it is not tried again until a
+    # person retries the order.
+    push_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Lease(Base):
+    """A time-limited claim on one flow of one storefront, so only one worker runs it
+    at a time (a crashed holder's lease simply runs out)."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class StockLevel(Base):

@@ -45,8 +45,9 @@ def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
                 if _finish(ledger, order_id, "cancelled at Amazon on the cart's request"):
                     result.cancelled += 1
                 continue
-        if status in (None, "Cancelled") and not refused:
-            why = "already cancelled at Amazon" if status else "not at Amazon"
+        if status in (None, "Cancelled", "Unfulfillable", "Invalid") and not refused:
+            why = {None: "not at Amazon", "Cancelled": "already cancelled at Amazon"}.get(
+                status, f"Amazon will not ship it ({status})")
             if _finish(ledger, order_id, why):
                 result.cancelled += 1
             continue

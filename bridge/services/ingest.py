@@ -27,6 +27,8 @@ from bridge.ledger.tables import Order, utcnow
 from bridge.services.common import log, mapping_policy, tell_merchant
 
 FLOW = "orders"
+# Longer than any poll should take (the task time limit); a crashed poll's lease lapses.
+LEASE_SECONDS = 300
 
 
 @dataclass
@@ -40,6 +42,7 @@ class IngestResult:
     ignored: int = 0
     notes: list[tuple[CartOrder, str]] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None
+    skipped: bool = False  # another poll of this storefront was running
 
 
 def ingest_orders(
@@ -49,6 +52,16 @@ def ingest_orders(
     *,
     now: Callable[[], datetime] = utcnow,
 ) -> IngestResult:
+    """One poll of the cart. Only one poll per storefront runs at a time: a second one
+    started meanwhile (a beat tick, a nudge) returns at once with `skipped` set."""
+    with repo.lease(ledger, f"{storefront.name}:{FLOW}", LEASE_SECONDS) as held:
+        if not held:
+            return IngestResult(skipped=True)
+        return _poll(ledger, cart, storefront, now)
+
+
+def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+          now: Callable[[], datetime]) -> IngestResult:
     result = IngestResult()
     with ledger.transaction() as session:
         cursor = repo.get_cursor(session, storefront.name, FLOW)
@@ -121,11 +134,39 @@ def record_order(
             repo.transition(session, row, S.RECEIVED, "remap", "mapping the changed order again")
         prepare(session, storefront, row, order, known_skus, result)
         return
-    # Amazon already has (or may have) the order: bridge does not edit it; it tells.
+    # Amazon already has (or may have) the order: bridge does not edit it. Carts change
+    # orders themselves as they are fulfilled (remaining quantities drop, statuses move),
+    # so only an edit that would change what Amazon ships is worth telling the merchant.
     row.content_hash = order.content_hash()
-    message = "the order changed in the cart after it was sent to Amazon; the fulfillment order was not changed"
-    repo.record_event(session, row.storefront, row.id, "cart_changed_after_submit", message=message)
-    result.notes.append((order, message))
+    change = edit_that_matters(CartOrder.from_snapshot(row.snapshot), order)
+    if change is None:
+        repo.record_event(session, row.storefront, row.id, "cart_changed_after_submit",
+                          message="the cart updated the order (no change to what ships)")
+        return
+    message = (f"{change} in the cart after the order was sent to Amazon; the fulfillment "
+               "order was not changed: change it in Seller Central or cancel and re-order")
+    if not repo.has_event(session, row.id, "cart_edited_after_submit", message):
+        repo.record_event(session, row.storefront, row.id, "cart_edited_after_submit",
+                          message=message)
+        result.notes.append((order, message))
+
+
+def edit_that_matters(sent: CartOrder, now: CartOrder) -> str | None:
+    """What changed between the order as sent and the cart's order now that Amazon's
+    shipment would not follow: a new address, or more of an item. Fewer units left to
+    ship is what fulfilment itself does, and is not an edit."""
+    if now.address is not None and sent.address is not None and now.address != sent.address:
+        return "the shipping address changed"
+    sent_units: dict[str, int] = {}
+    for line in sent.shippable_lines:
+        sent_units[line.sku] = sent_units.get(line.sku, 0) + line.quantity
+    now_units: dict[str, int] = {}
+    for line in now.shippable_lines:
+        now_units[line.sku] = now_units.get(line.sku, 0) + line.quantity
+    added = sorted(sku for sku, units in now_units.items() if units > sent_units.get(sku, 0))
+    if added:
+        return "items were added (" + ", ".join(added) + ")"
+    return None
 
 
 def _editable(row: Order) -> bool:

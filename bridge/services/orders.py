@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder
@@ -57,6 +57,10 @@ def retry(ledger: Ledger, storefronts: dict[str, StorefrontConfig], reference: s
         if row.state != S.NEEDS_ATTENTION:
             raise ValueError(f"order {row.number} is {row.state}, not needs_attention")
         if row.accepted_at is not None:
+            # Packages whose tracking the cart refused are offered to it again.
+            session.execute(update(Package).where(Package.order_id == row.id)
+                            .values(push_error=""))
+            row.amazon_status = ""  # read Amazon afresh
             repo.transition(session, row, S.ACCEPTED, "retry", "retried by hand: following Amazon again")
             return row.state
         config = storefronts[row.storefront]
@@ -97,7 +101,7 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
         ]
         unpushed = session.scalar(
             select(func.count()).select_from(Package).join(Order, Order.id == Package.order_id)
-            .where(Order.storefront == name, Package.pushed_at.is_(None))
+            .where(Order.storefront == name, Package.pushed_at.is_(None), Package.push_error == "")
         )
         inbound = [
             (plan.name, shipment.confirmation_id or shipment.shipment_id, shipment.status,

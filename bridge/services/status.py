@@ -59,9 +59,7 @@ def sync_status(
         tracked = dict(
             session.execute(
                 select(Order.seller_fulfillment_order_id, Order.amazon_status).where(
-                    Order.storefront == storefront.name,
-                    Order.state.in_([s.value for s in AT_AMAZON_OPEN] + [S.SHIPPED.value]),
-                )
+                    Order.storefront == storefront.name, followed_at_amazon())
             ).all()
         )
     newest = cursor.position if cursor else None
@@ -83,6 +81,16 @@ def sync_status(
     return result
 
 
+def followed_at_amazon():
+    """Orders whose progress at Amazon bridge follows: open ones, shipped ones whose
+    tracking is still to write, and ones waiting for a person after Amazon accepted
+    them (a too-late cancel still ships, and its tracking must still reach the cart)."""
+    return (
+        Order.state.in_([s.value for s in AT_AMAZON_OPEN] + [S.SHIPPED.value])
+        | ((Order.state == S.NEEDS_ATTENTION.value) & Order.accepted_at.is_not(None))
+    )
+
+
 def reconcile_open(ledger: Ledger, fba, cart, storefront: StorefrontConfig, older_than: datetime,
                    limit: int = 50) -> int:
     """Read back open orders that have not changed for a while: the safety net for a
@@ -93,7 +101,8 @@ def reconcile_open(ledger: Ledger, fba, cart, storefront: StorefrontConfig, olde
                 select(Order.seller_fulfillment_order_id)
                 .where(
                     Order.storefront == storefront.name,
-                    Order.state.in_([S.ACCEPTED.value, S.PROCESSING.value]),
+                    followed_at_amazon(),
+                    Order.state != S.SHIPPED.value,
                     Order.state_changed_at < older_than,
                 )
                 .order_by(Order.state_changed_at)

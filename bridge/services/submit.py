@@ -131,6 +131,9 @@ def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult)
         row = repo.get_order(session, order_id)
         row.accepted_at = utcnow()
         row.last_error = ""
+        # What Amazon calls an order it has just validated; the status sync then reads
+        # the order again only once Amazon reports something else.
+        row.amazon_status = "Received"
         repo.transition(session, row, S.ACCEPTED, "accepted", message)
         if row.snapshot.get("cancelled"):
             repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",

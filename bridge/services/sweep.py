@@ -1,6 +1,7 @@
 """The watchdog. Celery messages are nudges, not the record: this periodic pass finds
 rows that waited too long and says which flows to nudge again, so a lost message
-delays work but never loses it. It also turns submissions stuck in `submitting`
+delays work but never loses it. (Orders open at Amazon are followed by the scheduled
+status sync; the sweep only reads back those that have been quiet too long.) It also turns submissions stuck in `submitting`
 (a worker died mid-call) into `submit_unknown`, which only a read-back resolves."""
 
 from __future__ import annotations
@@ -48,11 +49,10 @@ def sweep(
                 flows.add("submit")
             if waiting.get(S.CANCEL_REQUESTED, 0):
                 flows.add("cancel")
-            if waiting.get(S.ACCEPTED, 0) or waiting.get(S.PROCESSING, 0):
-                flows.add("status")
             unpushed = session.scalar(
                 select(exists().where(
                     Package.pushed_at.is_(None),
+                    Package.push_error == "",
                     Package.order_id == Order.id,
                     Order.storefront == storefront.name,
                 ))

@@ -13,6 +13,7 @@ from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder, PackageShipment, ShippedLine
 from bridge.domain.states import OrderState as S
+from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, Package, utcnow
@@ -33,6 +34,7 @@ class TrackingResult:
     written: int = 0
     already_there: int = 0
     completed: int = 0
+    refused: int = 0
 
 
 def tracking_url(carrier: str, number: str) -> str:
@@ -49,7 +51,8 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
         query = (
             select(Package, Order)
             .join(Order, Order.id == Package.order_id)
-            .where(Order.storefront == storefront.name, Package.pushed_at.is_(None))
+            .where(Order.storefront == storefront.name, Package.pushed_at.is_(None),
+                   Package.push_error == "")
             .order_by(Package.id)
             .limit(limit)
         )
@@ -64,9 +67,16 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
                 lines=tuple(ShippedLine(**line) for line in package.lines),
                 tracking_url=tracking_url(package.carrier, package.tracking_number),
             )
-            written = cart.push_shipment(
-                CartOrder.from_snapshot(order.snapshot), shipment, storefront.policy.notify_customer
-            )
+            try:
+                written = cart.push_shipment(
+                    CartOrder.from_snapshot(order.snapshot), shipment,
+                    storefront.policy.notify_customer,
+                )
+            except NeedsAttentionError as refused:
+                # The cart will not take this one; the others go on, and a person decides.
+                _refused(session, order, package, refused)
+                result.refused += 1
+                continue
             package.pushed_at = utcnow()
             if written:
                 result.written += 1
@@ -79,6 +89,16 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
             )
     result.completed = complete_shipped(ledger, storefront)
     return result
+
+
+def _refused(session, order: Order, package: Package, refused: NeedsAttentionError) -> None:
+    package.push_error = refused.message
+    message = f"the cart refused the tracking of package {package.package_number}: {refused.message}"
+    if order.state == S.NEEDS_ATTENTION.value:
+        repo.record_event(session, order.storefront, order.id, "tracking_refused", message=message)
+    else:
+        repo.transition(session, order, S.NEEDS_ATTENTION, "needs_attention", message,
+                        reason="tracking_refused")
 
 
 def complete_shipped(ledger: Ledger, storefront: StorefrontConfig) -> int:

@@ -18,6 +18,7 @@ from bridge.worker import runtime
 from bridge.worker.app import app
 
 log = get_logger("bridge.worker")
+MAX_PARALLEL_SUBMITS = 4
 
 
 class BridgeTask(Task):
@@ -56,7 +57,11 @@ def ingest_task(self, storefront: str) -> dict:
         if repo.is_paused(session, storefront):
             return {"paused": True}
     result = ingest.ingest_orders(rt.ledger, rt.cart(storefront), config)
-    if result.ready:
+    if result.skipped:
+        return {"skipped": True}
+    # One submit task per batch of ready orders (a few at most), so a large poll is
+    # submitted by several workers at once instead of one batch after another.
+    for _ in range(min(MAX_PARALLEL_SUBMITS, -(-result.ready // rt.config.settings.submit_batch))):
         submit_task.delay(storefront)
     if result.cancelled:
         cancel_task.delay(storefront)

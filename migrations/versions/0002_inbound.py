@@ -1,4 +1,4 @@
-"""inbound plans and shipments
+"""inbound plans and shipments; leases; tracking push errors
 
 Revision ID: 0002
 Revises: 0001
@@ -57,10 +57,20 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('inbound_plan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_events_inbound_plan_id_inbound_plans'), 'inbound_plans', ['inbound_plan_id'], ['id'], ondelete='CASCADE')
-
+    op.create_table('leases',
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('holder', sa.String(length=64), nullable=False),
+    sa.Column('until', bridge.ledger.tables.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_leases'))
+    )
+    with op.batch_alter_table('packages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('push_error', sa.Text(), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('packages', schema=None) as batch_op:
+        batch_op.drop_column('push_error')
+    op.drop_table('leases')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_events_inbound_plan_id_inbound_plans'), type_='foreignkey')
         batch_op.drop_column('inbound_plan_id')

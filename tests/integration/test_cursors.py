@@ -5,6 +5,8 @@ sent twice."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -175,4 +177,18 @@ def test_cart_edit_before_submission_remaps_and_after_submission_only_notes(shop
     assert shop.creates() == 1
     assert len(shop.rows()) == 1
     (note,) = shop.notes_by_order()[order_id]
-    assert "after it was sent to Amazon" in note
+    assert "shipping address changed in the cart after the order was sent to Amazon" in note
+
+    # The cart touching the order again (the address Amazon has, fewer units left to
+    # ship, as carts do while fulfilling) is recorded but tells the merchant nothing.
+    engine = sa.create_engine(shop.store_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE order_lines SET quantity = 0 WHERE order_id = :id"),
+                     {"id": int(order_id)})
+    engine.dispose()
+    demo_store.update_order(shop.store_url, order_id, updated_at=start + timedelta(minutes=6),
+                            ship_city="Portland", ship_state="OR", ship_zip="97205")
+    touched = poll(shop, start + timedelta(minutes=7))
+    assert touched.changed == 1
+    assert len(shop.notes_by_order()[order_id]) == 1
+    assert any(e.kind == "cart_changed_after_submit" for e in shop.events("#EDIT"))
