@@ -17,6 +17,7 @@ from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, T
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
+from bridge.logging import bind_context
 from bridge.services.common import log, tell_merchant
 
 
@@ -59,8 +60,9 @@ def submit_ready(
             claimed.append((row.id, previous))
     for index, (order_id, previous) in enumerate(claimed):
         try:
-            submit_one(ledger, fba, cart, order_id, resolve_first=previous == S.SUBMIT_UNKNOWN,
-                       result=result)
+            with bind_context(order=order_id):
+                submit_one(ledger, fba, cart, order_id,
+                           resolve_first=previous == S.SUBMIT_UNKNOWN, result=result)
         except TransientError as exc:
             # Throttled or down before anything was sent: the rest wait for the next run.
             _release(ledger, claimed[index:], str(exc))
