@@ -216,3 +216,40 @@ def test_an_operation_that_fails_at_amazon_is_explained_and_resumable(setup):
     resumed = cli(config_dir, "plan", "resume", str(plan.id))
     assert resumed.exit_code == 0, resumed.output
     assert sim.admin.calls("generatePlacementOptions") == 2  # the failed one, then the retry
+
+
+def test_interactive_choices_status_cancel_and_suggestions(setup):
+    sim, config_dir, runtime, tmp_path, store_url = setup
+    # Interactive: every option is shown and the merchant picks by number (here: 1 each).
+    created = CliRunner().invoke(
+        main, ["-c", str(config_dir), "inbound", "plan", "create", "-s", "demo",
+               "--items", str(tmp_path / "items.csv"), "--boxes", str(tmp_path / "boxes.csv"),
+               "--interactive"], input="1\n" * 20, catch_exceptions=False)
+    assert created.exit_code == 0, created.output
+    for kind in ("packing options", "placement options", "transportation options"):
+        assert kind in created.output
+
+    with runtime.ledger.transaction() as session:
+        plan = session.scalar(select(InboundPlan))
+        confirmations = [s.confirmation_id for s in session.scalars(select(InboundShipment))]
+    status = CliRunner().invoke(main, ["-c", str(config_dir), "status"], catch_exceptions=False)
+    assert "open inbound shipments" in status.output
+    assert all(confirmation in status.output for confirmation in confirmations)
+    cancelled = cli(config_dir, "cancel", str(plan.id))
+    assert cancelled.exit_code == 0, cancelled.output
+    with runtime.ledger.transaction() as session:
+        assert session.get(InboundPlan, plan.id).status == "cancelled"
+    plans = requests.get(f"{sim.base_url}/_sim/inbound", timeout=5).json()["plans"]
+    assert plans[0]["status"] == "VOIDED"
+    assert cli(config_dir, "cancel", str(plan.id)).exit_code == 1  # already cancelled
+
+    # Suggestions: 20 MUG-BLUE sold over the last 30 days, 5 at Amazon, none inbound.
+    demo_store.insert_order(store_url, "#S1", [demo_store.DemoLine("MUG-BLUE", 20)])
+    from bridge.services.ingest import ingest_orders
+
+    ingest_orders(runtime.ledger, runtime.cart("demo"), runtime.storefront("demo"))
+    suggested = cli(config_dir, "suggest", "-s", "demo", "--days", "30", "--target-days", "60")
+    assert suggested.exit_code == 0
+    row = next(line for line in suggested.output.splitlines() if "MUG-BLUE" in line)
+    # 20/30 units a day; 5 on hand → 7.5 days of cover; 60 days need 40 → send 35.
+    assert "0.67" in row and "7.5" in row and "35" in row
