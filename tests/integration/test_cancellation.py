@@ -5,6 +5,7 @@ picking it, it is too late, the order needs a person and the store gets a note."
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -194,10 +195,15 @@ def wait_until_someone_waits_for_a_row_lock(engine, thread) -> None:
         "select count(*) from pg_stat_activity "
         "where wait_event_type = 'Lock' and pid <> pg_backend_pid()"
     )
-    with engine.connect() as conn:
+    # Autocommit: inside one transaction PostgreSQL would keep showing the same
+    # snapshot of pg_stat_activity, and the wait would never see the lock.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        deadline = time.monotonic() + 30
         while thread.is_alive():
             if conn.execute(query).scalar():
                 return
+            if time.monotonic() > deadline:
+                raise AssertionError("the poll never waited for the claimed row's lock")
             threading.Event().wait(0.01)
 
 
