@@ -1,6 +1,6 @@
 """The simulated fulfillment network: a stateful HTTP service that speaks the SP-API wire
-format (LWA, Fulfillment Outbound 2020-07-01, FBA Inventory v1) so bridge can be run,
-tested and rehearsed without an Amazon account.
+format (LWA, Fulfillment Outbound 2020-07-01, FBA Inventory v1, Fulfillment Inbound
+2024-03-20 and v0) so bridge can be run, tested and rehearsed without an Amazon account.
 
     from bridge.sim import SimConfig, SimServer
 

@@ -74,7 +74,10 @@ async def set_clock(sim: Simulator, request: Request) -> JSONResponse:
 
 
 async def reset(sim: Simulator, request: Request) -> JSONResponse:
-    sim.reset()
+    seed = (await _body(request)).get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise AdminError("seed must be an integer.")
+    sim.reset(seed)
     return _ok({"reset": True, **sim.clock_view()})
 
 

@@ -47,7 +47,8 @@ def _operation_endpoint(sim: Simulator, op: Operation):
         headers = {}
         limit = sim.limiter.limit_of(op.operation_id)
         if limit is not None and reply.status in _RATE_LIMIT_HEADER_STATUSES:
-            headers["x-amzn-RateLimit-Limit"] = f"{limit[0]:.1f}"
+            # As Amazon writes it: "2.0", "0.0167" (a fixed precision would show 0.0).
+            headers["x-amzn-RateLimit-Limit"] = str(float(limit[0]))
         if drop:
             # The work is done; the answer arrives after the client has given up.
             await asyncio.sleep(sim.config.drop_seconds)

@@ -9,6 +9,7 @@ import click
 
 from bridge.sim.client import DEFAULT_URL, SimAdmin, SimAdminError
 from bridge.sim.config import DEFAULT_PORT, SimConfig
+from bridge.sim.tracking import OUTCOMES as TRACKING_OUTCOMES
 
 _url_option = click.option("--url", default=DEFAULT_URL, show_default=True,
                            help="Base URL of a running simulator.")
@@ -47,8 +48,9 @@ def sim() -> None:
 @click.option("--refresh-token", "refresh_tokens", multiple=True,
               envvar="BRIDGE_SIM_REFRESH_TOKEN")
 @click.option("--no-rate-limits", is_flag=True, help="Never answer 429.")
+@click.option("--seed", type=int, help="Seed for the fault dice, so a run can be replayed.")
 def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, client_secret,
-          refresh_tokens, no_rate_limits) -> None:
+          refresh_tokens, no_rate_limits, seed) -> None:
     """Run the simulator in the foreground."""
     from bridge.sim.server import serve as run
 
@@ -59,7 +61,7 @@ def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, cli
                                "at least one --refresh-token")
     config = replace(SimConfig(), strict_auth=strict_auth, client_id=client_id,
                      client_secret=client_secret, refresh_tokens=tuple(refresh_tokens),
-                     rate_limits=not no_rate_limits)
+                     rate_limits=not no_rate_limits, fault_seed=seed)
     click.echo(f"bridge simulator on http://{host}:{port} "
                f"(state: {db_path or 'memory'}, clock x{clock_factor:g})")
     run(host=host, port=port, db_path=None if memory else db_path,
@@ -84,16 +86,18 @@ def clock(factor: float | None, url: str) -> None:
 
 
 @sim.command()
+@click.option("--seed", type=int, help="Restart the fault dice from this seed.")
 @_url_option
-def reset(url: str) -> None:
-    """Forget every order, stock level, fault and call count."""
-    _print(_admin_call(lambda: SimAdmin(url).reset()))
+def reset(seed: int | None, url: str) -> None:
+    """Forget orders, stock, plans, faults and call counts; restore the rate limits."""
+    _print(_admin_call(lambda: SimAdmin(url).reset(seed)))
 
 
 @sim.command()
 @click.argument("levels", nargs=-1, required=True)
+@click.option("--center", help="Set this fulfillment center's shelf only (e.g. PHX6).")
 @_url_option
-def stock(levels: tuple[str, ...], url: str) -> None:
+def stock(levels: tuple[str, ...], center: str | None, url: str) -> None:
     """Set fulfillable stock: SKU=QTY ... (absolute; creates unknown SKUs)."""
     parsed: dict[str, int] = {}
     for level in levels:
@@ -101,13 +105,21 @@ def stock(levels: tuple[str, ...], url: str) -> None:
         if not sep or not sku or not quantity.isdigit():
             raise click.BadParameter(f"{level!r} is not SKU=QTY", param_hint="LEVELS")
         parsed[sku] = int(quantity)
-    _print(_admin_call(lambda: SimAdmin(url).set_stock(parsed)))
+    _print(_admin_call(lambda: SimAdmin(url).set_stock(parsed, fulfillment_center=center)))
+
+
+@sim.command()
+@_url_option
+def inventory(url: str) -> None:
+    """Every SKU's stock: fulfillable, reserved, inbound, per fulfillment center."""
+    _print(_admin_call(lambda: SimAdmin(url).inventory()))
 
 
 @sim.command()
 @click.argument("operation", required=False)
-@click.option("--status", type=int, default=503, show_default=True,
-              help="HTTP status to answer with.")
+@click.option("--status", type=int,
+              help="HTTP status to answer with [default: 503, unless only --latency or "
+                   "--drop is given].")
 @click.option("--rate", type=float, default=1.0, show_default=True,
               help="Chance (0..1) that a matching call fails.")
 @click.option("--latency", type=float, default=0.0, show_default=True,
@@ -116,15 +128,21 @@ def stock(levels: tuple[str, ...], url: str) -> None:
               help="Perform the operation, then hold the answer back (a lost response).")
 @click.option("--count", type=int, help="Fail this many times, then stop.")
 @click.option("--clear", is_flag=True, help="Remove every fault instead.")
+@click.option("--list", "list_only", is_flag=True, help="Show the armed faults instead.")
 @_url_option
-def fault(operation, status, rate, latency, drop, count, clear, url) -> None:
+def fault(operation, status, rate, latency, drop, count, clear, list_only, url) -> None:
     """Inject a fault into OPERATION (an operationId, or '*' for all)."""
     admin = SimAdmin(url)
     if clear:
         _print(_admin_call(admin.clear_faults))
         return
+    if list_only:
+        _print(_admin_call(lambda: {"faults": admin.faults()}))
+        return
     if not operation:
-        raise click.UsageError("name an OPERATION (or '*'), or pass --clear")
+        raise click.UsageError("name an OPERATION (or '*'), or pass --clear or --list")
+    if status is None and not latency and not drop:
+        status = 503  # a bare fault fails calls; --latency or --drop alone only delay or drop
     _print(_admin_call(lambda: admin.add_fault(operation, status=status, rate=rate,
                                                latency=latency, drop_after_act=drop,
                                                count=count)))
@@ -142,3 +160,76 @@ def orders(url: str) -> None:
 def stats(url: str) -> None:
     """How often each operation was called, and the answers given."""
     _print(_admin_call(lambda: SimAdmin(url).stats()))
+
+
+@sim.command("rate-limits")
+@click.option("--on/--off", "enabled", default=None, help="Switch throttling on or off.")
+@click.option("--limit", "limits", multiple=True, metavar="OPERATION=RATE/BURST",
+              help="Set an operation's bucket, e.g. createFulfillmentOrder=2/30.")
+@_url_option
+def rate_limits(enabled: bool | None, limits: tuple[str, ...], url: str) -> None:
+    """Show the rate limits in force; optionally switch them or change buckets."""
+    parsed: dict[str, tuple[float, int]] = {}
+    for limit in limits:
+        operation, _, bucket = limit.partition("=")
+        rate, _, burst = bucket.partition("/")
+        try:
+            parsed[operation] = (float(rate), int(burst))
+        except ValueError:
+            raise click.BadParameter(f"{limit!r} is not OPERATION=RATE/BURST",
+                                     param_hint="--limit") from None
+    admin = SimAdmin(url)
+    if enabled is None and not parsed:
+        _print(_admin_call(admin.rate_limits))
+        return
+    _print(_admin_call(lambda: admin.set_rate_limits(enabled=enabled, limits=parsed)))
+
+
+@sim.command()
+@click.argument("order_id")
+@click.argument("outcome", type=click.Choice(TRACKING_OUTCOMES))
+@_url_option
+def tracking(order_id: str, outcome: str, url: str) -> None:
+    """Decide how ORDER_ID's packages fare (applies at once, shipped or not)."""
+    _print(_admin_call(lambda: SimAdmin(url).set_tracking_outcome(order_id, outcome)))
+
+
+@sim.command()
+@click.argument("feature_name")
+@click.option("--enroll/--unenroll", default=True, show_default=True,
+              help="Whether the seller is enrolled (sellerEligible).")
+@_url_option
+def feature(feature_name: str, enroll: bool, url: str) -> None:
+    """Enroll the seller in FEATURE_NAME (BLOCK_AMZL, BLANK_BOX, ...) or un-enroll."""
+    _print(_admin_call(lambda: SimAdmin(url).set_feature_enrollment(feature_name, enroll)))
+
+
+@sim.command()
+@_url_option
+def inbound(url: str) -> None:
+    """Every inbound plan with its shipments, statuses and units received."""
+    _print(_admin_call(lambda: SimAdmin(url).inbound()))
+
+
+@sim.command("inbound-fail")
+@click.argument("operation", required=False)
+@click.option("--count", type=int, default=1, show_default=True,
+              help="How many calls of OPERATION end FAILED.")
+@click.option("--code", help="The problem's code (default SimulatedFailure).")
+@click.option("--message", help="The problem's message.")
+@click.option("--details", help="The problem's details.")
+@click.option("--clear", is_flag=True, help="Disarm every armed failure instead.")
+@_url_option
+def inbound_fail(operation, count, code, message, details, clear, url) -> None:
+    """Make the next calls of an asynchronous inbound OPERATION end FAILED.
+
+    OPERATION is one Amazon answers with 202 (generatePlacementOptions, say); the failed
+    operation changes nothing in the plan."""
+    admin = SimAdmin(url)
+    if clear:
+        _print(_admin_call(admin.clear_inbound_failures))
+        return
+    if not operation:
+        raise click.UsageError("name an inbound OPERATION, or pass --clear")
+    _print(_admin_call(lambda: admin.fail_next_inbound(operation, count, code=code,
+                                                       message=message, details=details)))

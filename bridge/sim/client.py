@@ -3,6 +3,8 @@ demo. SP-API calls are not its business: bridge's own SP-API client makes those.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import requests
 
 from bridge.sim.config import DEFAULT_PORT
@@ -38,11 +40,16 @@ class SimAdmin:
     def set_clock_factor(self, factor: float) -> dict:
         return self._call("POST", "clock", {"factor": factor})
 
-    def reset(self) -> dict:
-        return self._call("POST", "reset")
+    def reset(self, seed: int | None = None) -> dict:
+        """Forget everything but the clock; `seed` restarts the fault dice from it."""
+        return self._call("POST", "reset", {} if seed is None else {"seed": seed})
 
-    def set_stock(self, levels: dict[str, int]) -> dict:
+    def set_stock(self, levels: dict[str, int], fulfillment_center: str | None = None) -> dict:
+        """Absolute fulfillable levels, at the default center or on one center's shelf."""
         items = [{"sellerSku": sku, "quantity": qty} for sku, qty in levels.items()]
+        if fulfillment_center is not None:
+            for item in items:
+                item["fulfillmentCenterId"] = fulfillment_center
         return self._call("POST", "inventory", {"items": items})
 
     def inventory(self) -> dict[str, dict]:
@@ -51,6 +58,30 @@ class SimAdmin:
     def orders(self) -> list[dict]:
         return self._call("GET", "orders")["orders"]
 
+    def set_tracking_outcome(self, order_id: str, outcome: str) -> dict:
+        """How the order's packages fare: DELIVERED, DELAYED, UNDELIVERABLE or RETURNED."""
+        return self._call("POST", f"orders/{quote(order_id, safe='')}/tracking",
+                          {"outcome": outcome})
+
+    def set_feature_enrollment(self, feature_name: str, eligible: bool) -> dict:
+        return self._call("POST", "features",
+                          {"featureName": feature_name, "sellerEligible": eligible})
+
+    def inbound(self) -> dict:
+        """Every inbound plan with its shipments, and the armed fail-next knobs."""
+        return self._call("GET", "inbound")
+
+    def fail_next_inbound(self, operation: str, count: int = 1, code: str | None = None,
+                          message: str | None = None, details: str | None = None) -> dict:
+        """The next `count` calls of an asynchronous inbound operation end FAILED."""
+        body: dict = {"operation": operation, "count": count}
+        texts = {"code": code, "message": message, "details": details}
+        body.update({name: text for name, text in texts.items() if text is not None})
+        return self._call("POST", "inbound/fail-next", body)
+
+    def clear_inbound_failures(self) -> dict:
+        return self._call("DELETE", "inbound/fail-next")
+
     def add_fault(self, operation: str, status: int | None = 503, rate: float = 1.0,
                   latency: float = 0.0, drop_after_act: bool = False,
                   count: int | None = None) -> dict:
@@ -58,8 +89,14 @@ class SimAdmin:
             "operation": operation, "status": status, "rate": rate, "latency": latency,
             "drop_after_act": drop_after_act, "count": count})
 
+    def faults(self) -> list[dict]:
+        return self._call("GET", "faults")["faults"]
+
     def clear_faults(self) -> dict:
         return self._call("DELETE", "faults")
+
+    def rate_limits(self) -> dict:
+        return self._call("GET", "rate-limits")
 
     def set_rate_limits(self, enabled: bool | None = None,
                         limits: dict[str, tuple[float, int]] | None = None) -> dict:

@@ -66,6 +66,11 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
+    def reseed(self, seed: int | None) -> None:
+        """Restart the dice: the same seed replays the same failures; None draws afresh."""
+        with self._lock:
+            self._random.seed(seed)
+
     def list(self) -> list[dict]:
         with self._lock:
             return [asdict(f) for f in self._faults]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bridge.sim.clock import parse_iso
 from bridge.sim.fulfillment_centers import supports
 from bridge.sim.marketplaces import Marketplace, resolve
 from bridge.sim.operations import Operation
@@ -132,19 +131,14 @@ def get_feature_inventory(sim: Simulator, call: Call) -> Reply:
     SKUs whose quantities changed since then."""
     market = _marketplace(sim, call)
     name = _feature_name(call, market)
-    after, start = None, None
     token = call.text("nextToken")
     if token:
         state = decode_token(token)
         if state.get("feature") != name or not isinstance(state.get("after"), str):
             raise invalid_input("Invalid nextToken.")
         after, start = state["after"], state.get("start")
-    elif text := call.text("queryStartDate"):
-        try:
-            start = parse_iso(text)
-        except ValueError:
-            raise invalid_input("Value for parameter queryStartDate is invalid: expected an "
-                                "ISO 8601 date-time.") from None
+    else:
+        after, start = None, call.date("queryStartDate")
     skus = []
     if enrolled(sim, name):
         skus = [item for item in sim.stock.all()

@@ -17,10 +17,10 @@ from bridge.sim.inbound_views import (box_view, delivery_window_view, item_view,
                                       packing_option_view, pallet_view, placement_option_view,
                                       plan_summary, plan_view, preview_view, shipment_view,
                                       transportation_option_view)
-from bridge.sim.inbound_wire import (bad_request, check_body, known_fields, page, path_id,
-                                     query_id, required_text)
+from bridge.sim.inbound_wire import (MODEL, bad_request, check_body, page, path_id, query_id,
+                                     required_text)
 from bridge.sim.operations import Operation
-from bridge.sim.wire import Call, Reply, SimError
+from bridge.sim.wire import Call, Reply, SimError, known_fields
 
 if TYPE_CHECKING:
     from bridge.sim.simulator import Simulator
@@ -37,7 +37,7 @@ def _body(call: Call, definition: str) -> dict:
     except SimError as error:
         raise bad_request(error.message) from None
     check_body(body, definition)
-    return known_fields(body, definition)
+    return known_fields(body, definition, MODEL)
 
 
 def _plan(sim: Simulator, call: Call) -> dict:

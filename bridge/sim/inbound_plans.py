@@ -162,17 +162,18 @@ def _apply_generate_packing(net, plan, params, at) -> None:
                                        "expiresAt": expires, "groups": group_ids})
 
 
-def _packing_option(plan: dict, option_id: str) -> dict:
-    option = next((o for o in plan["packingOptions"] if o["id"] == option_id), None)
+def _offered_option(plan: dict, kind: str, option_id: str) -> dict:
+    """The plan's packing or placement option with this id (kind "packing"/"placement")."""
+    option = next((o for o in plan[f"{kind}Options"] if o["id"] == option_id), None)
     if option is None:
-        raise bad_request("The requested packingOptionId does not exist for the given "
+        raise bad_request(f"The requested {kind}OptionId does not exist for the given "
                           "inbound plan.")
     return option
 
 
 def _check_confirm_packing(net, plan, params, now) -> None:
     require_ready(plan, "confirm a packing option")
-    option = _packing_option(plan, params["packingOptionId"])
+    option = _offered_option(plan, "packing", params["packingOptionId"])
     if plan.get("confirmedPackingOptionId"):
         raise bad_request("A packing option has already been confirmed for this inbound plan.")
     if option_status(option, now) != "OFFERED":
@@ -393,17 +394,9 @@ def _fee(plan: dict, units: int) -> dict:
                       "amount": round(units * PLACEMENT_FEE_PER_UNIT, 2)}}
 
 
-def _placement_option(plan: dict, option_id: str) -> dict:
-    option = next((o for o in plan["placementOptions"] if o["id"] == option_id), None)
-    if option is None:
-        raise bad_request("The requested placementOptionId does not exist for the given "
-                          "inbound plan.")
-    return option
-
-
 def _check_confirm_placement(net, plan, params, now) -> None:
     require_ready(plan, "confirm a placement option")
-    option = _placement_option(plan, params["placementOptionId"])
+    option = _offered_option(plan, "placement", params["placementOptionId"])
     if confirmed_placement(plan):
         raise bad_request("A placement option has already been confirmed for this inbound "
                           "plan; it cannot be changed.")

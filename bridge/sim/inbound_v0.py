@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bridge.sim import inbound_items, inbound_lifecycle
-from bridge.sim.clock import iso, parse_iso
+from bridge.sim.clock import iso
 from bridge.sim.inbound_labels import document_url, save_document
 from bridge.sim.inbound_transport import LTL, PARTNERED
 from bridge.sim.operations import Operation
@@ -60,17 +60,6 @@ def _integer(call: Call, name: str, minimum: int = 0) -> int | None:
     if value < minimum:
         raise invalid_input(f"Value for parameter {name} must be at least {minimum}.")
     return value
-
-
-def _date(call: Call, name: str) -> float | None:
-    text = call.text(name)
-    if text is None:
-        return None
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise invalid_input(f"Value for parameter {name} is invalid: expected an ISO 8601 "
-                            "date-time.") from None
 
 
 def _shipment(sim: Simulator, call: Call) -> tuple[dict, dict]:
@@ -165,8 +154,8 @@ def _query(call: Call, query_types: tuple[str, ...]) -> dict:
     query = {"marketplaceId": marketplace_id, "offset": 0, "after": None, "before": None,
              "statuses": [], "ids": []}
     if query_type == "DATE_RANGE":
-        query["after"] = _date(call, "LastUpdatedAfter")
-        query["before"] = _date(call, "LastUpdatedBefore")
+        query["after"] = call.date("LastUpdatedAfter")
+        query["before"] = call.date("LastUpdatedBefore")
         if query["after"] is None or query["before"] is None:
             raise invalid_input("LastUpdatedAfter and LastUpdatedBefore are required when "
                                 "QueryType is DATE_RANGE.")

@@ -10,8 +10,9 @@ import uuid
 
 from jsonschema.exceptions import ValidationError
 
-from bridge.sim.schemas import definition_validator, load_model, operation
-from bridge.sim.wire import Call, SimError, decode_token, encode_token
+from bridge.sim.wire import (Call, SimError, decode_token, encode_token, field_path,
+                             first_schema_error)
+from bridge.spapi_models import definition_validator, operation
 
 MODEL = "fulfillmentInbound_2024-03-20.json"
 _ID_CHARS = re.compile(r"^[a-zA-Z0-9-]*$")
@@ -53,15 +54,8 @@ def required_text(call: Call, name: str, max_length: int = 20) -> str:
     return value
 
 
-def _field(error: ValidationError) -> str:
-    path = ""
-    for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "body"
-
-
 def _message(error: ValidationError) -> str:
-    field, kind, limit = _field(error), error.validator, error.validator_value
+    field, kind, limit = field_path(error), error.validator, error.validator_value
     if kind == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else "?"
@@ -85,10 +79,9 @@ def _message(error: ValidationError) -> str:
 
 def check_body(body: dict, definition: str) -> None:
     """400 BadRequest naming the first way `body` breaks the model's request schema."""
-    errors = sorted(definition_validator(MODEL, definition).iter_errors(body),
-                    key=lambda e: (len(e.absolute_path), _field(e)))
-    if errors:
-        raise bad_request(_message(errors[0]))
+    error = first_schema_error(definition_validator(MODEL, definition), body)
+    if error is not None:
+        raise bad_request(_message(error))
 
 
 def page(call: Call, items: list, operation_id: str) -> tuple[list, dict]:
@@ -119,21 +112,3 @@ def page(call: Call, items: list, operation_id: str) -> tuple[list, dict]:
     if offset + size < len(items):
         return chunk, {"pagination": {"nextToken": encode_token({"offset": offset + size})}}
     return chunk, {}
-
-
-def known_fields(value, definition: str):
-    """`value` with only the properties the model declares (recursively), as Amazon keeps
-    them: unknown request fields are ignored, never echoed back."""
-    definitions = load_model(MODEL)["definitions"]
-
-    def strip(node, schema):
-        if "$ref" in schema:
-            schema = definitions[schema["$ref"].rsplit("/", 1)[-1]]
-        if isinstance(node, dict) and "properties" in schema:
-            return {k: strip(v, schema["properties"][k]) for k, v in node.items()
-                    if k in schema["properties"]}
-        if isinstance(node, list) and "items" in schema:
-            return [strip(v, schema["items"]) for v in node]
-        return node
-
-    return strip(value, {"$ref": f"#/definitions/{definition}"})

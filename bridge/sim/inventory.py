@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from bridge.sim.clock import iso, parse_iso
+from bridge.sim.clock import iso
 from bridge.sim.operations import Operation
 from bridge.sim.outbound_input import check_against_model
 from bridge.sim.stock import StockBook
@@ -96,14 +96,9 @@ def get_inventory_summaries(sim: Simulator, call: Call) -> Reply:
         position = state["after"]
 
     items = [i for i in sim.stock.all() if i["marketplaceId"] == marketplace_ids[0]]
-    start_text = call.text("startDateTime")
-    if start_text:
+    start = call.date("startDateTime")
+    if start is not None:
         # Precedence as Amazon documents it: startDateTime, then sellerSkus, then sellerSku.
-        try:
-            start = parse_iso(start_text)
-        except ValueError:
-            raise invalid_input("Value for parameter startDateTime is invalid: expected an "
-                                "ISO 8601 date-time.") from None
         if start < sim.now() - START_DATE_WINDOW:
             raise invalid_input("Value for parameter startDateTime is invalid: it must be within "
                                 "the last 18 months.")

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bridge.sim.schemas import ModelOperation, operation as model_operation
 from bridge.sim.wire import Call, Reply
+from bridge.spapi_models import ModelOperation, operation as model_operation
 
 if TYPE_CHECKING:
     from bridge.sim.simulator import Simulator

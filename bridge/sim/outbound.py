@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bridge.sim import features, previews, returns, tracking
-from bridge.sim.clock import parse_iso
 from bridge.sim.marketplaces import Marketplace, resolve
 from bridge.sim.operations import Operation
 from bridge.sim.outbound_input import (check_against_model, parse_create_request,
@@ -108,14 +107,7 @@ def list_all_fulfillment_orders(sim: Simulator, call: Call) -> Reply:
         if not isinstance(after, list) or len(after) != 2:
             raise invalid_input("Invalid nextToken.")
     else:
-        start, after = None, None
-        text = call.text("queryStartDate")
-        if text:
-            try:
-                start = parse_iso(text)
-            except ValueError:
-                raise invalid_input("Value for parameter queryStartDate is invalid: expected an "
-                                    "ISO 8601 date-time.") from None
+        start, after = call.date("queryStartDate"), None
 
     orders = [o for o in sim.fulfillment.all() if start is None or o["statusUpdatedAt"] >= start]
     orders.sort(key=lambda o: (o["statusUpdatedAt"], o["seq"]))

@@ -11,8 +11,8 @@ import re
 from jsonschema.exceptions import ValidationError
 
 from bridge.sim.clock import parse_iso
-from bridge.sim.schemas import definition_validator, load_model
-from bridge.sim.wire import invalid_input
+from bridge.sim.wire import field_path, first_schema_error, invalid_input, known_fields
+from bridge.spapi_models import definition_validator
 
 OUTBOUND_MODEL = "fulfillmentOutbound_2020-07-01.json"
 SELLER_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -21,15 +21,8 @@ MAX_UNITS = 250
 INT32_MAX = 2**31 - 1
 
 
-def _field(error: ValidationError) -> str:
-    path = ""
-    for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "body"
-
-
 def _message(error: ValidationError) -> str:
-    field = _field(error)
+    field = field_path(error)
     kind = error.validator
     if kind == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
@@ -50,14 +43,16 @@ def _message(error: ValidationError) -> str:
 
 def check_against_model(body: dict, definition: str, model_file: str = OUTBOUND_MODEL) -> None:
     """Raise InvalidInput for the first way `body` breaks the model's request schema."""
-    validator = definition_validator(model_file, definition)
-    errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.absolute_path), _field(e)))
-    if errors:
-        raise invalid_input(_message(errors[0]))
+    error = first_schema_error(definition_validator(model_file, definition), body)
+    if error is not None:
+        raise invalid_input(_message(error))
 
 
-def _declared_fields(definition: str) -> dict:
-    return load_model(OUTBOUND_MODEL)["definitions"][definition]["properties"]
+def _checked(body: dict, definition: str) -> dict:
+    """The body checked against the model, without the fields the model does not declare,
+    at any depth (Amazon ignores those)."""
+    check_against_model(body, definition)
+    return known_fields(body, definition, OUTBOUND_MODEL)
 
 
 def seller_fulfillment_order_id(value: str) -> str:
@@ -69,40 +64,32 @@ def seller_fulfillment_order_id(value: str) -> str:
 
 def parse_create_request(body: dict) -> dict:
     """The normalized request (known fields only), or InvalidInput."""
-    check_against_model(body, "CreateFulfillmentOrderRequest")
-    known = _declared_fields("CreateFulfillmentOrderRequest")
-    request = {key: value for key, value in body.items() if key in known}
-
+    request = _checked(body, "CreateFulfillmentOrderRequest")
     seller_fulfillment_order_id(request["sellerFulfillmentOrderId"])
     _check_displayable_fields(request)
     check_address(request["destinationAddress"])
     _check_hold_with_scheduled_delivery(request)
-    request["items"] = _check_items(request["items"], "CreateFulfillmentOrderItem")
+    request["items"] = _check_items(request["items"])
     return request
 
 
 def parse_update_request(body: dict) -> dict:
     """The normalized updateFulfillmentOrder body (every field optional), or InvalidInput."""
-    check_against_model(body, "UpdateFulfillmentOrderRequest")
-    known = _declared_fields("UpdateFulfillmentOrderRequest")
-    request = {key: value for key, value in body.items() if key in known}
+    request = _checked(body, "UpdateFulfillmentOrderRequest")
     _check_displayable_fields(request)
     if "destinationAddress" in request:
         check_address(request["destinationAddress"])
     _check_hold_with_scheduled_delivery(request)
     if "items" in request:
-        request["items"] = _check_items(request["items"], "UpdateFulfillmentOrderItem",
-                                        sku_required=False)
+        request["items"] = _check_items(request["items"], sku_required=False)
     return request
 
 
 def parse_preview_request(body: dict) -> dict:
     """The normalized getFulfillmentPreview body, or InvalidInput."""
-    check_against_model(body, "GetFulfillmentPreviewRequest")
-    known = _declared_fields("GetFulfillmentPreviewRequest")
-    request = {key: value for key, value in body.items() if key in known}
+    request = _checked(body, "GetFulfillmentPreviewRequest")
     check_address(request["address"])
-    request["items"] = _check_items(request["items"], "GetFulfillmentPreviewItem")
+    request["items"] = _check_items(request["items"])
     return request
 
 
@@ -141,16 +128,14 @@ def check_address(address: dict) -> None:
         raise invalid_input("Missing required parameter: destinationAddress.city.")
 
 
-def _check_items(items: list, definition: str, sku_required: bool = True) -> list[dict]:
+def _check_items(items: list, sku_required: bool = True) -> list[dict]:
     if not items:
         raise invalid_input("Value for parameter items is invalid: at least one item is required.")
     if len(items) > MAX_LINES:
         raise invalid_input(f"Value for parameter items is invalid: at most {MAX_LINES} line items "
                             "are allowed.")
-    item_keys = _declared_fields(definition)
     seen: set[str] = set()
     units = 0
-    cleaned = []
     for index, item in enumerate(items):
         if (sku_required or "sellerSku" in item) and not str(item["sellerSku"]).strip():
             raise invalid_input(f"Value for parameter items[{index}].sellerSku is invalid: "
@@ -167,8 +152,7 @@ def _check_items(items: list, definition: str, sku_required: bool = True) -> lis
             raise invalid_input(f"Value for parameter items[{index}].quantity is invalid: it must "
                                 "be greater than 0.")
         units += item["quantity"]
-        cleaned.append({key: value for key, value in item.items() if key in item_keys})
     if units > MAX_UNITS:
         raise invalid_input(f"Value for parameter items is invalid: at most {MAX_UNITS} units are "
                             "allowed per order.")
-    return cleaned
+    return items

@@ -1,6 +1,7 @@
 """Per-operation token buckets, as SP-API throttles: `rate` tokens per second refill a
 bucket of `burst`; a call takes one token or gets 429. Real (wall) time drives refills,
-whatever the simulated clock does, because clients pace themselves in real time."""
+whatever the simulated clock does, because clients pace themselves in real time. The
+time source can be swapped so tests measure refills without sleeping."""
 
 from __future__ import annotations
 
@@ -29,11 +30,15 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """One bucket per operation. `limits` maps operationId -> (rate, burst)."""
+    """One bucket per operation. `limits` maps operationId -> (rate, burst); `monotonic`
+    is the time source of the buckets made from now on."""
 
-    def __init__(self, limits: dict[str, tuple[float, int]], enabled: bool = True) -> None:
+    def __init__(self, limits: dict[str, tuple[float, int]], enabled: bool = True,
+                 monotonic=time.monotonic) -> None:
         self.enabled = enabled
+        self.monotonic = monotonic
         self._limits = dict(limits)
+        self._initial = (enabled, dict(limits))
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
@@ -46,7 +51,8 @@ class RateLimiter:
         with self._lock:
             bucket = self._buckets.get(operation_id)
             if bucket is None:
-                bucket = self._buckets[operation_id] = TokenBucket(*self._limits[operation_id])
+                bucket = self._buckets[operation_id] = TokenBucket(
+                    *self._limits[operation_id], monotonic=self.monotonic)
         return bucket.take()
 
     def configure(self, enabled: bool | None = None,
@@ -57,6 +63,13 @@ class RateLimiter:
             if limits:
                 self._limits.update(limits)
             # Fresh, full buckets: a reconfigured limiter starts from a clean slate.
+            self._buckets.clear()
+
+    def restore(self) -> None:
+        """Back to the limits and switch it started with, with full buckets."""
+        with self._lock:
+            self.enabled, limits = self._initial
+            self._limits = dict(limits)
             self._buckets.clear()
 
     def describe(self) -> dict:

@@ -119,15 +119,18 @@ class Simulator:
 
     # -- whole-network commands -------------------------------------------------------------
 
-    def reset(self) -> None:
-        """Forget orders, stock, faults and call counts; the clock keeps its time."""
+    def reset(self, seed: int | None = None) -> None:
+        """Forget orders, stock, faults and call counts, and put the rate limits back as
+        configured; the clock keeps its time. The fault dice restart from `seed`, or from
+        the configured one, as at start-up."""
         with self.store.transaction():
             self.store.clear(keep=_KEPT_ON_RESET)
             self.fulfillment.rebuild()
             self.inbound.rebuild()
         self.faults.clear()
+        self.faults.reseed(seed if seed is not None else self.config.fault_seed)
         self.stats.reset()
-        self.limiter.configure()
+        self.limiter.restore()
 
     def set_stock(self, levels: dict[str, int]) -> None:
         with self.store.transaction():

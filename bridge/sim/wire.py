@@ -1,6 +1,7 @@
-"""The SP-API wire format: error bodies, request ids, and the lenient way Amazon reads
-query strings and bodies (unknown fields ignored, booleans in any case, arrays repeated
-or comma-joined)."""
+"""The SP-API wire format: error bodies, request ids, the lenient way Amazon reads query
+strings and bodies (unknown fields ignored, booleans in any case, arrays repeated or
+comma-joined, dates in ISO 8601), and the strict way it checks bodies against the model
+(the first error named by its field)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 from starlette.datastructures import Headers, QueryParams
+
+from bridge.sim.clock import parse_iso
+from bridge.spapi_models import load_model
 
 QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 ACCESS_DENIED = "Access to requested resource is denied."
@@ -98,6 +104,17 @@ class Call:
         value = self.text(name)
         return default if value is None else parse_bool(value, name)
 
+    def date(self, name: str) -> float | None:
+        """An ISO 8601 date-time parameter as a timestamp; absent is None."""
+        text = self.text(name)
+        if text is None:
+            return None
+        try:
+            return parse_iso(text)
+        except ValueError:
+            raise invalid_input(f"Value for parameter {name} is invalid: expected an ISO 8601 "
+                                "date-time.") from None
+
     def many(self, name: str) -> list[str]:
         """An array parameter: repeated (a=1&a=2) or comma-joined (a=1,2), or both."""
         out: list[str] = []
@@ -115,3 +132,37 @@ def parse_bool(value, name: str = "value") -> bool:
     if lowered == "false":
         return False
     raise invalid_input(f"Invalid value for {name}: {value!r} is not a boolean.")
+
+
+def field_path(error: ValidationError) -> str:
+    """Where in a body a schema error sits, as clients write it: items[0].quantity."""
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def known_fields(value, definition: str, model_file: str):
+    """`value` with only the properties the model declares (recursively), as Amazon keeps
+    them: unknown request fields are ignored, never stored or echoed back."""
+    definitions = load_model(model_file)["definitions"]
+
+    def strip(node, schema):
+        if "$ref" in schema:
+            schema = definitions[schema["$ref"].rsplit("/", 1)[-1]]
+        if isinstance(node, dict) and "properties" in schema:
+            return {k: strip(v, schema["properties"][k]) for k, v in node.items()
+                    if k in schema["properties"]}
+        if isinstance(node, list) and "items" in schema:
+            return [strip(v, schema["items"]) for v in node]
+        return node
+
+    return strip(value, {"$ref": f"#/definitions/{definition}"})
+
+
+def first_schema_error(validator: Validator, body) -> ValidationError | None:
+    """The error to report: the outermost one, so a missing object is named before the
+    fields inside it; ties broken by path so the answer never varies."""
+    errors = sorted(validator.iter_errors(body),
+                    key=lambda e: (len(e.absolute_path), field_path(e)))
+    return errors[0] if errors else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import requests
 
-from bridge.sim.schemas import validate_response
+from bridge.spapi_models import validate_response
 
 OUTBOUND = "/fba/outbound/2020-07-01"
 INVENTORY = "/fba/inventory/v1"
@@ -74,6 +74,18 @@ def assert_errors_shape(body: dict) -> None:
         assert isinstance(error["code"], str) and error["code"]
         assert isinstance(error["message"], str) and error["message"]
         assert isinstance(error.get("details", ""), str)
+
+
+def sample_orders(sim, api: SpApi) -> str:
+    """Orders "held" (on Hold), "shipped" and "fresh" (just received), of SKU-A; SKU-B is
+    known but out of stock. Returns the shipped order's amazonShipmentId."""
+    sim.admin.set_stock({"SKU-A": 50, "SKU-B": 0})
+    api.create(order_body("held", fulfillmentAction="Hold"))
+    api.create(order_body("shipped"))
+    sim.admin.advance(210)
+    api.create(order_body("fresh"))
+    shipped = api.get("shipped").body["payload"]
+    return shipped["fulfillmentShipments"][0]["amazonShipmentId"]
 
 
 def order_body(order_id: str = "shop-1001", items=None, **overrides) -> dict:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
 from bridge.sim.config import SimConfig
+from bridge.sim.operations import all_operations
 from bridge.sim.server import SimServer
+from bridge.spapi_models import validate_response
 
 CLIENT = {"client_id": "amzn1.application-oa2-client.abc", "client_secret": "s3cret"}
 
@@ -68,3 +72,15 @@ def test_strict_mode_accepts_only_configured_credentials():
         issued = token(server.base_url, {"grant_type": "authorization_code", "code": "c",
                                          **CLIENT}).json()["refresh_token"]
         assert token(server.base_url, {**good, "refresh_token": issued}).status_code == 200
+
+
+def test_every_operation_needs_an_access_token(sim):
+    """No operation answers without x-amz-access-token: each says 403 in its model's shape."""
+    session = requests.Session()
+    for op in all_operations():
+        path = re.sub(r"\{[^}]+\}", "X1", op.path)
+        response = session.request(op.method, sim.base_url + path, json={}, timeout=10)
+        assert response.status_code == 403, op.operation_id
+        assert response.headers["x-amzn-RequestId"]
+        validate_response(op.operation_id, 403, response.json())
+    assert sim.admin.stats()["createFulfillmentOrder"]["statuses"] == {"403": 1}

@@ -12,7 +12,7 @@ from test_sim_inbound_helpers import (BOX, IN24, V0, InboundApi, created_plan, f
                                       ready_to_ship_start, shipped_plan)
 
 from bridge.sim.operations import all_operations
-from bridge.sim.schemas import operation
+from bridge.spapi_models import model_operations, operation
 
 INBOUND_MODELS = ("fulfillmentInbound_2024-03-20.json", "fulfillmentInboundV0.json")
 FREIGHT = {"declaredValue": {"amount": 500, "code": "USD"}, "freightClass": "FC_50"}
@@ -44,7 +44,6 @@ def test_every_inbound_operation_is_served():
 
 
 def _model_operation_ids():
-    from bridge.sim.schemas import model_operations
     return [op_id for op_id, op in model_operations().items() if op.model_file in INBOUND_MODELS]
 
 

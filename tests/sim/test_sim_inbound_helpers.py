@@ -4,11 +4,10 @@ and steps that walk a plan through the workflow."""
 
 from __future__ import annotations
 
-import requests
 from sim_helpers import MARKETPLACE, Answer, SpApi, assert_errors_shape
 
 from bridge.sim.config import SimConfig
-from bridge.sim.schemas import validate_response
+from bridge.spapi_models import validate_response
 
 IN24 = "/inbound/fba/2024-03-20"
 V0 = "/fba/inbound/v0"
@@ -70,10 +69,7 @@ def finish(sim, api: InboundApi, answer: Answer, expect: str = "SUCCESS") -> dic
 
 
 def fail_next(sim, operation: str, **fields) -> dict:
-    response = requests.post(f"{sim.base_url}/_sim/inbound/fail-next",
-                             json={"operation": operation, **fields}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
+    return sim.admin.fail_next_inbound(operation, **fields)
 
 
 def created_plan(sim, api: InboundApi, body: dict | None = None) -> str:

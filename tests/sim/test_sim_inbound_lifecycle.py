@@ -188,8 +188,8 @@ def test_fail_next_refuses_unknown_operations(sim):
         response = requests.post(f"{sim.base_url}/_sim/inbound/fail-next", json=body, timeout=10)
         assert response.status_code == 400
     fail_next(sim, "setPrepDetails", count=2)
-    assert requests.delete(f"{sim.base_url}/_sim/inbound/fail-next",
-                           timeout=10).json() == {"failNext": []}
+    assert sim.admin.clear_inbound_failures() == {"failNext": []}
+    assert sim.admin.inbound()["failNext"] == []
 
 
 def test_cancel_releases_inbound_units(sim, api_inbound):
@@ -252,6 +252,6 @@ def test_offered_options_expire_on_the_clock(sim, api_inbound):
 
 def test_admin_summary_lists_plans(sim, api_inbound):
     plan_id = created_plan(sim, api_inbound)
-    summary = requests.get(f"{sim.base_url}/_sim/inbound", timeout=10).json()
+    summary = sim.admin.inbound()
     assert [p["inboundPlanId"] for p in summary["plans"]] == [plan_id]
     assert summary["plans"][0]["status"] == "ACTIVE" and summary["failNext"] == []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sim_helpers import order_body
 
-from bridge.sim.clock import parse_iso
+from bridge.sim.clock import SimClock, parse_iso
 
 
 def status(api, order_id: str) -> str:
@@ -175,6 +176,19 @@ def test_hold_orders_wait_and_expire(sim, api):
     sim.admin.advance(14 * 86400)
     assert status(api, "held") == "Cancelled"
     assert sim.admin.inventory()["SKU-A"]["fulfillable"] == 2
+
+
+def test_clock_runs_at_its_factor_and_moves_by_hand():
+    real = [1000.0]
+    clock = SimClock(factor=60, start=5000, real_time=lambda: real[0])
+    real[0] += 2
+    assert clock.now() == 5000 + 120  # two real seconds, a minute each
+    assert clock.advance(30) == 5150
+    clock.set_factor(0)
+    real[0] += 100
+    assert clock.now() == 5150  # frozen: only advance moves it
+    with pytest.raises(ValueError):
+        clock.advance(-1)
 
 
 def test_running_clock_moves_orders_without_help(sim, api):

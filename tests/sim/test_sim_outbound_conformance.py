@@ -350,8 +350,7 @@ def test_feature_inventory_and_sku(sim, api):
                      params=params).body["payload"]
     assert ghost["ineligibleReasons"] == ["INVALID_SKU"]
 
-    requests.post(f"{sim.base_url}/_sim/features", timeout=5,
-                  json={"featureName": "BLANK_BOX", "sellerEligible": False})
+    sim.admin.set_feature_enrollment("BLANK_BOX", False)
     both = api.call("getFeatureSKU", "GET", f"{OUTBOUND}/features/inventory/BLANK_BOX/BOTH",
                     params=params).body["payload"]
     assert both["ineligibleReasons"] == ["MERCHANT_NOT_ENROLLED"]

@@ -3,9 +3,11 @@ split across fulfillment centers, tracking outcomes and customer returns."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 from sim_helpers import OUTBOUND, order_body
 
+from bridge.sim.client import SimAdminError
 from bridge.sim.clock import parse_iso
 
 RECEIVED, PLANNING, PROCESSING = 30, 60, 120
@@ -30,9 +32,7 @@ def stock_at(sim, placements):
 
 
 def set_outcome(sim, order_id, outcome):
-    response = requests.post(f"{sim.base_url}/_sim/orders/{order_id}/tracking",
-                             json={"outcome": outcome}, timeout=5)
-    assert response.status_code == 200, response.text
+    sim.admin.set_tracking_outcome(order_id, outcome)
 
 
 def details(api, sku):
@@ -241,9 +241,8 @@ def test_tracking_exception_outcomes(sim, api):
             for o in ("DELAYED", "UNDELIVERABLE", "RETURNED")}
     assert late == {"DELAYED": "DELIVERED", "UNDELIVERABLE": "UNDELIVERABLE",
                     "RETURNED": "RETURNED"}
-    bad = requests.post(f"{sim.base_url}/_sim/orders/out-DELAYED/tracking",
-                        json={"outcome": "EATEN"}, timeout=5)
-    assert bad.status_code == 400
+    with pytest.raises(SimAdminError, match="outcome must be one of"):
+        sim.admin.set_tracking_outcome("out-DELAYED", "EATEN")
 
 
 def test_return_is_processed_and_restocked(sim, api):

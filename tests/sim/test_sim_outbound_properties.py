@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sim_helpers import OUTBOUND, order_body
+from sim_helpers import OUTBOUND, sample_orders
 
 text = st.text(max_size=30)
 junk = st.one_of(st.none(), st.booleans(), st.integers(),
@@ -116,13 +116,7 @@ SETTINGS = settings(max_examples=60, deadline=None,
 @pytest.fixture
 def orders(sim, api):
     """A held order, a new one and a shipped one, whose shipment id the bodies use."""
-    sim.admin.set_stock({"SKU-A": 50, "SKU-B": 0})
-    api.create(order_body("held", fulfillmentAction="Hold"))
-    api.create(order_body("shipped"))
-    sim.admin.advance(210)
-    api.create(order_body("fresh"))
-    shipment = api.get("shipped").body["payload"]["fulfillmentShipments"][0]["amazonShipmentId"]
-    return ("held", "shipped", "fresh"), shipment
+    return ("held", "shipped", "fresh"), sample_orders(sim, api)
 
 
 @pytest.mark.parametrize("operation", sorted(CALLS))

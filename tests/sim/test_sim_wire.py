@@ -38,6 +38,42 @@ def test_create_burst_is_thirty(sim, api):
     assert statuses == [200] * 30 + [429]
 
 
+def test_refill_through_the_server_matches_the_configured_rate(sim, api, monkeypatch):
+    """The limiter's clock is swapped for a hand-driven one, so the refill is measured
+    exactly: no sleeping, no wall-clock tolerance."""
+    now = [0.0]
+    monkeypatch.setattr(sim.simulator.limiter, "monotonic", lambda: now[0])
+    # Reconfiguring rebuilds the buckets, now on the hand-driven clock.
+    sim.admin.set_rate_limits(enabled=True, limits={"getInventorySummaries": (4, 3)})
+    first = [api.summaries() for _ in range(5)]
+    assert [a.status for a in first] == [200, 200, 200, 429, 429]
+    assert first[0].headers["x-amzn-RateLimit-Limit"] == "4.0"  # the configured rate
+    now[0] += 0.25  # 4 per second: one token
+    assert [api.summaries().status for _ in range(2)] == [200, 429]
+    now[0] += 60  # a long pause fills the bucket up to its burst, no further
+    assert [api.summaries().status for _ in range(4)] == [200, 200, 200, 429]
+    # Calling every 1/16 s for 10 s gets exactly rate x 10 answers through.
+    passed = 0
+    for _ in range(160):
+        now[0] += 0.0625
+        passed += api.summaries().status == 200
+    assert passed == 40
+
+
+def test_reset_puts_the_configured_limits_back(sim, api):
+    sim.admin.set_rate_limits(enabled=True, limits={"getInventorySummaries": (0.5, 9)})
+    sim.admin.reset()
+    limits = sim.admin.rate_limits()
+    assert limits["enabled"] is False  # as the session's simulator was configured
+    assert limits["limits"]["getInventorySummaries"] == {"rate": 2.0, "burst": 2}
+    assert limits["limits"]["createFulfillmentOrder"] == {"rate": 2.0, "burst": 30}
+
+
+def test_rate_limit_header_keeps_small_rates(sim, api):
+    sim.admin.set_rate_limits(limits={"listAllFulfillmentOrders": (0.0167, 30)})
+    assert api.list_all().headers["x-amzn-RateLimit-Limit"] == "0.0167"
+
+
 def test_rate_limits_off_never_throttle(sim, api):
     assert all(api.summaries().status == 200 for _ in range(10))
 
@@ -86,6 +122,18 @@ def test_fault_dice_follow_the_rate():
     failures = sum(book.decide("getFulfillmentOrder").error is not None for _ in range(1000))
     assert 400 < failures < 600
     assert book.decide("createFulfillmentOrder").error is None
+
+
+def test_a_seed_replays_the_same_failures(sim, api):
+    def run() -> list[int]:
+        sim.admin.add_fault("listAllFulfillmentOrders", status=500, rate=0.5)
+        return [api.list_all().status for _ in range(20)]
+
+    sim.admin.reset(seed=42)
+    first = run()
+    sim.admin.reset(seed=42)
+    assert run() == first
+    assert set(first) == {200, 500}
 
 
 def test_admin_rejects_bad_faults(sim):
