@@ -55,7 +55,7 @@ def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
     ensure_ledger(runtime)
     prepare_broker(runtime.config.settings.broker_url)
     log.info("starting", storefronts=list(runtime.storefronts), concurrency=concurrency)
-    scheduler = EmbeddedService(app, thread=True)
+    scheduler = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
     scheduler.start()
     try:
         celery_main([
