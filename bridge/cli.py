@@ -81,7 +81,6 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Create or migrate the ledger tables to the newest version."""
-    from bridge.config import load_config
     from bridge.ledger import migrate
 
     url = _settings(ctx).database_url

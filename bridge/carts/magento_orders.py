@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.carts.timestamps import parse_utc
 from bridge.domain.model import Address, CartLine, CartOrder
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
@@ -41,19 +42,6 @@ def magento_time(moment: datetime) -> str:
     if moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment.strftime(MAGENTO_TIME)
-
-
-def parse_magento_time(value: Any) -> datetime | None:
-    """Magento's "YYYY-MM-DD HH:MM:SS" (UTC in the REST API) as an aware datetime."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 # --- search criteria -----------------------------------------------------------------
@@ -120,7 +108,7 @@ def decode_page_token(token: str) -> tuple[str, int]:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         stamp, entity_id = data["u"], data["i"]
-        if not isinstance(stamp, str) or parse_magento_time(stamp) is None:
+        if not isinstance(stamp, str) or parse_utc(stamp) is None:
             raise ValueError(stamp)
         if isinstance(entity_id, bool) or not isinstance(entity_id, int):
             raise ValueError(entity_id)
@@ -253,12 +241,12 @@ def cart_order(
     fallback_time: datetime,
 ) -> CartOrder:
     state = str(order.get("state") or "").lower()
-    updated_at = parse_magento_time(order.get("updated_at")) or fallback_time
+    updated_at = parse_utc(order.get("updated_at")) or fallback_time
     shipping = shipping_of(order)
     return CartOrder(
         order_id=str(order.get("entity_id")),
         number=str(order.get("increment_id") or order.get("entity_id")),
-        created_at=parse_magento_time(order.get("created_at")) or updated_at,
+        created_at=parse_utc(order.get("created_at")) or updated_at,
         updated_at=updated_at,
         paid=state in ready_states,
         cancelled=state in cancelled_states,

@@ -39,10 +39,10 @@ import requests
 from bridge.carts import woocommerce_paging as paging
 from bridge.carts.contract import Capabilities, SecretResolver
 from bridge.carts.http import CartHttp
+from bridge.carts.timestamps import parse_utc
 from bridge.carts.woocommerce_orders import (
     ProductFacts,
     naive_gmt,
-    parse_gmt,
     product_key,
     to_cart_order,
 )
@@ -468,7 +468,7 @@ def _ceil_second(moment: datetime) -> int:
 
 
 def _stamp_of(row: dict) -> int | None:
-    stamp = parse_gmt(row.get("date_modified_gmt"))
+    stamp = parse_utc(row.get("date_modified_gmt"))
     return int(stamp.timestamp()) if stamp else None
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from bridge.carts.timestamps import parse_utc
 from bridge.domain.model import Address, CartLine, CartOrder
 
 
@@ -20,19 +21,6 @@ class ProductFacts:
 
     requires_shipping: bool
     sku: str = ""
-
-
-def parse_gmt(value: Any) -> datetime | None:
-    """A WooCommerce `*_gmt` field (naive, UTC) as an aware datetime."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def naive_gmt(epoch_second: int) -> str:
@@ -53,7 +41,7 @@ def to_cart_order(
     cancelled_statuses: tuple[str, ...],
 ) -> CartOrder:
     status = str(data.get("status") or "").lower()
-    updated_at = parse_gmt(data.get("date_modified_gmt"))
+    updated_at = parse_utc(data.get("date_modified_gmt"))
     if updated_at is None:
         raise ValueError(f"order {data.get('id')} has no date_modified_gmt")
     lines = []
@@ -71,7 +59,7 @@ def to_cart_order(
     return CartOrder(
         order_id=str(data["id"]),
         number=_text(data.get("number")) or str(data["id"]),
-        created_at=parse_gmt(data.get("date_created_gmt")) or updated_at,
+        created_at=parse_utc(data.get("date_created_gmt")) or updated_at,
         updated_at=updated_at,
         # `processing` means paid and waiting to ship; stores may add their own statuses.
         paid=status in ready_statuses,

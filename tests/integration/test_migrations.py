@@ -1,7 +1,6 @@
 """The tables module and the Alembic migrations must describe the same schema, on both
 databases bridge supports."""
 
-import pytest
 
 from bridge.ledger import migrate
 
