@@ -1,7 +1,7 @@
 """Run every benchmark, print a table, and with --write rewrite docs/benchmarks.md.
 
-    python bench/run.py            # full: 2,000 orders per throughput run, ~12 minutes
-    python bench/run.py --quick    # 300 orders, short latency runs, ~4 minutes
+    python bench/run.py            # full: 2,000 orders per throughput run, ~14 minutes
+    python bench/run.py --quick    # 300 orders, short latency runs, ~5 minutes
     python bench/run.py --write    # also rewrite docs/benchmarks.md
 
 Each part is bounded in time and cleans up its own processes, files and databases;
@@ -77,6 +77,17 @@ def machine_facts() -> dict:
     }
 
 
+def run_adapters(orders: int, skus: int) -> dict:
+    # Imported here: it needs the test suite's fakes (and their packages), which the
+    # other parts do not.
+    import adapters
+
+    result = adapters.run(orders, skus)
+    # The same over loopback HTTP, for the HTTP client's share of the adapters' cost.
+    result["http"] = adapters.run(orders, skus, over_http=True)
+    return result
+
+
 def run_all(quick: bool) -> dict:
     orders = 300 if quick else 2000
     results: dict = {"facts": machine_facts(), "quick": quick, "orders": orders}
@@ -92,7 +103,10 @@ def run_all(quick: bool) -> dict:
                                    20 if quick else 40)
     results["latency_30"] = attempt("latency, 30 s poll", latency.run, 30.0, 6 if quick else 20,
                                     60 if quick else 180)
+    results["sim_load_before"] = round(os.getloadavg()[0], 1)  # sim_alone returns a list
     results["sim"] = attempt("simulator alone", sim_alone.run, 3.0 if quick else 5.0)
+    results["adapters"] = attempt("cart adapters against their fakes", run_adapters,
+                                  300 if quick else 2000, 10_000)
     return results
 
 

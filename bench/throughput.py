@@ -14,8 +14,10 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,6 +89,9 @@ def run(topology: str, orders: int, timeout: float | None = None,
         "bridge_cpu_ms_per_order": round(1000 * cpu_bridge / orders, 2),
         "sim_cpu_ms_per_order": round(1000 * cpu_sim / orders, 2),
         "bridge_cpu_cores": round(cpu_bridge / elapsed, 2),
+        # The simulator shares the 2 cores: if it were what limits the run, it would be
+        # the busy one (near a full core), not bridge.
+        "sim_cpu_cores": round(cpu_sim / elapsed, 2),
         "states": states,
     }
 
@@ -98,7 +103,9 @@ def profiled(pids: list[int], profile_dir: Path | None):
         yield
         return
     profile_dir.mkdir(parents=True, exist_ok=True)
-    spies = [spawn(["py-spy", "record", "--subprocesses", "--nonblocking", "--format", "raw",
+    # py-spy is often installed in the virtualenv only, beside this interpreter.
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    spies = [spawn([py_spy, "record", "--subprocesses", "--nonblocking", "--format", "raw",
                     "--rate", "50", "-o", str(profile_dir / f"{pid}.txt"), "-p", str(pid)],
                    log=profile_dir / "py-spy.log")
              for pid in pids]
