@@ -59,6 +59,20 @@ def find_order(session: Session, storefront: str, cart_order_id: str, *,
     return session.scalar(query)
 
 
+def find_orders(session: Session, storefront: str, cart_order_ids: Sequence[str], *,
+                lock: bool = False) -> dict[str, Order]:
+    """The rows of several cart orders in one query (a page of a poll), locked like
+    `find_order` does; locks are taken in id order so two callers cannot deadlock."""
+    if not cart_order_ids:
+        return {}
+    query = (select(Order)
+             .where(Order.storefront == storefront, Order.cart_order_id.in_(set(cart_order_ids)))
+             .order_by(Order.id))
+    if lock:
+        query = query.with_for_update()
+    return {row.cart_order_id: row for row in session.scalars(query)}
+
+
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
     query = select(Order).where(Order.id == order_id)
     if lock:

@@ -80,9 +80,17 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
         with ledger.transaction() as session:
             repo.lock_storefront(session, storefront.name)
             known_skus = _known_seller_skus(session, storefront.name)
+            # Locked: the state read here decides what is written (e.g. `cancelled` for a
+            # row read as `ready`); without the lock a submit worker's claim committed in
+            # between would be overwritten while that worker sends the order to Amazon.
+            rows = repo.find_orders(session, storefront.name,
+                                    [order.order_id for order in page.orders], lock=True)
             for order in page.orders:
                 result.seen += 1
-                record_order(session, storefront, order, known_skus, result)
+                row = record_order(session, storefront, order, known_skus, result,
+                                   rows.get(order.order_id))
+                if row is not None:
+                    rows[order.order_id] = row
             if last_page:
                 repo.set_cursor(session, storefront.name, FLOW, until)
         if last_page:
@@ -107,22 +115,26 @@ def record_order(
     order: CartOrder,
     known_skus: set[str] | None,
     result: IngestResult,
-) -> None:
-    # Locked: the state read here decides what is written (e.g. `cancelled` for a row
-    # read as `ready`); without the lock a submit worker's claim committed in between
-    # would be overwritten while that worker sends the order to Amazon.
-    row = repo.find_order(session, storefront.name, order.order_id, lock=True)
+    row: Order | None,
+) -> Order | None:
+    """Record one cart order against its (locked) ledger row, if any; returns the row."""
     if row is None:
         if not order.paid or order.cancelled or not order.shippable_lines:
             result.ignored += 1  # nothing for Amazon to ship (yet); a later change is read again
-            return
+            return None
         row = repo.add_order(session, storefront.name, order, S.RECEIVED)
         result.recorded += 1
         prepare(session, storefront, row, order, known_skus, result)
-        return
+        return row
     if row.content_hash == order.content_hash():
-        return
+        return row
     result.changed += 1
+    _record_change(session, storefront, row, order, known_skus, result)
+    return row
+
+
+def _record_change(session: Session, storefront: StorefrontConfig, row: Order,
+                   order: CartOrder, known_skus: set[str] | None, result: IngestResult) -> None:
     if order.cancelled:
         _cart_cancelled(session, row, order, result)
         return
