@@ -170,8 +170,9 @@ def run_demo(workdir: Path, *, order_count: int = 20, timeout: float = 300,
                       f"daemon log: {workdir / 'bridge.log'}")
         env = {**os.environ, "BRIDGE_CONFIG_DIR": str(config_dir)}
         with open(workdir / "bridge.log", "wb") as log_file:
+            # -P: the installed bridge, even when started from a source checkout.
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "bridge.cli", "run"], env=env,
+                [sys.executable, "-P", "-m", "bridge.cli", "run"], env=env,
                 stdout=log_file, stderr=subprocess.STDOUT,
             )
         ledger_engine = None
