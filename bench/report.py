@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-# The reference floors from the machine's floors file (medians of 3 runs on a quiet
+# Reference costs of the bare parts, measured earlier on this machine kind (medians of 3 runs on a quiet
 # machine), shown beside the values measured in the same session as the figures.
 REFERENCE_FLOORS = {
     "JSON POST on loopback": "527/s, p50 1.85 ms, p99 2.57 ms, 2.02 ms CPU (client 1.43)",
     "SQLite INSERT": "25,261/s, 0.023 ms CPU",
     "PostgreSQL INSERT": "2,026/s, 0.36 ms CPU",
 }
-ONE_TASK_PER_ORDER_MS = 7.1     # the floors file's cost of one task per order
+ONE_TASK_PER_ORDER_MS = 7.1     # the bare cost of one task per order
 ONE_TASK_PER_ORDER_RATE = 280   # ... and the 2-core ceiling it implies
 CREATE_QUOTA = 2.0              # createFulfillmentOrder requests/s per seller account
 
@@ -82,7 +82,7 @@ def render(r: dict) -> str:
             latency = f"p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms" if "p50_ms" in f else ""
             rows.append([f["what"], f"{f['rate_per_s']:,}/s {latency}".strip(), cpu, ref])
         parts.append("## Floors, measured again beside the figures\n\n" + _table(
-            ["what", "now", "CPU ms per op (now)", "reference (floors file)"], rows)
+            ["what", "now", "CPU ms per op (now)", "reference (bare parts, measured earlier)"], rows)
             + "\n\nCPU for the database rows is the client's only. When \"now\" is far below "
             "the reference, the machine was busy and every rate below is depressed by about "
             "as much.\n")
