@@ -137,7 +137,7 @@ def worker(ctx: click.Context) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def beat(ctx: click.Context) -> None:
-    """Run the scheduler (exactly one per deployment)."""
+    """Run the scheduler (a second one stands by until the first stops)."""
     from bridge.daemon import celery_main
 
     _runtime(ctx)

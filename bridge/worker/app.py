@@ -61,8 +61,9 @@ def celery_settings(config=None) -> dict:
         },
         "beat_schedule": beat_schedule(config),
         # The schedule lives in memory: intervals need no persisted state, the sweep
-        # covers a missed run, and no schedule file can be corrupted by two starts.
-        "beat_scheduler": "celery.beat:Scheduler",
+        # covers a missed run, and no schedule file can be corrupted by two starts. Only
+        # the scheduler holding the ledger's lease sends anything.
+        "beat_scheduler": "bridge.worker.scheduler:SingleScheduler",
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "broker_connection_timeout": 10,

@@ -54,7 +54,9 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
             for index in range(2):
                 daemons.bridge(f"worker{index}", "worker", "--pool", "prefork", "-c", "2",
                                "-Q", QUEUES, "-n", f"w{index}@%h", "--loglevel", "INFO")
+            # Two schedulers by mistake: only the one holding the ledger's lease sends.
             daemons.bridge("beat", "beat", "--loglevel", "INFO")
+            daemons.bridge("beat-spare", "beat", "--loglevel", "INFO")
 
             def accepted() -> int:
                 daemons.check_alive()
@@ -98,6 +100,10 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
                 return demo_store.read_stock(store_url) == sim_stock
 
             wait_for(stock_in_line, "store stock equal to FBA fulfillable", 60, daemons.logs)
+
+            sending = [name for name in ("beat", "beat-spare")
+                       if "Sending due task" in (tmp_path / f"{name}.log").read_text()]
+            assert len(sending) == 1, sending
 
             # No configured secret reached any process's log.
             logs = "".join(path.read_text(errors="replace") for path in tmp_path.glob("*.log"))

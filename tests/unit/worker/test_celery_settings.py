@@ -69,3 +69,32 @@ def test_every_scheduled_task_is_registered(tmp_path):
     schedule = celery_settings(config_with(tmp_path, "shop"))["beat_schedule"]
     for entry in schedule.values():
         assert entry["task"] in app.tasks
+
+
+def test_only_the_scheduler_holding_the_lease_sends(tmp_path):
+    from bridge.ledger import migrate
+    from bridge.ledger.db import make_engine
+    from bridge.ledger.repo import Ledger
+    from bridge.worker import scheduler as scheduler_module
+    from bridge.worker.scheduler import SingleScheduler
+
+    assert celery_settings(config_with(tmp_path, "shop"))["beat_scheduler"] == (
+        "bridge.worker.scheduler:SingleScheduler")
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    ledger = Ledger(engine)
+    first, second = (SingleScheduler(app, lazy=True) for _ in range(2))
+    try:
+        assert first.holds_lease(ledger) is True
+        assert second.holds_lease(ledger) is False      # stands by
+        assert first.holds_lease(ledger) is True        # renews its own lease
+        # The first one dies: its lease runs out and the second takes over.
+        scheduler_module.LEASE_SECONDS, saved = 0.0, scheduler_module.LEASE_SECONDS
+        try:
+            first.holds_lease(ledger)
+            assert second.holds_lease(ledger) is True
+        finally:
+            scheduler_module.LEASE_SECONDS = saved
+    finally:
+        engine.dispose()
