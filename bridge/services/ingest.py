@@ -79,7 +79,7 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
         last_page = page.next_page is None
         with ledger.transaction() as session:
             repo.lock_storefront(session, storefront.name)
-            known_skus = _known_seller_skus(session, storefront.name)
+            known_skus = known_seller_skus(session, storefront.name)
             # Locked: the state read here decides what is written (e.g. `cancelled` for a
             # row read as `ready`); without the lock a submit worker's claim committed in
             # between would be overwritten while that worker sends the order to Amazon.
@@ -102,7 +102,7 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
     return result
 
 
-def _known_seller_skus(session: Session, storefront: str) -> set[str] | None:
+def known_seller_skus(session: Session, storefront: str) -> set[str] | None:
     """Seller SKUs Amazon has inventory records for; None until the first stock sync
     (then unknown SKUs are left for Amazon to refuse)."""
     levels = repo.stock_levels(session, storefront)

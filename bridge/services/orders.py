@@ -21,7 +21,7 @@ from bridge.ledger.tables import (
     Package,
     utcnow,
 )
-from bridge.services.ingest import IngestResult, _known_seller_skus, prepare
+from bridge.services.ingest import IngestResult, known_seller_skus, prepare
 
 
 class OrderNotFound(LookupError):
@@ -67,7 +67,7 @@ def retry(ledger: Ledger, storefronts: dict[str, StorefrontConfig], reference: s
         repo.transition(session, row, S.RECEIVED, "retry", "retried by hand: mapping again")
         result = IngestResult()
         prepare(session, config, row, CartOrder.from_snapshot(row.snapshot),
-                _known_seller_skus(session, row.storefront), result)
+                known_seller_skus(session, row.storefront), result)
         return row.state
 
 

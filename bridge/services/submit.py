@@ -80,7 +80,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
                result: SubmitResult) -> None:
     with ledger.transaction() as session:
         row = repo.get_order(session, order_id)
-        sfo_id, request = row.seller_fulfillment_order_id, row.request
+        sfo_id, request, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
     if resolve_first:
         if fba.get_fulfillment_order(sfo_id) is not None:
             _accepted(ledger, order_id, "found at Amazon on read-back", result)
@@ -111,7 +111,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
     except NeedsAttentionError as problem:
         # A refusal after an earlier ambiguous attempt may mean "that id exists":
         # read back before calling it a failure.
-        if _attempts(ledger, order_id) > 1 and fba.get_fulfillment_order(sfo_id) is not None:
+        if attempts > 1 and fba.get_fulfillment_order(sfo_id) is not None:
             _accepted(ledger, order_id, "found at Amazon after a refused repeat", result)
             return
         with ledger.transaction() as session:
@@ -142,11 +142,6 @@ def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult)
                             "cancelled in the cart while the submission was in flight")
     result.accepted += 1
     log.info("order_accepted", order_id=order_id)
-
-
-def _attempts(ledger: Ledger, order_id: int) -> int:
-    with ledger.transaction() as session:
-        return repo.get_order(session, order_id).attempts
 
 
 def _release(ledger: Ledger, claimed: list[tuple[int, str]], why: str) -> None:
