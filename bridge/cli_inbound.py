@@ -12,12 +12,10 @@ import click
 from rich.console import Console
 from rich.prompt import IntPrompt
 from rich.table import Table
-from sqlalchemy import or_, select
 
 from bridge.domain.inbound import InboundInputError, check_address, parse_boxes, parse_items
 from bridge.errors import BridgeError, NeedsAttentionError, TransientError
-from bridge.ledger import repo
-from bridge.ledger.tables import Event, InboundPlan, InboundShipment
+from bridge.ledger.tables import InboundPlan
 from bridge.services import inbound as inbound_service
 from bridge.services.replenish import suggest as suggest_replenishment
 
@@ -31,11 +29,7 @@ def _runtime(ctx: click.Context):
 
 
 def _find_plan(runtime, reference: str) -> InboundPlan:
-    with runtime.ledger.transaction() as session:
-        conditions = [InboundPlan.name == reference, InboundPlan.inbound_plan_id == reference]
-        if reference.isdigit():
-            conditions.append(InboundPlan.id == int(reference))
-        plan = session.scalar(select(InboundPlan).where(or_(*conditions)))
+    plan = inbound_service.find_plan(runtime.ledger, reference)
     if plan is None:
         console.print(f"[red]no inbound plan matches {reference!r}[/red]")
         sys.exit(1)
@@ -72,7 +66,7 @@ def _interactive_chooser(kind: str, options: list[dict]) -> dict:
 
 
 def _run_workflow(runtime, plan_id: int, interactive: bool) -> None:
-    plan = _plan_by_id(runtime, plan_id)
+    plan = inbound_service.get_plan(runtime.ledger, plan_id)
     storefront = runtime.storefront(plan.storefront)
     workflow = inbound_service.Workflow(
         runtime.ledger, runtime.fba(plan.storefront).inbound, plan_id,
@@ -100,15 +94,8 @@ def _run_workflow(runtime, plan_id: int, interactive: bool) -> None:
     _print_shipments(runtime, done)
 
 
-def _plan_by_id(runtime, plan_id: int) -> InboundPlan:
-    with runtime.ledger.transaction() as session:
-        return session.get(InboundPlan, plan_id)
-
-
 def _print_shipments(runtime, plan: InboundPlan) -> None:
-    with runtime.ledger.transaction() as session:
-        shipments = list(session.scalars(select(InboundShipment).where(
-            InboundShipment.plan_id == plan.id).order_by(InboundShipment.id)))
+    shipments = inbound_service.plan_shipments(runtime.ledger, plan.id)
     if not shipments:
         return
     table = Table("shipment", "to", "status", "expected", "received")
@@ -146,9 +133,7 @@ def plan_create(ctx, storefront, items_file, boxes_file, ship_from, allow_unknow
     """Validate the files, record the plan, and take it to labels on disk."""
     runtime = _runtime(ctx)
     config = runtime.storefront(storefront)
-    with runtime.ledger.transaction() as session:
-        levels = repo.stock_levels(session, storefront)
-    known = None if allow_unknown_skus or not levels else set(levels)
+    known = inbound_service.known_skus(runtime.ledger, storefront, allow_unknown_skus)
     try:
         items = parse_items(Path(items_file).read_text(), config.fulfillment.marketplace_id, known)
         boxes = parse_boxes(Path(boxes_file).read_text(), items)
@@ -180,13 +165,7 @@ def plan_resume(ctx, reference, interactive):
 @click.pass_context
 def list_plans(ctx, storefront, show_all):
     runtime = _runtime(ctx)
-    with runtime.ledger.transaction() as session:
-        query = select(InboundPlan).order_by(InboundPlan.id.desc())
-        if storefront:
-            query = query.where(InboundPlan.storefront == storefront)
-        if not show_all:
-            query = query.where(InboundPlan.status == "open")
-        plans = list(session.scalars(query))
+    plans = inbound_service.list_plans(runtime.ledger, storefront, show_all)
     table = Table("id", "storefront", "name", "amazon plan", "step", "status", "problem")
     for p in plans:
         table.add_row(str(p.id), p.storefront, p.name, p.inbound_plan_id or "", p.step, p.status,
@@ -205,9 +184,7 @@ def show_plan(ctx, reference):
     if found.last_error:
         console.print(f"  [yellow]{found.last_error}[/yellow]", soft_wrap=True)
     _print_shipments(runtime, found)
-    with runtime.ledger.transaction() as session:
-        events = list(session.scalars(select(Event).where(Event.inbound_plan_id == found.id)
-                                      .order_by(Event.id)))
+    events = inbound_service.plan_events(runtime.ledger, found.id)
     table = Table("when", "event", "message", title="events")
     for event in events:
         table.add_row(event.created_at.isoformat(timespec="seconds"), event.kind, event.message)

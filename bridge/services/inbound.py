@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bridge.config import StorefrontConfig
 from bridge.domain.inbound import BoxType, InboundItem
@@ -23,7 +23,7 @@ from bridge.errors import BridgeError, IndeterminateError, NeedsAttentionError
 from bridge.fba.inbound import InboundClient, InboundOperationFailed
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import InboundPlan, InboundShipment, utcnow
+from bridge.ledger.tables import Event, InboundPlan, InboundShipment, utcnow
 
 STEPS = (
     "new", "plan_created", "packing_generated", "packing_confirmed", "packing_set",
@@ -453,6 +453,54 @@ def policy_chooser(kind: str, options: list[dict]) -> dict:
     if kind == "transportation":
         return min(options, key=transport_cost)
     return options[0]
+
+
+# -- looking plans up -------------------------------------------------------------------
+
+def find_plan(ledger: Ledger, reference: str) -> InboundPlan | None:
+    """A plan by ledger id, bridge's name for it, or Amazon's inboundPlanId."""
+    conditions = [InboundPlan.name == reference, InboundPlan.inbound_plan_id == reference]
+    if reference.isdigit():
+        conditions.append(InboundPlan.id == int(reference))
+    with ledger.transaction() as session:
+        return session.scalar(select(InboundPlan).where(or_(*conditions)))
+
+
+def get_plan(ledger: Ledger, plan_id: int) -> InboundPlan:
+    with ledger.transaction() as session:
+        return session.get(InboundPlan, plan_id)
+
+
+def list_plans(ledger: Ledger, storefront: str | None, include_closed: bool) -> list[InboundPlan]:
+    query = select(InboundPlan).order_by(InboundPlan.id.desc())
+    if storefront:
+        query = query.where(InboundPlan.storefront == storefront)
+    if not include_closed:
+        query = query.where(InboundPlan.status == "open")
+    with ledger.transaction() as session:
+        return list(session.scalars(query))
+
+
+def plan_shipments(ledger: Ledger, plan_id: int) -> list[InboundShipment]:
+    with ledger.transaction() as session:
+        return list(session.scalars(select(InboundShipment).where(
+            InboundShipment.plan_id == plan_id).order_by(InboundShipment.id)))
+
+
+def plan_events(ledger: Ledger, plan_id: int) -> list[Event]:
+    with ledger.transaction() as session:
+        return list(session.scalars(select(Event).where(Event.inbound_plan_id == plan_id)
+                                    .order_by(Event.id)))
+
+
+def known_skus(ledger: Ledger, storefront: str, allow_unknown: bool) -> set[str] | None:
+    """Seller SKUs Amazon has records for, to refuse unknown ones before any call; None
+    when the merchant allows new SKUs or no inventory has been read yet."""
+    if allow_unknown:
+        return None
+    with ledger.transaction() as session:
+        levels = repo.stock_levels(session, storefront)
+    return set(levels) or None
 
 
 # -- following shipments ----------------------------------------------------------------
