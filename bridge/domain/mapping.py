@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import timezone
 
 from bridge.domain.ids import fulfillment_item_id
 from bridge.domain.model import CartOrder
@@ -199,7 +199,3 @@ def build_fulfillment_request(
     if order.email and len(order.email) <= MAX_EMAIL:
         request["notificationEmails"] = [order.email]
     return MappedOrder(request=request, lines=lines)
-
-
-def utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -22,7 +22,6 @@ from bridge.ledger.tables import (
     Lease,
     Order,
     OrderLine,
-    Package,
     StockLevel,
     Storefront,
     utcnow,
@@ -220,10 +219,6 @@ def has_event(session: Session, order_id: int, kind: str, message: str) -> bool:
     ) is not None
 
 
-def order_events(session: Session, order_id: int) -> list[Event]:
-    return list(session.scalars(select(Event).where(Event.order_id == order_id).order_by(Event.id)))
-
-
 # ---------------------------------------------------------------- cursors
 
 def get_cursor(session: Session, storefront: str, flow: str) -> Cursor | None:
@@ -312,17 +307,7 @@ def resume_storefront(session: Session, name: str) -> None:
     record_event(session, name, None, "storefront_resumed")
 
 
-# ---------------------------------------------------------------- packages and stock
-
-def packages_to_push(session: Session, storefront: str, limit: int) -> list[tuple[Package, Order]]:
-    rows = session.execute(
-        select(Package, Order)
-        .join(Order, Order.id == Package.order_id)
-        .where(Order.storefront == storefront, Package.pushed_at.is_(None))
-        .order_by(Package.id)
-        .limit(limit)
-    )
-    return [(package, order) for package, order in rows]
+# ---------------------------------------------------------------- stock
 
 
 def stock_levels(session: Session, storefront: str) -> dict[str, StockLevel]:
