@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from conftest import SKUS, TO_PLANNING, both_ledgers, with_policy
+from support import SKUS, TO_PLANNING, both_ledgers, with_policy
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine

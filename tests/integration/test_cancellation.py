@@ -9,7 +9,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import (
+from support import (
     TO_COMPLETE,
     TO_PLANNING,
     TO_PROCESSING,

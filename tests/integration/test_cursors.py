@@ -5,12 +5,11 @@ sent twice."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import SKUS
+import sqlalchemy as sa
+from support import SKUS
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine

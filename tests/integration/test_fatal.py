@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import make_cart, with_fulfillment
+from support import make_cart, with_fulfillment
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine

@@ -4,18 +4,18 @@ once per package → complete, and the store's stock follows Amazon's."""
 
 from __future__ import annotations
 
-from conftest import SKUS, TO_COMPLETE, TO_PROCESSING, both_ledgers, with_policy
+from support import SKUS, TO_COMPLETE, TO_PROCESSING, both_ledgers, with_policy
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
+from bridge.ledger.tables import utcnow
 from bridge.services.ingest import ingest_orders
 from bridge.services.orders import storefront_status
 from bridge.services.status import reconcile_open, sync_status
 from bridge.services.stock import sync_stock
 from bridge.services.submit import submit_ready
 from bridge.services.tracking import push_tracking
-from bridge.ledger.tables import utcnow
 
 ORDER_COUNT = 12
 STOCK_PER_SKU = 200

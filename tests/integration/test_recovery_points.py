@@ -8,7 +8,12 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import DROP_SECONDS, both_ledgers, sweep_now_and_everything_stale, with_fulfillment
+from support import (
+    DROP_SECONDS,
+    both_ledgers,
+    sweep_now_and_everything_stale,
+    with_fulfillment,
+)
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import threading
 
-from conftest import TO_COMPLETE, TO_PROCESSING
+from support import TO_COMPLETE, TO_PROCESSING
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
+from bridge.ledger.tables import utcnow
 from bridge.services.cancel import process_cancellations
 from bridge.services.ingest import ingest_orders
 from bridge.services.orders import retry, storefront_status
 from bridge.services.status import reconcile_open, sync_status
 from bridge.services.submit import submit_ready
 from bridge.services.tracking import push_tracking
-from bridge.ledger.tables import utcnow
 
 
 class RefusingCart:

@@ -3,7 +3,7 @@ the safety buffer and the units of orders bridge holds that Amazon does not have
 
 from __future__ import annotations
 
-from conftest import SKUS, both_ledgers, with_policy
+from support import SKUS, both_ledgers, with_policy
 
 from bridge.carts import demo_store
 from bridge.carts.demo_store import DemoLine
