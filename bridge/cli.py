@@ -13,6 +13,7 @@ from rich.table import Table
 from bridge.errors import ConfigError
 from bridge.sim.cli import sim as sim_commands
 from bridge.cli_inbound import inbound as inbound_commands
+from bridge.cli_stock import stock as stock_commands
 
 console = Console()
 
@@ -164,6 +165,11 @@ def status(ctx: click.Context) -> None:
         poll = report.last_order_poll.isoformat(timespec='seconds') if report.last_order_poll else "never"
         lag = f"{report.lag_seconds:.0f}s" if report.lag_seconds is not None else "-"
         console.print(f"  last order poll: {poll}   lag: {lag}   tracking to write: {report.unpushed_packages}")
+        checked = (report.stock_checked_at.isoformat(timespec="seconds")
+                   if report.stock_checked_at else "never")
+        drift = (f"[yellow]{report.drifted_skus} SKU(s) drifted[/yellow] (bridge stock drift)"
+                 if report.drifted_skus else "no drift")
+        console.print(f"  stock: last synced {checked}   {drift}")
         if report.inbound:
             table = Table("plan", "shipment", "status", "expected", "received", "still to receive",
                           title="open inbound shipments")
@@ -294,6 +300,7 @@ def demo(order_count: int, workdir: str, timeout: int) -> None:
 
 main.add_command(sim_commands, "sim")
 main.add_command(inbound_commands, "inbound")
+main.add_command(stock_commands, "stock")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bridge import secrets
+from bridge.domain.skus import SkuMap
 from bridge.errors import ConfigError
 
 DEFAULT_CONFIG_DIR = Path("config")
@@ -66,6 +67,38 @@ class FulfillmentAccount(_Strict):
             raise ValueError("secrets must be given as env:NAME or file:PATH, not inline")
         return value
 
+    @field_validator("endpoint", "token_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        # The LWA secret and refresh token travel to these URLs: never in cleartext,
+        # except to a simulator on this very machine.
+        if value and not cls._safe_url(value):
+            raise ValueError(
+                f"{value!r} is not an https:// URL; Amazon's endpoints carry the LWA client "
+                "secret and refresh token, so use https:// (http:// only for a simulator on "
+                "this machine: 127.0.0.1, ::1 or localhost), or leave it empty for the region's"
+            )
+        return value
+
+    @staticmethod
+    def _safe_url(url: str) -> bool:
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url.strip())
+        if not parts.hostname:
+            return False
+        if parts.scheme == "https":
+            return True
+        if parts.scheme != "http":
+            return False
+        if parts.hostname == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(parts.hostname).is_loopback
+        except ValueError:
+            return False
+
     @property
     def base_url(self) -> str:
         return (self.endpoint or REGIONS[self.region]).rstrip("/")
@@ -80,7 +113,8 @@ class FulfillmentAccount(_Strict):
 
 
 class Policy(_Strict):
-    sku_map: dict[str, str] = Field(default_factory=dict)
+    # Cart SKU → seller SKU, or → {seller SKU = units} for a kit (see bridge.domain.skus).
+    sku_map: dict[str, str | dict[str, int]] = Field(default_factory=dict)
     shipping_speeds: dict[str, Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"]] = (
         Field(default_factory=dict)
     )
@@ -92,8 +126,9 @@ class Policy(_Strict):
     # Amazon's Address fields are Latin-1 in practice; other scripts go to needs_attention.
     require_latin_address: bool = True
 
-    def seller_sku(self, cart_sku: str) -> str:
-        return self.sku_map.get(cart_sku, cart_sku)
+    @property
+    def skus(self) -> SkuMap:
+        return SkuMap.from_config(self.sku_map)
 
     def speed_for(self, shipping_method: str) -> str:
         return self.shipping_speeds.get(shipping_method, self.default_speed)
@@ -103,6 +138,10 @@ class PollIntervals(_Strict):
     orders_seconds: float = Field(default=60, ge=1)
     status_seconds: float = Field(default=120, ge=1)
     stock_seconds: float = Field(default=300, ge=1)
+    # Besides the incremental reads, all of Amazon's inventory is read again this often,
+    # so a change the incremental window missed is repaired; storefronts are spread
+    # over the period so they do not all read at once.
+    full_inventory_hours: float = Field(default=24, gt=0, le=24 * 7)
     # Each order poll re-reads this much before the cursor, so late-committed rows are seen.
     overlap_seconds: float = Field(default=120, ge=0)
     page_size: int = Field(default=100, ge=1, le=1000)

@@ -47,21 +47,38 @@ def celery_main(argv: list[str]) -> None:
 def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
     """Worker threads and the scheduler in this one process. The scheduler runs as a
     thread, not Celery's forked `--beat` child: a forked child inherits the parent's
-    SQLite broker connection, which the SQLAlchemy transport cannot share."""
+    SQLite broker connection, which the SQLAlchemy transport cannot share. The worker
+    runs on `EmbeddedPool` (bridge/worker/runtime.py): task time limits, and a share of
+    the threads per storefront so one storefront's slow remote cannot hold them all.
+    On SIGTERM Celery finishes the running tasks; the scheduler then stops and every
+    lease this process still holds is released, so a successor starts at once."""
     from celery.beat import EmbeddedService
 
     from bridge.worker.app import QUEUES, app
+    from bridge.worker.runtime import EmbeddedPool, pool_size
 
     ensure_ledger(runtime)
     prepare_broker(runtime.config.settings.broker_url)
-    log.info("starting", storefronts=list(runtime.storefronts), concurrency=concurrency)
+    threads, EmbeddedPool.share = pool_size(concurrency, len(runtime.storefronts))
+    app.conf.worker_pool = "bridge.worker.runtime:EmbeddedPool"
+    log.info("starting", storefronts=list(runtime.storefronts), threads=threads,
+             storefront_share=EmbeddedPool.share)
     scheduler = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
     scheduler.start()
     try:
         celery_main([
-            "worker", "--pool", "threads", "--concurrency", str(concurrency),
+            "worker", "--concurrency", str(threads),
             "--queues", ",".join(QUEUES), "--loglevel", "INFO", "--without-gossip",
             "--without-mingle", "--without-heartbeat",
         ])
     finally:
         scheduler.stop()
+        release_held_leases()
+
+
+def release_held_leases() -> None:
+    """Hand back what this process holds (a graceful stop must not leave a successor
+    waiting for a lease's lifetime)."""
+    from bridge.ledger import repo
+
+    repo.release_all_leases()

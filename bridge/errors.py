@@ -3,7 +3,13 @@ once, at the HTTP edge, into one of these; code deeper in never matches on strin
 
     BridgeError
     ├── TransientError        retry with backoff and jitter, bounded (429, 5xx, timeouts, resets)
-    │   └── IndeterminateError   the remote may have acted: read back before trying again
+    │   ├── IndeterminateError   the remote may have acted: read back before trying again
+    │   ├── DeadlineExceeded     the whole call (connect, send, every byte) ran out of time
+    │   ├── AnswerTooLarge       the answer is over the edge's size cap; it was not read whole
+    │   ├── MalformedAnswer      a 2xx whose body is not what the protocol promises
+    │   ├── RedirectRefused      the remote redirects elsewhere; credentials are not sent there
+    │   └── RemoteUnreachable    no connection (refused, DNS, TLS), with the reason in words
+    │       └── CertificateError    the remote's TLS certificate is not trusted
     ├── NeedsAttentionError   a person must fix data or config; the order waits, others go on
     ├── FatalError            the storefront cannot work (bad or revoked credentials): pause it
     └── ConfigError           the configuration is wrong (file, key, what)
@@ -70,3 +76,51 @@ class ConfigError(BridgeError):
         text = "; ".join(f"{f}: {k}: {w}" for f, k, w in self.problems)
         super().__init__(text or "invalid configuration", self.problems)
         self._init_args = (self.problems,)
+
+
+class DeadlineExceeded(TransientError):
+    """The call did not finish (connect, send and every byte of the answer) within its
+    deadline. Raised only when something may have been sent; the edge decides whether
+    that makes the outcome indeterminate."""
+
+
+class AnswerTooLarge(TransientError):
+    """The answer is larger than the edge accepts; reading stopped at the cap."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 limit: int = 0, bytes_read: int = 0) -> None:
+        super().__init__(message, retry_after)
+        self.limit, self.bytes_read = limit, bytes_read
+        self._init_args = (message, retry_after, limit, bytes_read)
+
+
+class MalformedAnswer(TransientError):
+    """A success status whose body is not what the protocol promises: not JSON, cut
+    short, the wrong shape, or an error list. Never read as a success."""
+
+
+class RedirectRefused(TransientError):
+    """The remote answered with a redirect bridge will not follow (another host, or a
+    write); `target_host` is where it pointed."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 target_host: str = "") -> None:
+        super().__init__(message, retry_after)
+        self.target_host = target_host
+        self._init_args = (message, retry_after, target_host)
+
+
+class RemoteUnreachable(TransientError):
+    """No usable connection to `host`: refused, unresolvable, unreachable or a TLS
+    failure. The message says why in words and what to do."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 host: str = "", reason: str = "") -> None:
+        super().__init__(message, retry_after)
+        self.host, self.reason = host, reason
+        self._init_args = (message, retry_after, host, reason)
+
+
+class CertificateError(RemoteUnreachable):
+    """The remote's TLS certificate could not be verified (self-signed, unknown CA,
+    another host name, expired). Retrying does not help until someone acts."""

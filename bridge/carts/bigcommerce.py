@@ -11,6 +11,7 @@ What it reads and writes:
     GET/PUT /v2/orders/{id}                  staff notes (read, append, write)
     GET  /v3/catalog/variants?sku:in=…       SKU → variant or product, cached
     PUT  /v3/inventory/adjustments/absolute  absolute stock, ≤ 2,000 items per call
+    GET  /v3/inventory/locations/{id}/items?sku:in=…   stock read back, ≤ 1,000 per call
 
 Costs: a page of N orders is 1 list call plus about 2 calls per order (products,
 address); an order in a shipped status adds 1 (its shipments). BigCommerce's quota is
@@ -38,7 +39,7 @@ from bridge.carts.bigcommerce_orders import (
     shipping_address_id,
 )
 from bridge.carts.bigcommerce_settings import BigCommerceSettings, check_settings
-from bridge.carts.bigcommerce_stock import SkuResolver, set_absolute
+from bridge.carts.bigcommerce_stock import READ_PAGE, SkuResolver, read_levels, set_absolute
 from bridge.carts.contract import Capabilities, SecretResolver
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
 from bridge.errors import ConfigError, NeedsAttentionError
@@ -63,7 +64,7 @@ class BigCommerceAdapter:
     platform: ClassVar[str] = "bigcommerce"
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
-        stock_batch_size=2000,
+        stock_batch_size=2000, stock_read_batch_size=READ_PAGE, conditional_stock_writes=False,
     )
 
     def __init__(self, settings: BigCommerceSettings, access_token: str, *,
@@ -246,8 +247,14 @@ class BigCommerceAdapter:
             body["tracking_link"] = shipment.tracking_url
         return body
 
-    def set_stock(self, levels: Sequence[StockLevel]) -> None:
+    def get_stock(self, skus: Sequence[str]) -> dict[str, int]:
+        return read_levels(self.http, skus, self.settings.location_id)
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> list[str]:
+        """Absolute adjustments cannot compare first: `expected` is not used and no SKU
+        is refused as stale."""
         set_absolute(self.http, self.skus, levels, self.settings.location_id)
+        return []
 
     def add_note(self, order: CartOrder, text: str) -> None:
         """Appends to the order's staff notes (seen by staff only). V2 has no append, so

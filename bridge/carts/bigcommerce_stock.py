@@ -1,27 +1,35 @@
 """Stock into BigCommerce: SKU → inventory item through the V3 catalog, then absolute
-adjustments in batches.
+adjustments in batches; and stock out of it, read at the same location.
 
 `PUT /v3/inventory/adjustments/absolute` takes up to 2,000 items and names each item by
 `sku`, `variant_id` or `product_id`. bridge names it by id, looked up once and cached:
 an item BigCommerce does not know would fail the whole batch, while a looked-up list
 lets bridge skip SKUs the shop does not sell (Amazon often holds more SKUs than one
 storefront). A product without options keeps its stock on the product (its base
-variant is refused with 422 "tracked by product"), so it is set by `product_id`."""
+variant is refused with 422 "tracked by product"), so it is set by `product_id`.
+
+Reading needs no catalog lookup: `GET /v3/inventory/locations/{id}/items` filters by
+`sku:in` itself and names each item by its SKU, whichever level tracks it. bridge reads
+`total_inventory_onhand`, the quantity an absolute adjustment sets; `available_to_sell`
+is that minus the merchant's safety stock, which bridge does not manage."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from bridge.carts.bigcommerce_http import BigCommerceHttp
+from bridge.errors import NeedsAttentionError
 from bridge.logging import get_logger
 
 log = get_logger(__name__)
 
 ADJUSTMENT_LIMIT = 2000  # items per absolute adjustment (inventory.v3.yml)
 LOOKUP_PAGE = 250  # the catalog's largest page
+READ_PAGE = 1000  # items per page of the location's inventory (inventory.v3.yml)
 LOOKUP_QUERY_CHARS = 1800  # keeps each lookup URL well under common 8 KB limits
 MISS_TTL_SECONDS = 900  # a SKU added to the catalog later is found again after this
 REASON = "bridge: sellable quantity at Amazon FBA"
@@ -46,7 +54,7 @@ class SkuResolver:
         now = self._clock()
         wanted = [s for s in dict.fromkeys(skus) if s not in self._known
                   and now - self._missing.get(s, -MISS_TTL_SECONDS) >= MISS_TTL_SECONDS]
-        for chunk in _lookup_chunks(wanted):
+        for chunk in sku_chunks(wanted):
             found = self._lookup(chunk)
             self._known.update(found)
             for sku in chunk:
@@ -73,12 +81,12 @@ class SkuResolver:
         return found
 
 
-def _lookup_chunks(skus: list[str]) -> Iterator[list[str]]:
+def sku_chunks(skus: list[str], max_count: int = LOOKUP_PAGE) -> Iterator[list[str]]:
     chunk: list[str] = []
     length = 0
     for sku in skus:
         size = len(quote(sku, safe="")) + 3  # the comma, encoded
-        if chunk and (len(chunk) == LOOKUP_PAGE or length + size > LOOKUP_QUERY_CHARS):
+        if chunk and (len(chunk) == max_count or length + size > LOOKUP_QUERY_CHARS):
             yield chunk
             chunk, length = [], 0
         chunk.append(sku)
@@ -104,7 +112,8 @@ def adjustment_batches(
         yield batch[start:start + ADJUSTMENT_LIMIT]
 
 
-def set_absolute(http: BigCommerceHttp, resolver: SkuResolver, levels: Sequence, location_id: int):
+def set_absolute(http: BigCommerceHttp, resolver: SkuResolver, levels: Sequence,
+                 location_id: int) -> None:
     latest = {level.sku: level.quantity for level in levels}  # last level per SKU wins
     if not latest:
         return
@@ -115,3 +124,54 @@ def set_absolute(http: BigCommerceHttp, resolver: SkuResolver, levels: Sequence,
     for batch in adjustment_batches(latest, items, location_id):
         http.request("PUT", "/v3/inventory/adjustments/absolute",
                      json={"reason": REASON, "items": batch})
+
+
+def read_levels(http: BigCommerceHttp, skus: Sequence[str], location_id: int) -> dict[str, int]:
+    """On-hand quantity at the location of each SKU the inventory knows."""
+    # `sku:in` is split on commas, so a SKU holding one cannot be asked for.
+    wanted = [s for s in dict.fromkeys(skus) if s and "," not in s]
+    found: dict[str, int] = {}
+    for chunk in sku_chunks(wanted, READ_PAGE):
+        asked = set(chunk)
+        for item in _location_items(http, chunk, location_id):
+            sku, quantity = _on_hand(item)
+            if sku in asked:
+                found[sku] = quantity
+    return found
+
+
+def _location_items(http: BigCommerceHttp, chunk: list[str], location_id: int) -> list:
+    path = f"/v3/inventory/locations/{location_id}/items"
+    items: list = []
+    for page in range(1, 100):
+        params = {"sku:in": ",".join(chunk), "limit": READ_PAGE, "page": page}
+        data, pages = _page(http.read_json(http.request("GET", path, params=params)))
+        items += data
+        if page >= pages:
+            break
+    return items
+
+
+def _page(body: Any) -> tuple[list, int]:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise _malformed("a body without a `data` list")
+    meta = body.get("meta")
+    pagination = meta.get("pagination") if isinstance(meta, dict) else None
+    pages = pagination.get("total_pages") if isinstance(pagination, dict) else None
+    return data, pages if isinstance(pages, int) and not isinstance(pages, bool) else 1
+
+
+def _on_hand(item: Any) -> tuple[str, int]:
+    identity = item.get("identity") if isinstance(item, dict) else None
+    sku = identity.get("sku") if isinstance(identity, dict) else None
+    quantity = item.get("total_inventory_onhand") if isinstance(item, dict) else None
+    if not isinstance(sku, str):
+        raise _malformed(f"an item without a SKU: {str(item)[:120]!r}")
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise _malformed(f"total_inventory_onhand {quantity!r} for SKU {sku!r}")
+    return sku, quantity
+
+
+def _malformed(what: str) -> NeedsAttentionError:
+    return NeedsAttentionError("cart_rejected", f"BigCommerce answered an inventory read with {what}")

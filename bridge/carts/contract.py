@@ -23,6 +23,10 @@ class Capabilities:
     webhooks: bool = False
     # Largest number of stock levels one `set_stock` call sends to the platform.
     stock_batch_size: int = 100
+    # Largest number of SKUs one platform request of `get_stock` reads.
+    stock_read_batch_size: int = 100
+    # `set_stock` honours `StockLevel.expected` (the platform compares and refuses).
+    conditional_stock_writes: bool = False
 
 
 SecretResolver = Callable[[str], str]
@@ -57,8 +61,18 @@ class CartAdapter(Protocol):
         False; return True when it was written now."""
         ...
 
-    def set_stock(self, levels: Sequence[StockLevel]) -> None:
-        """Set absolute sellable quantities, batched as the platform allows."""
+    def get_stock(self, skus: Sequence[str]) -> dict[str, int]:
+        """The shop's current sellable quantity of each SKU, read in the platform's
+        cheapest batches. SKUs the shop does not have (or does not track stock for)
+        are left out of the answer."""
+        ...
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> list[str]:
+        """Set absolute sellable quantities, batched as the platform allows. Where the
+        platform can write conditionally (`capabilities.conditional_stock_writes`), a
+        level with `expected` is written only while the shop still shows that quantity;
+        the SKUs refused as stale are returned, for the caller to re-read and retry.
+        Other platforms write unconditionally and return []."""
         ...
 
     def add_note(self, order: CartOrder, text: str) -> None:

@@ -16,7 +16,8 @@
     timeout_seconds = 30
 
 What bridge reads: `GET /V1/orders` (changed orders), `GET /V1/orders/{id}`,
-`GET /V1/shipments` (tracking already written), `GET /V1/stockItems/{sku}` (legacy stock).
+`GET /V1/shipments` (tracking already written), `GET /V1/inventory/source-items` (MSI
+stock, up to 300 SKUs a request), `GET /V1/stockItems/{sku}` (legacy stock, one SKU).
 What it writes: `POST /V1/order/{id}/ship` (shipment with tracking),
 `POST /V1/shipment/track` (tracking for lines already shipped), `POST /V1/orders/{id}/comments`
 (notes, never shown to the customer), `POST /V1/inventory/source-items` or
@@ -55,6 +56,16 @@ from bridge.carts.magento_orders import (
     remaining,
     search_params,
     ship_quantity,
+)
+from bridge.carts.magento_stock import (
+    READ_PAGE,
+    asked_spelling,
+    json_body,
+    sku_chunks,
+    source_item_level,
+    source_item_rows,
+    source_items_params,
+    stock_item_level,
 )
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
 from bridge.errors import ConfigError, NeedsAttentionError
@@ -167,7 +178,8 @@ class MagentoAdapter:
     platform: ClassVar[str] = "magento"
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
-        stock_batch_size=DEFAULT_STOCK_BATCH,
+        stock_batch_size=DEFAULT_STOCK_BATCH, stock_read_batch_size=READ_PAGE,
+        conditional_stock_writes=False,
     )
 
     def __init__(self, http: MagentoHttp, settings: Mapping[str, Any]) -> None:
@@ -178,9 +190,11 @@ class MagentoAdapter:
         self.source_code = options["source_code"].strip()
         self.legacy_stock = options["legacy_stock"]
         self.stock_batch_size = options["stock_batch_size"]
-        if self.stock_batch_size != DEFAULT_STOCK_BATCH:
+        store_caps = replace(type(self).capabilities, stock_batch_size=self.stock_batch_size,
+                             stock_read_batch_size=1 if self.legacy_stock else READ_PAGE)
+        if store_caps != type(self).capabilities:
             # Shadows the class default for this store only.
-            self.capabilities = replace(type(self).capabilities, stock_batch_size=self.stock_batch_size)
+            self.capabilities = store_caps
         self._stock_item_ids: dict[str, int] = {}
 
     # -- construction
@@ -341,12 +355,56 @@ class MagentoAdapter:
 
     # -- stock
 
-    def set_stock(self, levels: Sequence[StockLevel]) -> None:
+    def get_stock(self, skus: Sequence[str]) -> dict[str, int]:
+        wanted = [sku for sku in dict.fromkeys(skus) if sku]
+        if self.legacy_stock:
+            levels = ((sku, self._legacy_level(sku)) for sku in wanted)
+            return {sku: quantity for sku, quantity in levels if quantity is not None}
+        found: dict[str, int] = {}
+        for chunk in sku_chunks(wanted):
+            found.update(self._source_levels(chunk))
+        return found
+
+    def _source_levels(self, chunk: list[str]) -> dict[str, int]:
+        spelling = asked_spelling(chunk)
+        found: dict[str, int] = {}
+        for item in self._source_items(chunk):
+            sku, quantity = source_item_level(item)
+            asked = spelling.get(sku) or spelling.get(sku.casefold())
+            if asked is not None:
+                found[asked] = quantity
+        return found
+
+    def _source_items(self, chunk: list[str]) -> list:
+        items: list = []
+        for page in range(1, 1000):
+            params = source_items_params(chunk, self.source_code, page)
+            response = self.http.request("GET", "inventory/source-items", params=params)
+            rows, total = source_item_rows(json_body(response))
+            items += rows
+            # Past the last page Magento answers with the last page again: stop on the count.
+            if not rows or len(items) >= total:
+                break
+        return items
+
+    def _legacy_level(self, sku: str) -> int | None:
+        response = self.http.request("GET", f"stockItems/{quote(sku, safe='')}", allow_404=True)
+        if response.status_code == 404:
+            return None
+        item = json_body(response)
+        level = stock_item_level(item, sku)
+        if isinstance(item.get("item_id"), int):
+            self._stock_item_ids[sku] = item["item_id"]  # a later write needs no lookup
+        return level
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> list[str]:
+        """Unconditional: Magento's stock saves cannot compare first, so `expected` is
+        not used and no SKU is refused as stale."""
         latest = {level.sku: max(0, level.quantity) for level in levels}  # last one wins
         if self.legacy_stock:
             for sku, quantity in latest.items():
                 self._set_legacy_stock(sku, quantity)
-            return
+            return []
         rows = [
             {"sku": sku, "source_code": self.source_code, "quantity": qty, "status": 1 if qty > 0 else 0}
             for sku, qty in latest.items()
@@ -354,6 +412,7 @@ class MagentoAdapter:
         for start in range(0, len(rows), self.stock_batch_size):
             batch = rows[start:start + self.stock_batch_size]
             self.http.request("POST", "inventory/source-items", json={"sourceItems": batch})
+        return []
 
     def _set_legacy_stock(self, sku: str, quantity: int) -> None:
         item_id = self._stock_item_ids.get(sku)

@@ -373,7 +373,10 @@ def _table_clause(
 class SqlCartAdapter:
     platform: ClassVar[str] = "sql"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False, stock_batch_size=500
+        partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False, stock_batch_size=500,
+        # One bound parameter per SKU: 999 is SQLite's limit before 3.32, the lowest of
+        # the databases bridge supports.
+        stock_read_batch_size=999, conditional_stock_writes=False,
     )
 
     def __init__(
@@ -563,18 +566,62 @@ class SqlCartAdapter:
             raise
         return True
 
-    def set_stock(self, levels: Sequence[StockLevel]) -> None:
-        # Last level per SKU wins; one statement must not touch a row twice.
+    def get_stock(self, skus: Sequence[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(skus))
+        if not wanted:
+            return {}
+        size = self.capabilities.stock_read_batch_size
+        found: dict[str, int] = {}
+        with self._sql_edge("reading stock"), self._engine.connect() as conn:
+            for start in range(0, len(wanted), size):
+                found.update(self._stock_rows(conn, wanted[start : start + size]))
+        return found
+
+    def _stock_rows(self, conn: sa.Connection, skus: list[str]) -> dict[str, int]:
+        """One SELECT for a batch. A NULL quantity is a SKU whose stock is not kept;
+        rows sharing a SKU (a table without a unique SKU) read as the smallest."""
+        m = self.mapping.stock
+        t = self._stock
+        sku_col, qty_col = t.c[m["sku"]], t.c[m["quantity"]]
+        stmt = sa.select(sku_col, qty_col).where(sku_col.in_(_untyped(skus, expanding=True)))
+        asked = set(skus)
+        found: dict[str, int] = {}
+        for raw_sku, raw_quantity in conn.execute(stmt):
+            sku = as_text(raw_sku)
+            quantity = self._stock_quantity(sku, raw_quantity)
+            # A case-blind collation may match other spellings: keep only what was asked.
+            if sku in asked and quantity is not None:
+                found[sku] = min(quantity, found.get(sku, quantity))
+        return found
+
+    def _stock_quantity(self, sku: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        try:
+            number = Decimal(str(value).strip())
+            if isinstance(value, bool) or not number.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            column = f"cart.stock.quantity ({self.mapping.stock['quantity']})"
+            raise NeedsAttentionError(
+                "cart_rejected", f"reading stock: SKU {sku!r} has {value!r} in {column}, not a number"
+            ) from None
+        return int(number.to_integral_value(rounding="ROUND_FLOOR"))
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> list[str]:
+        # Last level per SKU wins; one statement must not touch a row twice. Writes are
+        # unconditional (`expected` is not compared), so nothing is ever refused as stale.
         latest = {level.sku: level.quantity for level in levels}
         items = list(latest.items())
         if not items:
-            return
+            return []
         size = self.capabilities.stock_batch_size
         with self._sql_edge("writing stock"):
             upsert = self._stock_upsert or self._choose_stock_upsert()
             for start in range(0, len(items), size):
                 with self._engine.begin() as conn:
                     upsert(conn, items[start : start + size])
+        return []
 
     def add_note(self, order: CartOrder, text: str) -> None:
         m = self.mapping.notes

@@ -11,6 +11,8 @@ Reads: orders changed in a window (by `date_modified_gmt`), the products and var
 of their lines (to learn which need a parcel), existing trackings or notes.
 Writes: a tracking item (Shipment Tracking extension) or an order note per package,
 status `completed` once every shippable line has shipped, absolute stock per SKU, notes.
+Stock is read with the same SKU lookup that finds where it is written (`/products?sku=`,
+which answers with products and variations alike), up to 100 SKUs a request.
 
 Decisions worth knowing:
 - WooCommerce publishes no rate limit; its limit is the merchant's PHP host. One adapter
@@ -47,6 +49,13 @@ from bridge.carts.woocommerce_orders import (
     to_cart_order,
 )
 from bridge.carts.woocommerce_settings import WooSettings, check_settings
+from bridge.carts.woocommerce_stock import (
+    StockRow,
+    StockTarget,
+    searchable,
+    sku_chunks,
+    stock_row,
+)
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
 from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 from bridge.logging import get_logger
@@ -58,7 +67,10 @@ TRACKING_API = "wp-json/wc-shipment-tracking/v3"
 SHIPPED_META = "_bridge_shipped_lines"
 BATCH_LIMIT = 100          # WooCommerce's default `woocommerce_rest_batch_items_limit`
 SKUS_PER_LOOKUP = 50       # keeps the lookup URL short; SKUs are unique, so ≤ 50 rows
+SKUS_PER_READ = paging.MAX_PER_PAGE  # SKUs are unique, so one full page answers a read
+READ_QUERY_CHARS = 4000    # the encoded SKU list, well inside an 8 KB request line
 PRODUCT_FIELDS = "id,sku,type,parent_id,virtual,downloadable"
+STOCK_FIELDS = "id,sku,type,parent_id,manage_stock,stock_quantity"
 
 
 class WooHttp(CartHttp):
@@ -87,19 +99,12 @@ def json_of(response: requests.Response) -> Any:
             "not \"Plain\" (the REST API lives under /wp-json/)", reason="cart_config") from None
 
 
-@dataclass(frozen=True)
-class StockTarget:
-    """Where one SKU's stock lives: a product, or a variation of a parent product."""
-
-    product_id: int
-    parent_id: int = 0
-
-
 class WooCommerceAdapter:
     platform: ClassVar[str] = "woocommerce"
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
-        stock_batch_size=BATCH_LIMIT,
+        stock_batch_size=BATCH_LIMIT, stock_read_batch_size=SKUS_PER_READ,
+        conditional_stock_writes=False,
     )
 
     def __init__(self, settings: WooSettings, consumer_key: str, consumer_secret: str,
@@ -357,7 +362,18 @@ class WooCommerceAdapter:
 
     # -- stock
 
-    def set_stock(self, levels: Sequence[StockLevel]) -> None:
+    def get_stock(self, skus: Sequence[str]) -> dict[str, int]:
+        wanted = [sku for sku in dict.fromkeys(skus) if searchable(sku)]
+        found: dict[str, int] = {}
+        for chunk in sku_chunks(wanted, SKUS_PER_READ, READ_QUERY_CHARS):
+            for row in self._rows_by_sku(chunk, STOCK_FIELDS):
+                if row.quantity is not None:
+                    found[row.sku] = row.quantity
+        return found
+
+    def set_stock(self, levels: Sequence[StockLevel]) -> list[str]:
+        """Unconditional: WooCommerce cannot compare before it writes, so `expected` is
+        not used and no SKU is ever refused as stale."""
         latest = {level.sku: level.quantity for level in levels}  # last one per SKU wins
         targets = self._stock_targets_for(list(latest))
         unknown = sorted(sku for sku in latest if sku not in targets)
@@ -381,6 +397,7 @@ class WooCommerceAdapter:
         if refused:
             raise NeedsAttentionError("cart_rejected", "WooCommerce refused the stock of "
                                       f"{len(refused)} SKU(s): {'; '.join(refused[:10])}")
+        return []
 
     def _batch_update(self, path: str, updates: list[tuple[str, dict]]) -> list[str]:
         """POST the updates ≤ 100 at a time; return the SKUs WooCommerce refused."""
@@ -397,19 +414,33 @@ class WooCommerceAdapter:
         return refused
 
     def _stock_targets_for(self, skus: list[str]) -> dict[str, StockTarget]:
-        # WooCommerce splits the `sku` filter on commas, so such SKUs cannot be looked up.
-        wanted = [s for s in skus if s not in self._stock_targets and s and "," not in s]
+        wanted = [s for s in skus if s not in self._stock_targets and searchable(s)]
         for chunk in _chunks(wanted, SKUS_PER_LOOKUP):
-            # With `sku`, /products also returns variations (type "variation", parent_id).
-            params = {"sku": ",".join(chunk), "per_page": paging.MAX_PER_PAGE,
-                      "_fields": PRODUCT_FIELDS}
-            _, found = self.http.get_json(f"{API}/products", params)
-            for product in found if isinstance(found, list) else []:
-                sku = str(product.get("sku") or "")
-                if sku in chunk:
-                    parent = int(product.get("parent_id") or 0) if product.get("type") == "variation" else 0
-                    self._stock_targets[sku] = StockTarget(int(product["id"]), parent)
+            self._rows_by_sku(chunk, PRODUCT_FIELDS)
         return {s: self._stock_targets[s] for s in skus if s in self._stock_targets}
+
+    def _rows_by_sku(self, chunk: list[str], fields: str) -> list[StockRow]:
+        """The rows of exactly these SKUs; each one's place is remembered for writes."""
+        asked = set(chunk)
+        rows = [row for row in map(stock_row, self._products_by_sku(chunk, fields))
+                if row.sku in asked]  # the whole string is matched too: "A,B" for A and B
+        for row in rows:
+            self._stock_targets[row.sku] = row.target
+        return rows
+
+    def _products_by_sku(self, chunk: list[str], fields: str) -> list[Any]:
+        # With `sku`, /products also returns variations (type "variation", parent_id).
+        params = {"sku": ",".join(chunk), "per_page": paging.MAX_PER_PAGE, "_fields": fields}
+        found: list[Any] = []
+        for page in range(1, 100):
+            response, rows = self.http.get_json(f"{API}/products", {**params, "page": page})
+            if not isinstance(rows, list):
+                raise NeedsAttentionError("cart_rejected", "WooCommerce answered a SKU lookup "
+                                          "with something that is not a list")
+            found += rows
+            if page >= (_header_int(response, "X-WP-TotalPages") or 1):
+                break
+        return found
 
     # -- errors
 

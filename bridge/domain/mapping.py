@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import timezone
 
 from bridge.domain.ids import fulfillment_item_id
-from bridge.domain.model import CartOrder
+from bridge.domain.model import CartLine, CartOrder
+from bridge.domain.skus import SkuMap
 from bridge.errors import NeedsAttentionError
 
 # Limits from the Fulfillment Outbound 2020-07-01 model (CreateFulfillmentOrderRequest).
@@ -23,7 +24,7 @@ MAX_EMAIL = 64
 
 @dataclass(frozen=True)
 class MappingPolicy:
-    seller_sku: Callable[[str], str]
+    sku_map: SkuMap
     speed_for: Callable[[str], str]
     fulfillment_policy: str
     comment_template: str
@@ -32,10 +33,40 @@ class MappingPolicy:
 
 @dataclass(frozen=True)
 class MappedLine:
+    """One item of Amazon's order. A kit's cart line becomes one of these per component,
+    each with its own item id; `kit_units` is that component's units per cart unit."""
+
     line_id: str
     cart_sku: str
     seller_sku: str
     quantity: int
+    item_id: str = ""
+    kit_units: int = 1
+
+
+def expand_line(line: CartLine, sku_map: SkuMap) -> tuple[MappedLine, ...]:
+    """The Amazon items one cart line ships as."""
+    parts = sku_map.components(line.sku)
+    if not sku_map.is_kit(line.sku):
+        seller_sku = parts[0][0]
+        return (MappedLine(line.line_id, line.sku, seller_sku, line.quantity,
+                           fulfillment_item_id(line.line_id)),)
+    return tuple(
+        MappedLine(line.line_id, line.sku, seller_sku, line.quantity * units,
+                   fulfillment_item_id(f"{line.line_id}_k{index}"), units)
+        for index, (seller_sku, units) in enumerate(parts)
+    )
+
+
+def reserved_lines(order: CartOrder, sku_map: SkuMap) -> tuple[MappedLine, ...]:
+    """The units an order takes from the shop's stock, as far as they can be told even
+    when the order cannot be sent (it is held, but the shop already sold the units)."""
+    return tuple(
+        mapped
+        for line in order.shippable_lines
+        if line.sku.strip() and line.quantity > 0
+        for mapped in expand_line(line, sku_map)
+    )
 
 
 @dataclass(frozen=True)
@@ -129,25 +160,33 @@ def _map_lines(order: CartOrder, policy: MappingPolicy, known_skus: Collection[s
             )
         if not line.sku.strip():
             raise NeedsAttentionError("missing_sku", f"line {line.line_id} has no SKU")
-        seller_sku = policy.seller_sku(line.sku)
-        if len(seller_sku) > MAX_SELLER_SKU:
-            raise NeedsAttentionError(
-                "sku_too_long",
-                f"seller SKU {seller_sku!r} is longer than Amazon's {MAX_SELLER_SKU} characters",
-            )
-        if known_skus is not None and seller_sku not in known_skus:
-            raise NeedsAttentionError(
-                "unknown_sku",
-                f"SKU {line.sku!r} maps to seller SKU {seller_sku!r}, which has no FBA inventory "
-                "record; add it to the SKU map or send stock to Amazon",
-            )
-        mapped.append(MappedLine(line.line_id, line.sku, seller_sku, line.quantity))
+        for item in expand_line(line, policy.sku_map):
+            _check_seller_sku(line, item.seller_sku, known_skus)
+            mapped.append(item)
+    if len(mapped) > MAX_LINES:  # a kit ships as one item per component
+        raise NeedsAttentionError(
+            "too_many_lines",
+            f"the order ships {len(mapped)} items; Amazon accepts at most {MAX_LINES}")
     units = sum(line.quantity for line in mapped)
     if units > MAX_UNITS:
         raise NeedsAttentionError(
             "too_many_units", f"the order has {units} units; Amazon accepts at most {MAX_UNITS}"
         )
     return tuple(mapped)
+
+
+def _check_seller_sku(line: CartLine, seller_sku: str, known_skus: Collection[str] | None) -> None:
+    if len(seller_sku) > MAX_SELLER_SKU:
+        raise NeedsAttentionError(
+            "sku_too_long",
+            f"seller SKU {seller_sku!r} is longer than Amazon's {MAX_SELLER_SKU} characters",
+        )
+    if known_skus is not None and seller_sku not in known_skus:
+        raise NeedsAttentionError(
+            "unknown_sku",
+            f"SKU {line.sku!r} maps to seller SKU {seller_sku!r}, which has no FBA inventory "
+            "record; add it to the SKU map or send stock to Amazon",
+        )
 
 
 def build_fulfillment_request(
@@ -190,7 +229,7 @@ def build_fulfillment_request(
         "items": [
             {
                 "sellerSku": line.seller_sku,
-                "sellerFulfillmentOrderItemId": fulfillment_item_id(line.line_id),
+                "sellerFulfillmentOrderItemId": line.item_id,
                 "quantity": line.quantity,
             }
             for line in lines

@@ -110,7 +110,10 @@ class PackageShipment:
 
 @dataclass(frozen=True)
 class StockLevel:
-    """Absolute sellable quantity of one cart SKU."""
+    """Absolute sellable quantity of one cart SKU. `expected` is the quantity bridge just
+    read from the shop: a platform that can write conditionally writes only while the
+    shop still shows it (a sale in between makes the write stale, not wrong)."""
 
     sku: str
     quantity: int
+    expected: int | None = None

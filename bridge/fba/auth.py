@@ -3,7 +3,11 @@ tokens, cache one, and fetch the next shortly before it expires.
 
 Errors are classified here once: a refused grant or client means the credentials are
 wrong or revoked (FatalError, the storefront pauses); an unreachable or failing token
-service is worth retrying (TransientError). No message ever carries a secret."""
+service is worth retrying (TransientError). No message ever carries a secret.
+
+The token call is bound like every other: one deadline for the whole call (the
+configured timeout), a small cap on the answer, and a certificate or connection failure
+named in words (`bridge.net`)."""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from typing import Callable
 
 import requests
 
-from bridge import secrets
-from bridge.errors import FatalError, TransientError
+from bridge import net, secrets
+from bridge.errors import AnswerTooLarge, DeadlineExceeded, FatalError, TransientError
 
 # LWA error codes that mean "these credentials will not work until someone acts".
 _REFUSED = {"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"}
@@ -22,6 +26,13 @@ _REFUSED = {"invalid_grant", "invalid_client", "unauthorized_client", "access_de
 _BUSY = {"server_error", "temporarily_unavailable"}
 # Amazon documents a default lifetime; used when a response leaves `expires_in` out.
 _DEFAULT_LIFETIME = 3600.0
+# A token answer is about a kilobyte; anything near this is not one.
+MAX_TOKEN_ANSWER = 64 * 1024
+_ADVICE = {
+    "untrusted": "check fulfillment.token_url and this machine's CA certificates",
+    "refused": "check fulfillment.token_url (or endpoint) and the network",
+    "dns": "check fulfillment.token_url (or endpoint) and this machine's DNS",
+}
 
 
 class LwaAuth:
@@ -38,13 +49,15 @@ class LwaAuth:
         *,
         refresh_early_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        max_body: int = MAX_TOKEN_ANSWER,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
-        self._session = session
+        self._session = net.watch_session(session)
         self._timeout = timeout
+        self._max_body = max_body
         self._refresh_early = refresh_early_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -79,18 +92,23 @@ class LwaAuth:
         }
         started = self._clock()
         try:
-            response = self._session.post(
-                self.token_url,
-                data=form,
-                headers={"accept": "application/json"},
-                timeout=(min(self._timeout, 10.0), self._timeout),
+            response = net.send(
+                self._session, "POST", self.token_url,
+                deadline=net.Deadline(self._timeout, self._clock), max_body=self._max_body,
+                data=form, headers={"accept": "application/json"},
             )
+        except (DeadlineExceeded, AnswerTooLarge):
+            raise  # typed, and naming the token service's host
         except requests.Timeout:
             raise TransientError("the Login with Amazon token service did not answer in time") from None
         except requests.RequestException as exc:
-            raise TransientError(
-                f"cannot reach the Login with Amazon token service ({type(exc).__name__})"
-            ) from None
+            raise net.unreachable(exc, self.token_url, _ADVICE) from None
+        target = net.redirect_target(response)
+        if target:
+            raise net.refused_redirect(response, target, "check fulfillment.token_url")
+        if response.status_code == 200:
+            # Not JSON at all says more than "no access token": name the reason.
+            net.parse_json(response.content, "the Login with Amazon token service answered 200")
         body = _json_object(response)
         if response.status_code == 200 and isinstance(body.get("access_token"), str):
             lifetime = _lifetime(body.get("expires_in"))

@@ -1,6 +1,10 @@
 """The operations bridge uses from Fulfillment Outbound 2020-07-01 and FBA Inventory v1,
 as plain dicts shaped like the official models' payloads. Transport, retries and error
-classification live in `bridge.fba.http`; this module only builds requests and pages."""
+classification live in `bridge.fba.http`; this module only builds requests and pages.
+
+Every payload is checked for the shape the services walk before it is handed on: a
+list where an object belongs (or the like) is a MalformedAnswer, never an
+AttributeError deep in a task."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from urllib.parse import urlsplit
 import requests
 
 from bridge.config import FulfillmentAccount
-from bridge.errors import ConfigError, TransientError
+from bridge import net
+from bridge.errors import ConfigError, MalformedAnswer, TransientError
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.http import SpApiHttp
@@ -54,6 +59,9 @@ class FbaClient:
         *,
         rate_limit_wait: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
+        max_body: int = net.DEFAULT_MAX_BODY,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.marketplace_id = marketplace_id
         self._http = SpApiHttp(
@@ -66,6 +74,9 @@ class FbaClient:
             session=session,
             rate_limit_wait=rate_limit_wait,
             sleep=sleep,
+            deadline=deadline,
+            max_body=max_body,
+            clock=clock,
         )
 
     @classmethod
@@ -141,17 +152,18 @@ class FbaClient:
             )
         except NotFound:
             return None
-        return _payload(data, "getFulfillmentOrder")
+        return _checked_order(_payload(data, "getFulfillmentOrder"))
 
     def list_all_fulfillment_orders(self, query_start: datetime) -> Iterator[dict]:
         """Every FulfillmentOrder updated at or after `query_start`, across pages."""
         params: dict[str, str] = {"queryStartDate": spapi_datetime(query_start)}
         seen_tokens: set[str] = set()
         while True:
-            data = self._http.call(OPERATIONS["listAllFulfillmentOrders"], params=params)
-            payload = data.get("payload") or {}
-            yield from payload.get("fulfillmentOrders") or []
-            token = payload.get("nextToken")
+            op = "listAllFulfillmentOrders"
+            data = self._http.call(OPERATIONS[op], params=params)
+            payload = _optional_object(data, "payload", op)
+            yield from _objects(payload, "fulfillmentOrders", op)
+            token = _token(payload, op)
             if not token:
                 return
             _check_new(token, seen_tokens, "listAllFulfillmentOrders")
@@ -205,9 +217,13 @@ class FbaClient:
         params = dict(base)
         seen_tokens: set[str] = set()
         while True:
-            data = self._http.call(OPERATIONS["getInventorySummaries"], params=params)
-            yield from (data.get("payload") or {}).get("inventorySummaries") or []
-            token = (data.get("pagination") or {}).get("nextToken")
+            op = "getInventorySummaries"
+            data = self._http.call(OPERATIONS[op], params=params)
+            summaries = _objects(_optional_object(data, "payload", op), "inventorySummaries", op)
+            for summary in summaries:
+                _check_summary(summary)
+            yield from summaries
+            token = _token(_optional_object(data, "pagination", op), op)
             if not token:
                 return
             _check_new(token, seen_tokens, "getInventorySummaries")
@@ -219,8 +235,79 @@ def _payload(data: dict, operation: str) -> dict:
     payload = data.get("payload")
     if not isinstance(payload, dict):
         # Never read an empty answer as "no such order": that would send a second create.
-        raise TransientError(f"Amazon answered {operation} without a payload")
+        raise MalformedAnswer(f"Amazon answered {operation} without a payload object")
     return payload
+
+
+# -- shapes the services rely on -----------------------------------------------------------
+
+def _malformed(operation: str, where: str, expected: str, value: object) -> MalformedAnswer:
+    return MalformedAnswer(
+        f"Amazon answered {operation} with {where} as {type(value).__name__}, not {expected}"
+    )
+
+
+def _optional_object(data: dict, key: str, operation: str) -> dict:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _malformed(operation, key, "an object", value)
+    return value
+
+
+def _objects(data: dict, key: str, operation: str) -> list[dict]:
+    """`data[key]` as a list of objects; missing or null is an empty list."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _malformed(operation, key, "a list", value)
+    for item in value:
+        if not isinstance(item, dict):
+            raise _malformed(operation, f"an element of {key}", "an object", item)
+    return value
+
+
+def _token(data: dict, operation: str) -> str | None:
+    token = data.get("nextToken")
+    if token is None or token == "":
+        return None
+    if not isinstance(token, str):
+        raise _malformed(operation, "nextToken", "a string", token)
+    return token
+
+
+def _integer(data: dict, key: str, operation: str, required: bool = False) -> None:
+    value = data.get(key)
+    if value is None and not required:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _malformed(operation, key, "an integer", value)
+
+
+def _checked_order(payload: dict) -> dict:
+    """A GetFulfillmentOrderResult whose parts the status and cancel flows walk."""
+    op = "getFulfillmentOrder"
+    order = payload.get("fulfillmentOrder")
+    if not isinstance(order, dict):
+        raise _malformed(op, "fulfillmentOrder", "an object", order)
+    status = order.get("fulfillmentOrderStatus")
+    if status is not None and not isinstance(status, str):
+        raise _malformed(op, "fulfillmentOrderStatus", "a string", status)
+    _objects(payload, "fulfillmentOrderItems", op)
+    for shipment in _objects(payload, "fulfillmentShipments", op):
+        for item in _objects(shipment, "fulfillmentShipmentItem", op):
+            _integer(item, "quantity", op)
+        for package in _objects(shipment, "fulfillmentShipmentPackage", op):
+            _integer(package, "packageNumber", op, required=True)
+    return payload
+
+
+def _check_summary(summary: dict) -> None:
+    op = "getInventorySummaries"
+    details = _optional_object(summary, "inventoryDetails", op)
+    _integer(details, "fulfillableQuantity", op)
 
 
 def _check_new(token: str, seen: set[str], operation: str) -> None:

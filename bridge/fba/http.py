@@ -2,15 +2,24 @@
 which waits for the rate-limit bucket, signs the request with an LWA access token, and
 classifies the outcome once into the error tree:
 
-    2xx                          parsed JSON body
+    2xx with a JSON object       the parsed body (204: {})
+    2xx otherwise (not JSON,     reads: retried, then MalformedAnswer;
+      cut short, not an object,  writes: IndeterminateError at once (the caller reads back)
+      an `errors` list)
+    3xx                          RedirectRefused, naming the host (never followed)
     400, 422 (other 4xx)         NeedsAttentionError("amazon_rejected", Amazon's errors)
     401, 403                     FatalError, after one retry with a freshly fetched token
     404                          NotFound
     429                          retried with backoff (never faster than the bucket), then TransientError
-    5xx, read timeout, reset     reads: retried, then TransientError;
-                                 writes: IndeterminateError at once (the caller reads back)
-    nothing sent (refused,       retried, then TransientError, for every operation
-      connect timeout, no token)
+    5xx, read timeout, reset,    reads: retried, then TransientError (or DeadlineExceeded);
+    the deadline passed          writes: IndeterminateError at once (the caller reads back)
+    answer over the size cap     reads: AnswerTooLarge at once; writes: IndeterminateError
+    nothing sent (refused,       retried, then TransientError (RemoteUnreachable), for every
+      connect timeout, no token) operation
+    untrusted certificate        CertificateError at once, with the reason in words
+
+Every attempt must finish (connect, send, the whole answer) within its deadline, which
+is the configured timeout unless given; the answer is read streamed and capped.
 """
 
 from __future__ import annotations
@@ -25,7 +34,10 @@ from urllib.parse import quote
 import requests
 import structlog
 
-from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
+from bridge import net
+from bridge.errors import (AnswerTooLarge, CertificateError, DeadlineExceeded, FatalError,
+                           IndeterminateError, MalformedAnswer, NeedsAttentionError,
+                           TransientError)
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.operations import Operation
@@ -36,6 +48,15 @@ log = structlog.get_logger(__name__)
 
 # Longest error text kept from Amazon's body: enough to act on, short enough for a log line.
 _MAX_ERROR_TEXT = 1000
+# What to do when Amazon's endpoint cannot be reached or trusted.
+_ADVICE = {
+    "untrusted": "check fulfillment.endpoint and this machine's CA certificates "
+                 "(a TLS-inspecting proxy needs its CA in REQUESTS_CA_BUNDLE)",
+    "chain": "check fulfillment.endpoint and any proxy in between",
+    "hostname": "check fulfillment.endpoint (and any proxy in between)",
+    "refused": "check fulfillment.endpoint (or region) and the network",
+    "dns": "check fulfillment.endpoint (or region) and this machine's DNS",
+}
 
 
 def user_agent() -> str:
@@ -81,14 +102,20 @@ class SpApiHttp:
         backoff_cap: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        deadline: float | None = None,
+        max_body: int = net.DEFAULT_MAX_BODY,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = auth
         self._limiter = limiter
         self._account_key = account_key
-        self._timeouts = (min(timeout, 10.0), timeout)  # (connect, read)
+        # Each attempt, whole: connect, send and every byte of the answer.
+        self._deadline = timeout if deadline is None else deadline
+        self._max_body = max_body
+        self._clock = clock
         self._max_retries = max_retries
-        self._session = session or requests.Session()
+        self._session = net.watch_session(session or requests.Session())
         self._rate_limit_wait = timeout if rate_limit_wait is None else rate_limit_wait
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -129,9 +156,10 @@ class SpApiHttp:
             except _Retry as retry:
                 window = min(self._backoff_cap, self._backoff_base * 2**retries)
                 if retries >= self._max_retries:
-                    raise TransientError(
+                    # Same kind as the last failure, so callers can still tell why.
+                    raise type(retry.error)(
                         f"{retry.error.message}; gave up after {retries + 1} attempts",
-                        retry_after=max(retry.at_least, window),
+                        max(retry.at_least, window),
                     ) from None
                 # Full jitter: spreads the retries of many workers over the whole window.
                 delay = max(retry.at_least, self._jitter() * window)
@@ -149,33 +177,52 @@ class SpApiHttp:
         self._limiter.acquire(self._bucket(op), op.rate, op.burst, self._rate_limit_wait)
         try:
             token = self._auth.access_token()
+        except CertificateError:
+            raise
         except TransientError as exc:
             raise _Retry(exc) from None
         try:
-            response = self._session.request(
+            response = net.send(
+                self._session,
                 op.method,
                 url,
+                deadline=net.Deadline(self._deadline, self._clock),
+                max_body=self._max_body,
                 params=params,
                 json=body,
                 headers={**self._headers, "x-amz-access-token": token},
-                timeout=self._timeouts,
-                allow_redirects=False,
             )
+        except DeadlineExceeded as exc:
+            raise _unsure(op, exc, retry=True) from None
+        except AnswerTooLarge as exc:
+            # Reading the same flood again would not help; a write may have been done.
+            raise _unsure(op, exc, retry=False) from None
         except requests.RequestException as exc:
-            raise self._transport_failure(op, exc) from None
+            raise self._transport_failure(op, url, exc) from None
         return self._classify(op, response)
 
-    def _transport_failure(self, op: Operation, exc: requests.RequestException) -> Exception:
-        what = f"{op.name} failed before an answer ({type(exc).__name__})"
+    def _transport_failure(self, op: Operation, url: str, exc: requests.RequestException) -> Exception:
+        failure = net.unreachable(exc, url, _ADVICE)
+        if isinstance(failure, CertificateError):
+            return failure  # nothing was sent, and retrying cannot change the certificate
         if nothing_sent(exc) or op.idempotent:
-            return _Retry(TransientError(what))
-        return IndeterminateError(f"{what}; Amazon may have acted on it")
+            return _Retry(failure)
+        return IndeterminateError(
+            f"{op.name} failed before an answer ({failure.reason}); Amazon may have acted on it"
+        )
 
     def _classify(self, op: Operation, response: requests.Response) -> dict:
         self._learn_rate(op, response)
         status = response.status_code
         if 200 <= status < 300:
-            return self._success_body(op, response)
+            try:
+                return _success_body(op, response)
+            except MalformedAnswer as exc:
+                raise _unsure(op, exc, retry=True) from None
+        target = net.redirect_target(response)
+        if target:
+            raise net.refused_redirect(
+                response, target, "Amazon's API never redirects; check fulfillment.endpoint")
         answered = f"Amazon answered {status} to {op.name}{_request_id(response)}"
         if status in (401, 403):
             raise _AccessRefused(
@@ -200,20 +247,6 @@ class SpApiHttp:
             raise _Retry(TransientError(answered))
         raise IndeterminateError(f"{answered}; Amazon may have acted on it")
 
-    def _success_body(self, op: Operation, response: requests.Response) -> dict:
-        if not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            return body
-        if op.idempotent:
-            raise _Retry(TransientError(f"Amazon answered {op.name} with a body that is not a JSON object"))
-        # The status says the write was accepted; its (empty by model) body does not matter.
-        return {}
-
     def _learn_rate(self, op: Operation, response: requests.Response) -> None:
         header = response.headers.get("x-amzn-RateLimit-Limit")
         if not header:
@@ -223,6 +256,32 @@ class SpApiHttp:
         except ValueError:
             return
         self._limiter.update_rate(self._bucket(op), rate)
+
+
+def _unsure(op: Operation, error: TransientError, *, retry: bool) -> Exception:
+    """A failure after the request may have reached Amazon: a read is tried again (or
+    fails as it is); a write's outcome is unknown and must be read back."""
+    if not op.idempotent:
+        return IndeterminateError(f"{error.message}; Amazon may have acted on {op.name}")
+    return _Retry(error) if retry else error
+
+
+def _success_body(op: Operation, response: requests.Response) -> dict:
+    """The JSON object of a 2xx, or MalformedAnswer: a status alone never makes a success."""
+    if response.status_code == 204 and not response.content:
+        return {}
+    what = f"Amazon answered {response.status_code} to {op.name}{_request_id(response)}"
+    body = net.parse_json(response.content, what)
+    if not isinstance(body, dict):
+        raise MalformedAnswer(f"{what} with a JSON {_json_kind(body)}, not an object")
+    if body.get("errors"):
+        raise MalformedAnswer(f"{what} with errors: {_errors_text(body['errors']) or 'unreadable'}")
+    return body
+
+
+def _json_kind(value: object) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
 
 
 def _request_id(response: requests.Response) -> str:
@@ -243,6 +302,10 @@ def _amazon_errors(response: requests.Response) -> str:
         errors = response.json().get("errors")
     except (ValueError, AttributeError):
         return ""
+    return _errors_text(errors)
+
+
+def _errors_text(errors: object) -> str:
     parts = []
     for error in errors if isinstance(errors, list) else []:
         if not isinstance(error, dict):

@@ -4,8 +4,12 @@ machine and writes the event log in the same transaction."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -15,17 +19,23 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.domain.model import CartOrder
-from bridge.domain.states import NOT_YET_SUBMITTED, OrderState, check_transition
+from bridge.domain.states import AT_AMAZON_OPEN, NOT_YET_SUBMITTED, OrderState, check_transition
+from bridge.errors import TransientError
 from bridge.ledger.tables import (
     Cursor,
     Event,
     Lease,
     Order,
     OrderLine,
+    ShopStock,
+    StockCorrection,
     StockLevel,
     Storefront,
     utcnow,
 )
+from bridge.logging import get_logger
+
+log = get_logger("bridge.ledger")
 
 
 class Ledger:
@@ -160,19 +170,42 @@ def replace_lines(session: Session, row: Order, lines: Sequence) -> None:
                 cart_sku=line.cart_sku,
                 seller_sku=line.seller_sku,
                 quantity=line.quantity,
+                item_id=getattr(line, "item_id", ""),
+                kit_units=getattr(line, "kit_units", 1),
             )
         )
 
 
 def units_not_yet_at_amazon(session: Session, storefront: str) -> dict[str, int]:
-    """Seller SKU → units of orders bridge holds but Amazon does not yet: Amazon's
-    fulfillable count still includes them, so the cart must not sell them again."""
+    """Seller SKU → units of orders bridge knows but Amazon does not hold yet (waiting,
+    in flight, or held before Amazon ever accepted them): the shop already took those
+    units and Amazon's fulfillable count still includes them, so they are not for sale."""
+    held_before_amazon = (Order.state == OrderState.NEEDS_ATTENTION.value) & Order.accepted_at.is_(None)
     rows = session.execute(
         select(OrderLine.seller_sku, func.sum(OrderLine.quantity))
         .join(Order, Order.id == OrderLine.order_id)
         .where(
             Order.storefront == storefront,
-            Order.state.in_([s.value for s in NOT_YET_SUBMITTED]),
+            Order.state.in_([s.value for s in NOT_YET_SUBMITTED]) | held_before_amazon,
+        )
+        .group_by(OrderLine.seller_sku)
+    )
+    return {sku: int(units or 0) for sku, units in rows}
+
+
+def units_accepted_after_read(session: Session, storefront: str) -> dict[str, int]:
+    """Seller SKU → units of orders Amazon accepted after bridge last read that SKU's
+    stock: Amazon has reserved them, but the fulfillable count bridge holds predates it."""
+    rows = session.execute(
+        select(OrderLine.seller_sku, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(StockLevel, (StockLevel.storefront == Order.storefront)
+              & (StockLevel.seller_sku == OrderLine.seller_sku))
+        .where(
+            Order.storefront == storefront,
+            Order.accepted_at.is_not(None),
+            Order.accepted_at > StockLevel.read_at,
+            Order.state.in_([state.value for state in AT_AMAZON_OPEN]),
         )
         .group_by(OrderLine.seller_sku)
     )
@@ -238,40 +271,247 @@ def set_cursor(session: Session, storefront: str, flow: str, position: datetime)
 
 
 # ---------------------------------------------------------------- leases
+#
+# A lease is a row (name, holder, until) in the ledger. It lives LEASE_SECONDS and a
+# heartbeat thread renews it every third of that while the work runs, so a holder that
+# dies (kill -9, a lost host) frees it within one short lifetime, while a slow but live
+# holder keeps it as long as it needs. Why a row and not PostgreSQL's session advisory
+# locks (which die with the connection): one mechanism for SQLite and PostgreSQL, no
+# connection pinned for the length of a poll (nor a pooler that must keep sessions), a
+# dead host is noticed in seconds rather than after TCP keepalives, and a holder can be
+# fenced: `HeldLease.confirm` renews the row inside the caller's own transaction, so work
+# whose lease was lost cannot commit. Holder ids name the host and process (see
+# `holder_id`), so a process on the same host takes a lease from a holder it can see is
+# dead at once, without waiting for the lifetime to run out.
 
-def acquire_lease(ledger: Ledger, name: str, holder: str, seconds: float) -> bool:
-    """Take the lease `name` for `seconds` unless someone else holds an unexpired one."""
-    now = utcnow()
+LEASE_SECONDS = 10.0
+
+
+class LeaseLost(TransientError):
+    """The lease ran out or another holder took it: the work must stop committing."""
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read().strip()
+    except OSError:
+        return ""
+
+
+def _node() -> str:
+    """This host as processes see it: hostname, boot and pid namespace (two containers
+    on one host have different pid namespaces, and so different nodes)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    seed = "|".join((socket.gethostname(), _read("/proc/sys/kernel/random/boot_id"), namespace))
+    return hashlib.sha1(seed.encode()).hexdigest()[:8]
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks ("" if unknown or a zombie): a pid
+    reused by a new process has another start time."""
+    stat = _read(f"/proc/{pid}/stat")
+    if not stat:
+        return ""
+    fields = stat.rsplit(")", 1)[-1].split()
+    return "" if fields[0] in ("Z", "X") else fields[19]
+
+
+_NODE = _node()
+
+
+def holder_id() -> str:
+    """`host/node:pid:start:nonce` – unique per call, and naming the process that holds."""
+    pid = os.getpid()
+    host = socket.gethostname().split(".")[0][:16].replace(":", "-")
+    return f"{host}/{_NODE}:{pid}:{_process_start(pid) or 0}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True only when the holder ran on this node and its process is gone; a holder
+    elsewhere (or one we cannot tell) is left to its lease's lifetime."""
+    parts = holder.rsplit(":", 3)
+    if len(parts) != 4 or not parts[0].endswith(f"/{_NODE}") or parts[2] in ("", "0"):
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    return pid != os.getpid() and _process_start(pid) != parts[2]
+
+
+def _upsert_lease_row(session: Session, name: str, now: datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(Lease).values(name=name, holder="", until=now)
+                    .on_conflict_do_nothing(index_elements=["name"]))
+
+
+def _take(session: Session, name: str, holder: str, until: datetime, condition) -> bool:
+    taken = session.execute(update(Lease).where(Lease.name == name, condition)
+                            .values(holder=holder, until=until))
+    return taken.rowcount == 1
+
+
+def acquire_lease(ledger: Ledger, name: str, holder: str, seconds: float, *,
+                  now: datetime | None = None) -> bool:
+    """Take or renew the lease `name` for `seconds` unless another holder has an
+    unexpired one whose process is not known to be dead."""
+    now = now or utcnow()
+    until = now + timedelta(seconds=seconds)
     with ledger.transaction() as session:
-        dialect = session.get_bind().dialect.name
-        insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
-        session.execute(insert(Lease).values(name=name, holder="", until=now)
-                        .on_conflict_do_nothing(index_elements=["name"]))
-        taken = session.execute(
-            update(Lease)
-            .where(Lease.name == name, (Lease.until <= now) | (Lease.holder == holder))
-            .values(holder=holder, until=now + timedelta(seconds=seconds))
-        )
-        return taken.rowcount == 1
+        _upsert_lease_row(session, name, now)
+        if _take(session, name, holder, until, (Lease.until <= now) | (Lease.holder == holder)):
+            return True
+        current = session.scalar(select(Lease.holder).where(Lease.name == name))
+        if current and holder_is_dead(current) and _take(session, name, holder, until,
+                                                         Lease.holder == current):
+            log.info("lease_taken_from_dead_holder", lease=name, dead_holder=current)
+            return True
+        return False
+
+
+def renew_lease(session: Session, name: str, holder: str, until: datetime) -> bool:
+    """Extend a lease this holder still has (even past its time, if nobody took it)."""
+    return _take(session, name, holder, until, Lease.holder == holder)
 
 
 def release_lease(ledger: Ledger, name: str, holder: str) -> None:
     with ledger.transaction() as session:
         session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                        .values(until=utcnow()))
+                        .values(holder="", until=utcnow()))
+
+
+class HeldLease:
+    """A lease held for a block of work, renewed by a daemon thread every `every`
+    seconds. `lost` turns true when a renewal finds the lease gone (or none succeeded
+    within the lifetime); `check()` and `confirm(session)` then raise `LeaseLost`."""
+
+    def __init__(self, ledger: Ledger, name: str, holder: str, seconds: float,
+                 clock: Callable[[], datetime] = utcnow, every: float | None = None) -> None:
+        self.ledger, self.name, self.holder, self.seconds = ledger, name, holder, seconds
+        self.clock = clock
+        self.every = seconds / 3 if every is None else every
+        self.owner = threading.get_ident()
+        self.expires = clock() + timedelta(seconds=seconds)
+        self._lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def check(self) -> None:
+        if self.lost:
+            raise LeaseLost(f"lease {self.name} lost")
+
+    def confirm(self, session: Session) -> None:
+        """Fence a transaction: renew in it, so it commits only while the lease is ours."""
+        self.check()
+        until = self.clock() + timedelta(seconds=self.seconds)
+        if not renew_lease(session, self.name, self.holder, until):
+            self.mark_lost("taken by another holder")
+            self.check()
+        self.expires = until
+
+    def beat(self) -> None:
+        """One renewal; a ledger error is retried at the next beat until the lifetime
+        has run out, after which another holder may have taken it."""
+        now = self.clock()
+        try:
+            with self.ledger.transaction() as session:
+                renewed = renew_lease(session, self.name, self.holder,
+                                      now + timedelta(seconds=self.seconds))
+        except Exception as exc:  # a ledger blip must not kill the heartbeat
+            log.warning("lease_renewal_failed", lease=self.name, error=str(exc))
+            if now >= self.expires:
+                self.mark_lost("not renewed within its lifetime")
+            return
+        if renewed:
+            self.expires = now + timedelta(seconds=self.seconds)
+        else:
+            self.mark_lost("taken by another holder")
+
+    def mark_lost(self, why: str) -> None:
+        if not self.lost:
+            log.warning("lease_lost", lease=self.name, holder=self.holder, why=why)
+        self._lost.set()
+        self._stop.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"lease:{self.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.beat()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def release(self) -> None:
+        self.stop()
+        try:
+            release_lease(self.ledger, self.name, self.holder)
+        except Exception as exc:  # it lapses by itself within its lifetime
+            log.warning("lease_release_failed", lease=self.name, error=str(exc))
+
+
+# Every lease this process holds, so a time limit can abandon a thread's leases and a
+# graceful stop can release them all.
+_held: set[HeldLease] = set()
+_held_lock = threading.Lock()
+
+
+def abandon_leases(thread_id: int) -> None:
+    """The work on `thread_id` is given up (past its time limit): its leases are marked
+    lost (it commits nothing more under them) and released, so others take over now."""
+    with _held_lock:
+        leases = [held for held in _held if held.owner == thread_id]
+    for held in leases:
+        held.mark_lost("its work was abandoned")
+        held.release()
+
+
+def release_all_leases() -> None:
+    """On a graceful stop: hand back everything this process holds."""
+    with _held_lock:
+        leases = list(_held)
+    for held in leases:
+        held.mark_lost("the process is stopping")
+        held.release()
 
 
 @contextmanager
-def lease(ledger: Ledger, name: str, seconds: float):
-    """Yields True when this caller holds the lease for the block, False when another
-    does (the caller then skips its run: one is already doing the work)."""
-    holder = uuid.uuid4().hex
-    held = acquire_lease(ledger, name, holder, seconds)
+def lease(ledger: Ledger, name: str, seconds: float = LEASE_SECONDS, *,
+          clock: Callable[[], datetime] = utcnow, every: float | None = None):
+    """Yields a `HeldLease` (truthy) when this caller holds the lease for the block, kept
+    alive by its heartbeat; a falsy value when another does (the caller then skips its
+    run: one is already doing the work)."""
+    held = HeldLease(ledger, name, holder_id(), seconds, clock, every)
+    if not acquire_lease(ledger, name, held.holder, seconds, now=clock()):
+        yield None
+        return
+    with _held_lock:
+        _held.add(held)
+    held.start()
     try:
         yield held
     finally:
-        if held:
-            release_lease(ledger, name, holder)
+        with _held_lock:
+            _held.discard(held)
+        if not held.lost:
+            held.release()
+        held.stop()
 
 
 # ---------------------------------------------------------------- storefront switches
@@ -313,3 +553,39 @@ def resume_storefront(session: Session, name: str) -> None:
 def stock_levels(session: Session, storefront: str) -> dict[str, StockLevel]:
     rows = session.scalars(select(StockLevel).where(StockLevel.storefront == storefront))
     return {row.seller_sku: row for row in rows}
+
+
+# ---------------------------------------------------------------- the shop's stock
+
+def shop_stock(session: Session, storefront: str,
+               cart_skus: Iterable[str] | None = None) -> dict[str, ShopStock]:
+    query = select(ShopStock).where(ShopStock.storefront == storefront)
+    if cart_skus is not None:
+        query = query.where(ShopStock.cart_sku.in_(set(cart_skus)))
+    return {row.cart_sku: row for row in session.scalars(query)}
+
+
+def record_stock_correction(session: Session, storefront: str, cart_sku: str,
+                            before: int | None, after: int, source: str, detail: str) -> None:
+    session.add(StockCorrection(storefront=storefront, cart_sku=cart_sku, before=before,
+                                after=after, source=source, detail=detail))
+
+
+def stock_corrections(session: Session, storefront: str, cart_sku: str | None = None,
+                      limit: int = 100) -> list[StockCorrection]:
+    query = select(StockCorrection).where(StockCorrection.storefront == storefront)
+    if cart_sku is not None:
+        query = query.where(StockCorrection.cart_sku == cart_sku)
+    return list(session.scalars(query.order_by(StockCorrection.id.desc()).limit(limit)))
+
+
+def drifted_sku_count(session: Session, storefront: str) -> int:
+    """Shop SKUs whose quantity, when last checked, was not what bridge wants there
+    (a correction that did not land, or one not made yet)."""
+    return session.scalar(
+        select(func.count()).select_from(ShopStock).where(
+            ShopStock.storefront == storefront,
+            ShopStock.shop_quantity.is_not(None),
+            ShopStock.shop_quantity != ShopStock.target,
+        )
+    ) or 0

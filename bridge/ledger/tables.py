@@ -103,17 +103,22 @@ class Order(Base):
 
 
 class OrderLine(Base):
-    """Lines bridge will ask Amazon to ship, with the seller SKU they map to. Used to
-    reserve stock for orders Amazon does not hold yet."""
+    """Items bridge will ask Amazon to ship (or would, for a held order), with the seller
+    SKU they map to: a kit's cart line has one row per component. Used to reserve stock
+    for orders Amazon does not hold yet, and to map shipped items back to cart lines."""
 
     __tablename__ = "order_lines"
-    __table_args__ = (UniqueConstraint("order_id", "line_id"),)
+    __table_args__ = (UniqueConstraint("order_id", "line_id", "seller_sku"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
     line_id: Mapped[str] = mapped_column(String(255), nullable=False)
     cart_sku: Mapped[str] = mapped_column(String(255), nullable=False)
     seller_sku: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Amazon's sellerFulfillmentOrderItemId; empty on rows recorded before kits existed.
+    item_id: Mapped[str] = mapped_column(String(50), default="", nullable=False)
+    # Units of this seller SKU per unit of the cart SKU (1 unless a kit).
+    kit_units: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
 
 
 class Package(Base):
@@ -159,6 +164,46 @@ class StockLevel(Base):
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     written_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Amazon's other counts, for the drift report: on the way in, and held back.
+    inbound: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    reserved: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class ShopStock(Base):
+    """What bridge last saw and wanted for one shop SKU: the shop, not this row, is the
+    truth; the row says when it was last checked and whether it agreed."""
+
+    __tablename__ = "shop_stock"
+    storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cart_sku: Mapped[str] = mapped_column(String(255), primary_key=True)
+    target: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The shop's quantity as last read (None: the shop does not have the SKU).
+    shop_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # What bridge last wrote, to tell a change in the shop from a change in the target.
+    written_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Basis of the last target, to name the source of the next correction.
+    fulfillable_basis: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    open_units_basis: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why the last correction did not land (refused by the shop, still stale), or "".
+    problem: Mapped[str] = mapped_column(Text, default="", nullable=False)
+
+
+class StockCorrection(Base):
+    """The inventory ledger: every quantity bridge changed in the shop, from what to what,
+    and why (`source`: amazon, order, cancellation, shop, config)."""
+
+    __tablename__ = "stock_corrections"
+    __table_args__ = (Index("ix_stock_corrections_sku", "storefront", "cart_sku", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    cart_sku: Mapped[str] = mapped_column(String(255), nullable=False)
+    before: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    after: Mapped[int] = mapped_column(Integer, nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class Cursor(Base):

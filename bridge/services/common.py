@@ -15,7 +15,7 @@ log = get_logger("bridge.services")
 def mapping_policy(storefront: StorefrontConfig) -> MappingPolicy:
     policy = storefront.policy
     return MappingPolicy(
-        seller_sku=policy.seller_sku,
+        sku_map=policy.skus,
         speed_for=policy.speed_for,
         fulfillment_policy=policy.fulfillment_policy,
         comment_template=policy.comment_template,

@@ -19,6 +19,8 @@ def check_config(config: Config) -> None:
                 storefront.secret(getattr(storefront.fulfillment, key))
             except ValueError as exc:
                 problems.append((file, f"fulfillment.{key}", str(exc)))
+        for cart_sku, what in storefront.policy.skus.problems():
+            problems.append((file, f"policy.sku_map.{cart_sku}", what))
         try:
             cls = adapter_class(storefront.cart.platform)
         except ConfigError as exc:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.ids import seller_fulfillment_order_id
-from bridge.domain.mapping import build_fulfillment_request
+from bridge.domain.mapping import build_fulfillment_request, reserved_lines
 from bridge.domain.model import CartOrder
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
@@ -27,8 +27,9 @@ from bridge.ledger.tables import Order, utcnow
 from bridge.services.common import log, mapping_policy, tell_merchant
 
 FLOW = "orders"
-# Longer than any poll should take (the task time limit); a crashed poll's lease lapses.
-LEASE_SECONDS = 300
+# Short: a heartbeat renews it while the poll runs, so a crashed poll's lease lapses
+# within this (at once when its process is seen dead on the same host).
+LEASE_SECONDS = repo.LEASE_SECONDS
 
 
 @dataclass
@@ -57,11 +58,16 @@ def ingest_orders(
     with repo.lease(ledger, f"{storefront.name}:{FLOW}", LEASE_SECONDS) as held:
         if not held:
             return IngestResult(skipped=True)
-        return _poll(ledger, cart, storefront, now)
+        try:
+            return _poll(ledger, cart, storefront, now, held)
+        except repo.LeaseLost:
+            # Another poll has taken over; pages committed so far stand, the rest is its.
+            log.warning("poll_lease_lost", storefront=storefront.name)
+            return IngestResult(skipped=True)
 
 
 def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
-          now: Callable[[], datetime]) -> IngestResult:
+          now: Callable[[], datetime], held: repo.HeldLease) -> IngestResult:
     result = IngestResult()
     with ledger.transaction() as session:
         cursor = repo.get_cursor(session, storefront.name, FLOW)
@@ -78,6 +84,7 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
         page = cart.fetch_orders(since, until, page_token, storefront.poll.page_size)
         last_page = page.next_page is None
         with ledger.transaction() as session:
+            held.confirm(session)  # a page commits only while this poll holds the lease
             repo.lock_storefront(session, storefront.name)
             known_skus = known_seller_skus(session, storefront.name)
             # Locked: the state read here decides what is written (e.g. `cancelled` for a
@@ -203,6 +210,8 @@ def prepare(
     try:
         mapped = build_fulfillment_request(order, sfo_id, mapping_policy(storefront), known_skus)
     except NeedsAttentionError as problem:
+        # The shop already sold these units: they stay reserved while the order is held.
+        repo.replace_lines(session, row, reserved_lines(order, storefront.policy.skus))
         repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", problem.message,
                         reason=problem.reason)
         result.needs_attention += 1

@@ -82,6 +82,9 @@ class StorefrontStatus:
     unpushed_packages: int = 0
     # Open inbound shipments: (plan name, shipment, status, units expected, units received)
     inbound: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    # Shop SKUs whose quantity, when last checked, was not the target (still to correct).
+    drifted_skus: int = 0
+    stock_checked_at: datetime | None = None
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> StorefrontStatus:
@@ -113,7 +116,11 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
                 .where(InboundPlan.storefront == name, InboundPlan.status == "open")
                 .order_by(InboundShipment.id))
         ]
+        drifted = repo.drifted_sku_count(session, name)
+        stock_cursor = session.get(Cursor, (name, "stock"))
         return StorefrontStatus(
+            drifted_skus=drifted,
+            stock_checked_at=stock_cursor.last_run_at if stock_cursor else None,
             name=name,
             inbound=inbound,
             counts=counts,

@@ -20,7 +20,7 @@ from bridge.domain.model import CartOrder
 from bridge.domain.states import AT_AMAZON_OPEN, OrderState as S
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, Package, utcnow
+from bridge.ledger.tables import Order, OrderLine, Package, utcnow
 from bridge.services.common import tell_merchant
 
 FLOW = "status"
@@ -175,11 +175,32 @@ def apply_fulfillment_order(
     return before != (row.state, row.amazon_status)
 
 
+def _items_to_lines(session: Session, row: Order) -> dict[str, dict]:
+    """Amazon item id → the cart line it ships (a kit's components all lead to the kit's
+    line), from the order's recorded items; plain lines also by their derived id."""
+    out = {fulfillment_item_id(line["line_id"]): dict(line)
+           for line in row.snapshot.get("lines", [])}
+    for item in session.scalars(select(OrderLine).where(OrderLine.order_id == row.id)):
+        if item.item_id:
+            out[item.item_id] = {"line_id": item.line_id, "sku": item.cart_sku,
+                                 "kit_units": item.kit_units}
+    return out
+
+
+def _dedupe_kit_lines(lines: list[dict]) -> list[dict]:
+    """One entry per cart line in a package: a kit shipped as several components is
+    one line of the cart, counted as the most kits any component completes."""
+    merged: dict[str, dict] = {}
+    for line in lines:
+        seen = merged.get(line["line_id"])
+        if seen is None or line["quantity"] > seen["quantity"]:
+            merged[line["line_id"]] = line
+    return list(merged.values())
+
+
 def _record_packages(session: Session, row: Order, detail: dict) -> int:
     """One Package row per shipped package, keyed (order, packageNumber): replays add nothing."""
-    item_to_line = {
-        fulfillment_item_id(line["line_id"]): line for line in row.snapshot.get("lines", [])
-    }
+    item_to_line = _items_to_lines(session, row)
     existing = set(
         session.scalars(select(Package.package_number).where(Package.order_id == row.id))
     )
@@ -190,21 +211,24 @@ def _record_packages(session: Session, row: Order, detail: dict) -> int:
         lines = []
         for item in shipment.get("fulfillmentShipmentItem") or []:
             line = item_to_line.get(item.get("sellerFulfillmentOrderItemId"), {})
+            units = int(item.get("quantity", 0))
+            kit_units = line.get("kit_units", 1)
             lines.append({
                 "line_id": line.get("line_id", item.get("sellerFulfillmentOrderItemId", "")),
                 "sku": line.get("sku", item.get("sellerSku", "")),
-                "quantity": int(item.get("quantity", 0)),
+                # A kit's component counts as the kits it completes (at least one).
+                "quantity": units if kit_units == 1 else max(1, units // kit_units),
                 "package_number": item.get("packageNumber"),
             })
         for package in shipment.get("fulfillmentShipmentPackage") or []:
             number = int(package["packageNumber"])
             if number in existing:
                 continue
-            own_lines = [
+            own_lines = _dedupe_kit_lines([
                 {k: v for k, v in line.items() if k != "package_number"}
                 for line in lines
                 if line["package_number"] in (None, number)
-            ]
+            ])
             session.add(
                 Package(
                     order_id=row.id,

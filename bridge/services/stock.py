@@ -1,41 +1,60 @@
-"""Stock back: keep the cart's sellable quantity in line with FBA.
+"""Stock back: keep each shop SKU's quantity equal to its sellable stock (defined once
+in `bridge.domain.stock`), reconciling with what the shop really shows.
 
-    sellable = fulfillable at Amazon
-               − units of orders bridge holds that Amazon does not (not yet submitted)
-               − units of orders Amazon accepted after bridge last read that SKU
-               − the storefront's safety buffer            (never below zero)
+A cycle reads Amazon (see `stock_amazon`), works out every shop SKU's target, reads
+the shop's actual quantity, and corrects every difference, whoever made it: Amazon,
+an order, a cancellation, or a person or another app in the shop. A write carries the
+quantity just read, so a platform with conditional writes (Shopify) refuses it when a
+sale lands in between; those SKUs are read again and retried, a bounded number of
+times. Every correction goes to the inventory ledger with before, after and source.
 
-Amazon's fulfillable count already leaves out units reserved for orders it holds, so
-accepted orders are subtracted only while the last read predates them. Quantities are
-written as absolute values, and only where they differ from what bridge last wrote."""
+Raising a quantity is done only once bridge has seen every order placed before the
+shop was read (the order poll's cursor is past that read): otherwise a sale the shop
+already counted, but bridge not yet, would be handed back and could be sold twice.
+When the poll is behind, the cycle runs one itself first."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy import func, select
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.model import StockLevel
-from bridge.domain.states import AT_AMAZON_OPEN
+from bridge.domain.stock import SellerStock, cart_targets, sellable_by_seller_sku
+from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, OrderLine, StockLevel as StockRow, utcnow
-from bridge.services.status import parse_time
+from bridge.ledger.tables import ShopStock, utcnow
+from bridge.logging import get_logger
+from bridge.services import ingest
+from bridge.services.stock_amazon import read_inventory
 
-FLOW = "stock"
-OVERLAP = timedelta(minutes=5)
+log = get_logger("bridge.stock")
+MAX_STALE_ROUNDS = 3
 
 
 @dataclass
 class StockResult:
-    read: int = 0
-    written: int = 0
-    unchanged: int = 0
+    read: int = 0              # inventory summaries read from Amazon
+    full_read: bool = False
+    checked: int = 0           # shop SKUs whose quantity was read
+    written: int = 0           # corrections that landed
+    drift: int = 0             # of them, undoing a change made in the shop
+    stale: int = 0             # conditional writes refused because the shop moved
+    unresolved: list[str] = field(default_factory=list)  # still not right, with a reason
+
+    @property
+    def unchanged(self) -> int:
+        return self.checked - self.written
+
+
+@dataclass(frozen=True)
+class Target:
+    quantity: int
+    fulfillable: int   # Amazon's fulfillable units behind it (summed over components)
+    open_units: int    # units bridge holds back for orders Amazon does not reflect yet
 
 
 def sync_stock(
@@ -46,99 +65,169 @@ def sync_stock(
     *,
     full: bool = False,
     read_amazon: bool = True,
+    reconcile: bool | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> StockResult:
-    """With `read_amazon` false only bridge's own reservations are applied (after new or
-    cancelled orders), which costs no SP-API call."""
+    """One stock cycle. `read_amazon` false applies bridge's own reservations only (new
+    or cancelled orders), at no SP-API cost; `reconcile` (default: `read_amazon`) reads
+    every shop SKU, otherwise only those whose target moved from what the shop showed."""
     result = StockResult()
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
             return result
-        cursor = repo.get_cursor(session, storefront.name, FLOW)
     if read_amazon:
-        _read_inventory(ledger, fba, storefront, cursor, full, now, result)
-    result.written = write_changes(ledger, cart, storefront)
+        result.read, result.full_read = read_inventory(ledger, fba, storefront, full=full, now=now)
+    everything = read_amazon if reconcile is None else reconcile
+    targets = stock_targets(ledger, storefront)
+    candidates = list(targets) if everything else _moved(ledger, storefront.name, targets)
+    if candidates:
+        _reconcile(ledger, cart, storefront, targets, candidates, result, now)
     return result
 
 
-def _read_inventory(ledger, fba, storefront, cursor, full, now, result) -> None:
-    start = None if (full or cursor is None) else cursor.position - OVERLAP
-    read_at = now()
-    summaries = list(fba.get_inventory_summaries(start=start, details=True))
-    result.read = len(summaries)
-    with ledger.transaction() as session:
-        repo.lock_storefront(session, storefront.name)
-        levels = repo.stock_levels(session, storefront.name)
-        newest = cursor.position if cursor else None
-        for summary in summaries:
-            sku = summary.get("sellerSku")
-            if not sku:
-                continue
-            details = summary.get("inventoryDetails") or {}
-            fulfillable = int(details.get("fulfillableQuantity") or 0)
-            updated = parse_time(summary.get("lastUpdatedTime"))
-            level = levels.get(sku)
-            if level is None:
-                level = StockRow(storefront=storefront.name, seller_sku=sku)
-                session.add(level)
-                levels[sku] = level
-            level.fulfillable, level.amazon_updated_at, level.read_at = fulfillable, updated, read_at
-            if updated and (newest is None or updated > newest):
-                newest = updated
-        # Amazon's clock; a full read with no timestamps falls back to bridge's own.
-        repo.set_cursor(session, storefront.name, FLOW, newest or read_at)
-
-
-def write_changes(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig) -> int:
-    writes = sellable_quantities(ledger, storefront)
-    if writes:
-        batch = [StockLevel(sku=cart_sku, quantity=qty) for cart_sku, _seller, qty in writes]
-        cart.set_stock(batch)
-        with ledger.transaction() as session:
-            levels = repo.stock_levels(session, storefront.name)
-            stamp = utcnow()
-            for _cart_sku, seller_sku, qty in writes:
-                levels[seller_sku].written_quantity = qty
-                levels[seller_sku].written_at = stamp
-    return len(writes)
-
-
-def sellable_quantities(ledger: Ledger, storefront: StorefrontConfig) -> list[tuple[str, str, int]]:
-    """(cart SKU, seller SKU, quantity) for every SKU whose sellable quantity differs
-    from what bridge last wrote."""
-    buffer = storefront.policy.stock_buffer
-    cart_skus = defaultdict(list)
-    for cart_sku, seller_sku in storefront.policy.sku_map.items():
-        cart_skus[seller_sku].append(cart_sku)
-    out: list[tuple[str, str, int]] = []
+def stock_targets(ledger: Ledger, storefront: StorefrontConfig) -> dict[str, Target]:
+    """Shop SKU → what the shop should show, by the definition in `bridge.domain.stock`."""
+    sku_map = storefront.policy.skus
     with ledger.transaction() as session:
         levels = repo.stock_levels(session, storefront.name)
         pending = repo.units_not_yet_at_amazon(session, storefront.name)
-        late = _accepted_after_read(session, storefront.name)
-        for seller_sku, level in levels.items():
-            sellable = max(
-                0, level.fulfillable - pending.get(seller_sku, 0) - late.get(seller_sku, 0) - buffer
-            )
-            if sellable == level.written_quantity:
-                continue
-            # Cart SKUs that map to this seller SKU; without a mapping they are the same.
-            for cart_sku in cart_skus.get(seller_sku) or [seller_sku]:
-                out.append((cart_sku, seller_sku, sellable))
+        late = repo.units_accepted_after_read(session, storefront.name)
+    stock = {sku: SellerStock(level.fulfillable, pending.get(sku, 0), late.get(sku, 0))
+             for sku, level in levels.items()}
+    quantities = cart_targets(sku_map, sellable_by_seller_sku(stock, storefront.policy.stock_buffer))
+    out = {}
+    for cart_sku, quantity in quantities.items():
+        parts = [stock[sku] for sku, _units in sku_map.components(cart_sku)]
+        out[cart_sku] = Target(quantity, sum(p.fulfillable for p in parts),
+                               sum(p.open_units + p.accepted_after_read for p in parts))
     return out
 
 
-def _accepted_after_read(session, storefront: str) -> dict[str, int]:
-    rows = session.execute(
-        select(OrderLine.seller_sku, func.sum(OrderLine.quantity))
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(StockRow, (StockRow.storefront == Order.storefront)
-              & (StockRow.seller_sku == OrderLine.seller_sku))
-        .where(
-            Order.storefront == storefront,
-            Order.accepted_at.is_not(None),
-            Order.accepted_at > StockRow.read_at,
-            Order.state.in_([state.value for state in AT_AMAZON_OPEN]),
-        )
-        .group_by(OrderLine.seller_sku)
-    )
-    return {sku: int(units or 0) for sku, units in rows}
+def _moved(ledger: Ledger, storefront: str, targets: dict[str, Target]) -> list[str]:
+    with ledger.transaction() as session:
+        rows = repo.shop_stock(session, storefront)
+    return [sku for sku, target in targets.items()
+            if sku not in rows or rows[sku].shop_quantity != target.quantity]
+
+
+def _reconcile(ledger, cart, storefront, targets, candidates, result, now) -> None:
+    read_at = now()
+    actual = cart.get_stock(candidates)
+    result.checked = len(candidates)
+    problems: dict[str, str] = {}
+    if any(sku in actual and actual[sku] < targets[sku].quantity for sku in candidates):
+        targets = _with_orders_seen_until(ledger, cart, storefront, read_at)
+        if targets is None:  # a poll is running elsewhere: raise nothing this cycle
+            targets = stock_targets(ledger, storefront)
+            for sku in candidates:
+                if sku in actual and actual[sku] < targets[sku].quantity:
+                    problems[sku] = ("raising waits until the order poll running now has "
+                                     "finished; checked again next cycle")
+    writes = _differences([s for s in candidates if s not in problems], actual, targets)
+    writes += _first_writes(ledger, storefront.name, candidates, actual, targets)
+    landed: dict[str, int] = {}
+    for _round in range(MAX_STALE_ROUNDS):
+        if not writes:
+            break
+        stale = _write(cart, writes, problems)
+        landed.update({level.sku: level.quantity for level in writes
+                       if level.sku not in stale and level.sku not in problems})
+        result.stale += len(stale)
+        if not stale:
+            writes = []
+            break
+        fresh = cart.get_stock(stale)
+        actual.update(fresh)
+        writes = _differences(stale, fresh, targets)
+    for level in writes:
+        problems[level.sku] = "the shop's quantity kept changing; checked again next cycle"
+    _record(ledger, storefront.name, targets, candidates, actual, landed, problems, result, now())
+
+
+def _with_orders_seen_until(ledger, cart, storefront, read_at) -> dict[str, Target] | None:
+    """Targets once every order placed before `read_at` is known, running a poll if the
+    last one started before it; None when a poll is running elsewhere right now."""
+    with ledger.transaction() as session:
+        cursor = repo.get_cursor(session, storefront.name, ingest.FLOW)
+    if cursor is None or cursor.position < read_at:
+        if ingest.ingest_orders(ledger, cart, storefront).skipped:
+            return None
+    return stock_targets(ledger, storefront)
+
+
+def _differences(skus, actual: dict[str, int], targets: dict[str, Target]) -> list[StockLevel]:
+    """Levels to write: every SKU the shop has whose quantity is not its target."""
+    return [StockLevel(sku, targets[sku].quantity, expected=actual[sku])
+            for sku in skus if sku in actual and actual[sku] != targets[sku].quantity]
+
+
+def _first_writes(ledger, storefront: str, candidates, actual, targets) -> list[StockLevel]:
+    """SKUs the shop did not report: written once per target (a platform that keeps
+    stock rows, like a SQL shop, creates them; others skip SKUs they do not have), and
+    not again every cycle while the target stays the same."""
+    missing = [sku for sku in candidates if sku not in actual]
+    if not missing:
+        return []
+    with ledger.transaction() as session:
+        rows = repo.shop_stock(session, storefront, missing)
+    return [StockLevel(sku, targets[sku].quantity) for sku in missing
+            if sku not in rows or rows[sku].written_quantity != targets[sku].quantity]
+
+
+def _write(cart: CartAdapter, writes: list[StockLevel], problems: dict[str, str]) -> list[str]:
+    try:
+        return list(cart.set_stock(writes))
+    except NeedsAttentionError as refused:
+        # The shop refused some of them; which ones is in the message. All are read
+        # again next cycle, so what did land is not lost.
+        for level in writes:
+            problems[level.sku] = refused.message
+        log.warning("stock_write_refused", count=len(writes), error=refused.message)
+        return []
+
+
+def _record(ledger, storefront, targets, candidates, actual, landed, problems, result, at) -> None:
+    with ledger.transaction() as session:
+        rows = repo.shop_stock(session, storefront, candidates)
+        for sku in candidates:
+            target = targets[sku]
+            row = rows.get(sku)
+            if row is None:
+                row = ShopStock(storefront=storefront, cart_sku=sku, target=target.quantity)
+                session.add(row)
+            before = actual.get(sku)
+            if sku in landed:
+                source = correction_source(row, before, target)
+                repo.record_stock_correction(session, storefront, sku, before, landed[sku],
+                                             source, _detail(source, target))
+                result.written += 1
+                result.drift += source == "shop"
+                row.written_quantity, row.corrected_at = landed[sku], at
+                before = landed[sku]
+            row.target, row.shop_quantity, row.checked_at = target.quantity, before, at
+            row.fulfillable_basis, row.open_units_basis = target.fulfillable, target.open_units
+            row.problem = problems.get(sku, "")
+            if row.problem:
+                result.unresolved.append(f"{sku}: {row.problem}")
+
+
+def correction_source(row: ShopStock | None, before: int | None, target: Target) -> str:
+    """Why the shop needed correcting: it changed there since bridge last wrote (shop),
+    or bridge's target moved because Amazon's stock did (amazon), because of orders
+    bridge holds back (order) or released (cancellation), or the map or buffer (config)."""
+    if row is None or row.written_quantity is None:
+        return "amazon"
+    if before != row.written_quantity:
+        return "shop"
+    if target.fulfillable != row.fulfillable_basis:
+        return "amazon"
+    if target.open_units > row.open_units_basis:
+        return "order"
+    if target.open_units < row.open_units_basis:
+        return "cancellation"
+    return "config"
+
+
+def _detail(source: str, target: Target) -> str:
+    return (f"{source}: Amazon fulfillable {target.fulfillable}, "
+            f"held for open orders {target.open_units}")

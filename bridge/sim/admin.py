@@ -94,7 +94,11 @@ def _count(value, name: str) -> int:
 async def set_inventory(sim: Simulator, request: Request) -> JSONResponse:
     """Absolute fulfillable levels; a fulfillmentCenterId sets that center's shelf only.
     Optional per item: researching {short, mid, long} and unfulfillable {kind: n}."""
-    items = (await _body(request)).get("items")
+    body = await _body(request)
+    items = body.get("items")
+    # A change Amazon makes without moving lastUpdatedTime, so startDateTime reads miss it
+    # (what a full inventory read exists to repair).
+    undetected = body.get("undetected") is True
     if not isinstance(items, list):
         raise AdminError("items must be a list of {sellerSku, quantity}.")
     levels: dict[str, int] = {}
@@ -122,9 +126,12 @@ async def set_inventory(sim: Simulator, request: Request) -> JSONResponse:
                     raise AdminError(f"{field} for {sku} takes counts of {', '.join(known)}.")
                 extras.append({"sku": sku, "field": field, "counts": {
                     k: _count(v, f"{field}.{k} for {sku}") for k, v in counts.items()}})
-    sim.set_stock(levels)
+    if not undetected:
+        sim.set_stock(levels)
     with sim.store.transaction():
         now = sim.sync()
+        for sku, quantity in levels.items() if undetected else ():
+            sim.stock.set_fulfillable(sku, quantity, now, detected=False)
         for sku, fc, quantity in per_center:
             sim.stock.set_fulfillable(sku, quantity, now, fc=fc)
         for extra in extras:

@@ -44,13 +44,16 @@ class SimAdmin:
         """Forget everything but the clock; `seed` restarts the fault dice from it."""
         return self._call("POST", "reset", {} if seed is None else {"seed": seed})
 
-    def set_stock(self, levels: dict[str, int], fulfillment_center: str | None = None) -> dict:
-        """Absolute fulfillable levels, at the default center or on one center's shelf."""
+    def set_stock(self, levels: dict[str, int], fulfillment_center: str | None = None, *,
+                  undetected: bool = False) -> dict:
+        """Absolute fulfillable levels, at the default center or on one center's shelf.
+        `undetected`: lastUpdatedTime does not move, so incremental reads miss the change."""
         items = [{"sellerSku": sku, "quantity": qty} for sku, qty in levels.items()]
         if fulfillment_center is not None:
             for item in items:
                 item["fulfillmentCenterId"] = fulfillment_center
-        return self._call("POST", "inventory", {"items": items})
+        body = {"items": items, **({"undetected": True} if undetected else {})}
+        return self._call("POST", "inventory", body)
 
     def inventory(self) -> dict[str, dict]:
         return {item["sellerSku"]: item for item in self._call("GET", "inventory")["items"]}

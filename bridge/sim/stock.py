@@ -172,16 +172,17 @@ class StockBook:
 
     # -- stock levels (admin, sandbox and inbound) ------------------------------------------
 
-    def set_fulfillable(self, sku: str, quantity: int, now: float, fc: str | None = None) -> dict:
+    def set_fulfillable(self, sku: str, quantity: int, now: float, fc: str | None = None,
+                        detected: bool = True) -> dict:
         """Absolute level. With a center, only that center's shelf; without one, the whole
-        SKU: every unit moves to the default center."""
+        SKU: every unit moves to the default center. Not `detected`: lastUpdated stays."""
         item = self.ensure(sku, now)
         if fc is None:
             for other in item["fcs"].values():
                 other["fulfillable"] = 0
             fc = self.default_center
         self._center(item, fc)["fulfillable"] = int(quantity)
-        self._changed(item, now)
+        self._changed(item, now, detected)
         return item
 
     def add(self, sku: str, quantity: int, now: float, fc: str | None = None) -> dict:

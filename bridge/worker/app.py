@@ -6,7 +6,7 @@ lazily, the first time Celery needs it, so importing this module does no I/O."""
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 from kombu import Exchange, Queue
 
 from bridge.config import load_config
@@ -79,3 +79,13 @@ def _fresh_runtime_after_fork(**_kwargs) -> None:
     from bridge.worker import runtime
 
     runtime.reset()
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def _release_leases_on_shutdown(**_kwargs) -> None:
+    # A stopping worker (or pool process) hands back the leases its unfinished work
+    # holds, so the next poll need not wait for them to run out.
+    from bridge.ledger import repo
+
+    repo.release_all_leases()

@@ -131,8 +131,11 @@ def stock_task(self, storefront: str, read_amazon: bool = True) -> dict:
     result = stock.sync_stock(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                               rt.storefront(storefront), read_amazon=read_amazon)
     if result.written:
-        log.info("stock_written", written=result.written, read=result.read)
-    return {"written": result.written}
+        log.info("stock_written", written=result.written, read=result.read,
+                 checked=result.checked, drift=result.drift, full_read=result.full_read)
+    for problem in result.unresolved:
+        log.warning("stock_not_corrected", problem=problem)
+    return {"written": result.written, "drift": result.drift}
 
 
 @_task("bridge.inbound")

@@ -23,7 +23,13 @@ from bridge.domain.model import (
     ShippedLine,
     StockLevel,
 )
+from bridge.config import CartConnection, FulfillmentAccount, StorefrontConfig
 from bridge.errors import FatalError, TransientError
+from bridge.ledger import migrate
+from bridge.ledger.db import make_engine
+from bridge.ledger.repo import Ledger
+from bridge.services.stock import sync_stock
+from fakes.inventory import InventoryStandIn
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 SHIP_TO = Address(
@@ -92,6 +98,11 @@ class CartHarness(abc.ABC):
     @abc.abstractmethod
     def stock(self) -> dict[str, int]:
         """Current sellable quantity per SKU."""
+
+    @abc.abstractmethod
+    def edit_stock(self, sku: str, quantity: int) -> None:
+        """Change a SKU's quantity in the store behind bridge's back (a manual edit,
+        another app, a restock on refund)."""
 
     @abc.abstractmethod
     def notes(self) -> list[tuple[str, str]]:
@@ -277,6 +288,74 @@ class CartContract:
         stored = harness.stock()
         expected = {sku: i % 13 for i, sku in enumerate(skus)} | {skus[0]: 40, skus[-1]: 0}
         assert {sku: stored.get(sku) for sku in skus} == expected
+
+    def test_stock_is_read_back_across_batches(self, harness, adapter):
+        size = adapter.capabilities.stock_read_batch_size
+        assert size >= 1
+        skus = [f"RD-{i:05d}" for i in range(2 * size + 3)]
+        harness.prepare_skus(skus)
+        adapter.set_stock([StockLevel(sku, (i * 7) % 11) for i, sku in enumerate(skus)])
+        read = adapter.get_stock(skus + ["NOT-IN-THE-SHOP"])
+        assert read == {sku: (i * 7) % 11 for i, sku in enumerate(skus)}
+        assert adapter.get_stock([]) == {}
+
+    def test_stock_changed_behind_bridge_is_read_as_the_shop_has_it(self, harness, adapter):
+        harness.prepare_skus(["DRIFT-1", "DRIFT-2"])
+        adapter.set_stock([StockLevel("DRIFT-1", 5), StockLevel("DRIFT-2", 8)])
+        harness.edit_stock("DRIFT-1", 999)
+        assert adapter.get_stock(["DRIFT-1", "DRIFT-2"]) == {"DRIFT-1": 999, "DRIFT-2": 8}
+        # Written back from what was just read, the correction lands whatever the platform.
+        stale = adapter.set_stock([StockLevel("DRIFT-1", 5, expected=999)])
+        assert stale == []
+        assert harness.stock()["DRIFT-1"] == 5
+
+    # -- the stock cycle against this shop
+
+    @pytest.fixture
+    def stock_cycle(self, tmp_path, adapter):
+        """Run bridge's stock cycle against this shop, Amazon's side in memory."""
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        ledger, amazon = Ledger(engine), InventoryStandIn()
+        storefront = StorefrontConfig(
+            name="shop", cart=CartConnection(platform=adapter.platform),
+            fulfillment=FulfillmentAccount(client_id="x", client_secret="env:UNUSED",
+                                           refresh_token="env:UNUSED"))
+
+        def cycle(**options):
+            return sync_stock(ledger, amazon, adapter, storefront, **options)
+
+        cycle.amazon = amazon
+        yield cycle
+        engine.dispose()
+
+    def test_a_change_in_the_shop_is_corrected_within_one_stock_cycle(self, harness, stock_cycle):
+        harness.prepare_skus(["REC-1", "REC-2", "REC-3"])
+        stock_cycle.amazon.set({"REC-1": 0, "REC-2": 945, "REC-3": 12})
+        stock_cycle()
+        assert {k: harness.stock()[k] for k in ("REC-1", "REC-2", "REC-3")} == {
+            "REC-1": 0, "REC-2": 945, "REC-3": 12}
+
+        harness.edit_stock("REC-1", 999)   # set by hand while Amazon has none
+        harness.edit_stock("REC-2", 5)     # lowered by another app
+        result = stock_cycle()
+        assert {k: harness.stock()[k] for k in ("REC-1", "REC-2", "REC-3")} == {
+            "REC-1": 0, "REC-2": 945, "REC-3": 12}
+        assert (result.written, result.drift) == (2, 2)
+        assert stock_cycle().written == 0  # and it stays put
+
+    def test_conditional_write_refuses_a_stale_expectation(self, harness, adapter):
+        if not adapter.capabilities.conditional_stock_writes:
+            pytest.skip("the platform has no conditional stock writes")
+        harness.prepare_skus(["COND-1", "COND-2"])
+        adapter.set_stock([StockLevel("COND-1", 10), StockLevel("COND-2", 3)])
+        harness.edit_stock("COND-1", 9)  # a sale between bridge's read and its write
+        stale = adapter.set_stock([StockLevel("COND-1", 4, expected=10),
+                                   StockLevel("COND-2", 2, expected=3)])
+        assert stale == ["COND-1"]
+        assert harness.stock()["COND-1"] == 9  # not overwritten
+        assert harness.stock()["COND-2"] == 2
 
     def test_note_is_added(self, harness, adapter):
         if not adapter.capabilities.notes:

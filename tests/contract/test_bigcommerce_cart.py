@@ -10,14 +10,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from urllib.parse import quote
+
 import jsonschema
 import pytest
+import requests
 import yaml
 
 from bridge import secrets
 from bridge.carts.bigcommerce import BigCommerceAdapter
+from bridge.carts.bigcommerce_stock import READ_PAGE, sku_chunks
 from bridge.domain.model import Address, StockLevel
-from bridge.errors import FatalError
+from bridge.errors import FatalError, NeedsAttentionError
 from cart_suite import (
     SHIP_TO,
     CartContract,
@@ -80,6 +84,11 @@ class BigCommerceHarness(CartHarness):
 
     def stock(self) -> dict[str, int]:
         return self.fake.stock()
+
+    def edit_stock(self, sku: str, quantity: int) -> None:
+        with self.fake.lock:
+            holder, key = self.fake.stock_key(sku)
+            holder[key] = quantity
 
     def notes(self) -> list[tuple[str, str]]:
         return [(str(order_id), line) for order_id, order in self.fake.orders.items()
@@ -294,6 +303,80 @@ def test_2500_skus_cost_two_writes_and_nothing_else_once_resolved(harness, fake)
     sizes = [len(r.body["items"]) for r in fake.requests("PUT", "/v3/inventory/adjustments/absolute")]
     assert sizes == [2000, 500, 2000, 500]
     assert set(harness.stock().values()) == {2}
+
+
+def stock_reads(fake: BigCommerceFake) -> list:
+    return fake.requests("GET", "/v3/inventory/locations/1/items")
+
+
+def test_stock_reads_match_the_published_spec(harness, fake):
+    harness.prepare_skus(["MUG-BLUE", "TEE-M"])
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel("MUG-BLUE", 3), StockLevel("TEE-M", 0)])
+    assert adapter.get_stock(["MUG-BLUE", "TEE-M", "NOT-IN-SHOP"]) == {"MUG-BLUE": 3, "TEE-M": 0}
+    adapter.close()
+    document = yaml.load((SPEC_DIR / "inventory.v3.yml").read_text(),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    operation = document["paths"]["/inventory/locations/{location_id}/items"]["get"]
+    names = {p["name"] for ref in operation["parameters"]
+             for p in [document["components"]["parameters"][ref["$ref"].rsplit("/", 1)[1]]]
+             if p["in"] == "query"}
+    [read] = stock_reads(fake)
+    assert set(read.query) <= names and read.accept == "application/json"
+    # The fake answers in the documented shape, so the adapter is tested against it.
+    answer = requests.get(f"{harness.settings['api_base'].format(store_hash=fake.store_hash)}"
+                          "/v3/inventory/locations/1/items", params=read.query,
+                          headers={"X-Auth-Token": TOKEN}).json()
+    item_schema = spec_validator("inventory.v3.yml", "LocationItemsResponse")
+    for item in answer["data"]:
+        item_schema.validate(item)
+    spec_validator("inventory.v3.yml", "Meta").validate(answer["meta"])
+
+
+def test_reading_needs_no_catalog_lookup_and_fits_the_url(harness, fake):
+    fake.limit.quota = fake.limit.left = 1000
+    skus = [f"LONG-SKU-FOR-URL-{i:05d}" for i in range(1200)]
+    harness.prepare_skus(skus)
+    for i, sku in enumerate(skus):
+        harness.edit_stock(sku, i % 9)
+    adapter = harness.adapter()
+    assert adapter.get_stock(skus) == {sku: i % 9 for i, sku in enumerate(skus)}
+    adapter.close()
+    assert fake.requests("GET", "/v3/catalog/variants") == []
+    asked = [r.query["sku:in"].split(",") for r in stock_reads(fake)]
+    assert sorted(s for chunk in asked for s in chunk) == skus  # each SKU asked once
+    assert all(len(quote(",".join(chunk), safe="")) <= 1800 for chunk in asked)
+    assert len(asked) == len(list(sku_chunks(skus, READ_PAGE)))
+
+
+def test_stock_read_is_on_hand_whatever_the_safety_stock(harness, fake):
+    harness.prepare_skus(["MUG-BLUE"])
+    fake.safety_stock["MUG-BLUE"] = 2
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel("MUG-BLUE", 10)])
+    # What an absolute adjustment set, not the 8 a shopper can buy.
+    assert adapter.get_stock(["MUG-BLUE"]) == {"MUG-BLUE": 10}
+    adapter.close()
+
+
+def test_stock_read_at_an_unknown_location_needs_attention(harness, fake):
+    harness.prepare_skus(["MUG-BLUE"])
+    adapter = BigCommerceAdapter.from_settings({**harness.settings, "location_id": 7},
+                                               secrets.resolve)
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.get_stock(["MUG-BLUE"])
+    adapter.close()
+    assert "404" in str(caught.value)
+
+
+def test_a_malformed_inventory_answer_needs_attention(harness, fake):
+    harness.prepare_skus(["MUG-BLUE"])
+    harness.edit_stock("MUG-BLUE", "lots")
+    adapter = harness.adapter()
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.get_stock(["MUG-BLUE"])
+    adapter.close()
+    assert "MUG-BLUE" in str(caught.value)
 
 
 def test_unknown_skus_are_skipped_not_sent(harness, fake):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import requests
 import yaml
 
 from bridge.carts.magento import MagentoAdapter
@@ -108,6 +109,9 @@ class MagentoHarness(CartHarness):
     def stock(self) -> dict[str, int]:
         return {sku: item["quantity"] for (sku, source), item in self.fake.source_items.items()
                 if source == "default"}
+
+    def edit_stock(self, sku: str, quantity: int) -> None:
+        self.fake.set_source_item(sku, quantity)
 
     def notes(self) -> list[tuple[str, str]]:
         return [(str(oid), text) for oid, text in self.fake.comments()]
@@ -425,6 +429,78 @@ def test_legacy_stock_items_without_msi(harness, fake, admin_schema):
         problems = [e for e in validator.iter_errors(body) if e.validator != "required"]
         assert not problems, problems
     assert not fake.source_items
+
+
+def source_item_reads(fake: MagentoFake) -> list:
+    return [r for r in fake.requests if r.method == "GET" and r.path == "inventory/source-items"]
+
+
+def test_stock_reads_match_the_published_admin_schema(admin_schema, harness, adapter, fake):
+    adapter.set_stock([StockLevel("MUG-BLUE", 4), StockLevel("TEE-M", 0)])
+    fake.set_source_item("MUG-BLUE", 70, source="east")  # another source: not bridge's
+    assert adapter.get_stock(["MUG-BLUE", "TEE-M", "NOT-SOURCED"]) == {"MUG-BLUE": 4, "TEE-M": 0}
+    [read] = source_item_reads(fake)
+    spec_names = query_names(admin_schema, "/V1/inventory/source-items")
+    assert {as_schema_name(name) for name in read.params} <= spec_names
+    # The fake answers in the documented shape (asked again, the same search).
+    answer = requests.get(f"{harness.base_url}/rest/default/V1/inventory/source-items",
+                          params=read.params, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
+    results = admin_schema["paths"]["/V1/inventory/source-items"]["get"]["responses"]["200"]["schema"]
+    assert_valid(jsonschema.Draft4Validator({**_closed(results), "definitions": _closed(admin_schema["definitions"])}),
+                 answer)
+    sample = fixture("source_items_search_response.json")
+    assert set(answer) == set(sample) and set(answer["items"][0]) == set(sample["items"][0])
+
+
+def test_301_skus_are_read_in_two_searches_within_input_limits(server, fake, harness):
+    fake.max_page_size = 300
+    adapter = harness.adapter()
+    skus = [f"RD-{i:04d}" for i in range(301)]
+    adapter.set_stock([StockLevel(sku, i % 4) for i, sku in enumerate(skus)])
+    assert adapter.get_stock(skus) == {sku: i % 4 for i, sku in enumerate(skus)}
+    reads = source_item_reads(fake)
+    assert [len(r.params["searchCriteria[filter_groups][0][filters][0][value]"].split(","))
+            for r in reads] == [300, 1]
+    assert all(r.params["searchCriteria[pageSize]"] == "300" for r in reads)
+    adapter.close()
+
+
+def test_a_sku_with_a_comma_is_read_through_its_own_filter(adapter, fake):
+    fake.set_source_item("KIT,BLUE", 3)
+    fake.set_source_item("MUG-BLUE", 8)
+    assert adapter.get_stock(["KIT,BLUE", "MUG-BLUE"]) == {"KIT,BLUE": 3, "MUG-BLUE": 8}
+    [read] = source_item_reads(fake)
+    assert read.params["searchCriteria[filter_groups][0][filters][1][value]"] == "KIT,BLUE"
+    assert read.params["searchCriteria[filter_groups][0][filters][1][condition_type]"] == "eq"
+
+
+def test_an_out_of_stock_source_item_sells_nothing(adapter, fake):
+    fake.set_source_item("MUG-BLUE", 12, status=0)
+    fake.set_source_item("TEE-M", 2.5)
+    assert adapter.get_stock(["MUG-BLUE", "TEE-M"]) == {"MUG-BLUE": 0, "TEE-M": 2}
+
+
+def test_a_malformed_source_item_needs_attention(adapter, fake):
+    fake.set_source_item("MUG-BLUE", 1)
+    fake.source_items[("MUG-BLUE", "default")]["quantity"] = "lots"
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.get_stock(["MUG-BLUE"])
+    assert "MUG-BLUE" in caught.value.message
+
+
+def test_legacy_stock_is_read_per_sku(harness, fake):
+    fake.add_product("MUG-BLUE", 3)
+    fake.add_product("SERVICE", 0, manage_stock=False)
+    fake.add_product("SOLD-OUT", 5)
+    fake.stock_items["SOLD-OUT"]["is_in_stock"] = False
+    adapter = harness.adapter(legacy_stock=True)
+    assert adapter.capabilities.stock_read_batch_size == 1
+    assert adapter.get_stock(["MUG-BLUE", "SERVICE", "SOLD-OUT", "NOT-IN-CATALOG"]) == {
+        "MUG-BLUE": 3, "SOLD-OUT": 0}
+    assert len(fake.bodies("GET", r"stockItems/.+")) == 4
+    adapter.set_stock([StockLevel("MUG-BLUE", 7)])  # the read learnt the item id
+    adapter.close()
+    assert len(fake.bodies("GET", r"stockItems/.+")) == 4 and fake.stock_items["MUG-BLUE"]["qty"] == 7
 
 
 def test_settings_are_checked_before_anything_is_sent():

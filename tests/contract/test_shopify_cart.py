@@ -85,6 +85,9 @@ class ShopifyHarness(CartHarness):
     def stock(self) -> dict[str, int]:
         return self.fake.stock_by_sku()
 
+    def edit_stock(self, sku: str, quantity: int) -> None:
+        self.fake.set_available(sku, quantity)
+
     def notes(self) -> list[tuple[str, str]]:
         return [(order.id, line) for order in self.fake.orders.values()
                 for line in (order.note or "").splitlines()]
@@ -171,6 +174,7 @@ def test_every_query_stays_within_the_cost_cap(harness):
     package = PackageShipment(1, "UPS", "1ZCOST", lines=(ShippedLine(line.line_id, line.sku, 1),))
     adapter.push_shipment(order, package, notify=False)
     adapter.set_stock([StockLevel("MUG-BLUE", 3)])
+    adapter.get_stock(["MUG-BLUE"])
     adapter.add_note(order, "cost check")
     adapter.close()
     costs = [r.requested_cost for r in harness.fake.requests]
@@ -396,6 +400,171 @@ def test_stock_resolves_skus_once_and_sends_a_fresh_idempotency_key(harness):
         assert "changeFromQuantity" in entry and entry["changeFromQuantity"] is None
 
 
+# -- stock read back and written conditionally ---------------------------------------------
+
+
+def stock_writes(fake) -> list:
+    return fake.graphql_requests("BridgeInventorySetQuantities")
+
+
+def sent_change_from(request) -> list:
+    return [entry["changeFromQuantity"] for entry in request.variables["input"]["quantities"]]
+
+
+def test_stock_capabilities_follow_the_read_query_and_the_input_limit():
+    caps = ShopifyAdapter.capabilities
+    assert caps.conditional_stock_writes is True
+    assert caps.stock_read_batch_size == q.SKUS_PER_STOCK_READ == q.STOCK_READ_PAGE == 250
+    assert caps.stock_batch_size == 250
+    assert q.STOCK_READ_COST == 752 <= q.MAX_QUERY_COST
+
+
+def test_a_stale_change_from_quantity_holds_back_only_that_sku(harness):
+    harness.prepare_skus(["ST-A", "ST-B", "ST-C"])
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel("ST-A", 10), StockLevel("ST-B", 3), StockLevel("ST-C", 7)])
+    read = adapter.get_stock(["ST-A", "ST-B", "ST-C"])
+    harness.edit_stock("ST-B", 2)  # sold between bridge's read and its write
+    stale = adapter.set_stock([StockLevel(sku, 5, expected=read[sku]) for sku in ("ST-A", "ST-B", "ST-C")])
+    adapter.close()
+    assert stale == ["ST-B"]
+    assert harness.stock() == {"ST-A": 5, "ST-B": 2, "ST-C": 5}
+    first, refused, resent = stock_writes(harness.fake)
+    assert sent_change_from(refused) == [10, 3, 7]
+    assert sent_change_from(resent) == [10, 7]
+    # The resend is another change: a new key.
+    assert len({first.variables["key"], refused.variables["key"], resent.variables["key"]}) == 3
+
+
+def test_stale_is_read_from_the_user_error_and_nothing_of_that_call_is_written(harness):
+    harness.prepare_skus(["SW-1", "SW-2"])
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel("SW-1", 4), StockLevel("SW-2", 4)])
+    harness.edit_stock("SW-1", 3)
+    payload = {"name": "available", "reason": "correction", "quantities": [
+        {"inventoryItemId": harness.fake.ensure_variant(sku)["inventory_item_id"], "locationId": DEFAULT_LOCATION,
+         "quantity": 1, "changeFromQuantity": 4} for sku in ("SW-1", "SW-2")]}
+    data = adapter.http.graphql(q.INVENTORY_SET_QUANTITIES, {"input": payload, "key": "k-stale"},
+                                cost=q.MUTATION_COST, write=True)
+    adapter.close()
+    result = data["inventorySetQuantities"]
+    assert result["inventoryAdjustmentGroup"] is None
+    assert result["userErrors"] == [{"code": "CHANGE_FROM_QUANTITY_STALE",
+                                     "field": ["input", "quantities", "0", "changeFromQuantity"],
+                                     "message": "The changeFromQuantity value does not match persisted value."}]
+    assert harness.stock() == {"SW-1": 3, "SW-2": 4}
+
+
+def test_the_idempotency_key_is_kept_on_a_transport_retry_of_the_same_body(harness):
+    harness.prepare_skus(["IK-1"])
+    adapter = harness.adapter(sleep=lambda _s: None)
+    adapter.set_stock([StockLevel("IK-1", 2)])
+    harness.fake.forced_throttles = [429]
+    assert adapter.set_stock([StockLevel("IK-1", 6, expected=2)]) == []
+    adapter.close()
+    _first, throttled, done = stock_writes(harness.fake)
+    assert (throttled.outcome, done.outcome) == ("throttled", "ok")
+    assert throttled.variables == done.variables and done.variables["key"]
+    assert harness.stock() == {"IK-1": 6}
+
+
+def test_a_write_whose_answer_was_lost_is_sent_again_under_its_key(harness):
+    harness.prepare_skus(["LOST-1"])
+    adapter = harness.adapter(sleep=lambda _s: None)
+    adapter.set_stock([StockLevel("LOST-1", 10)])
+    harness.fake.lost_answers = {"BridgeInventorySetQuantities": 502}
+    with pytest.raises(IndeterminateError):
+        adapter.set_stock([StockLevel("LOST-1", 4, expected=10)])
+    # Shopify did write it; the same change under the same key is answered, not redone.
+    assert adapter.set_stock([StockLevel("LOST-1", 4, expected=10)]) == []
+    adapter.close()
+    _first, lost, retried = stock_writes(harness.fake)
+    assert lost.variables == retried.variables
+    assert harness.fake.replays == 1 and harness.stock() == {"LOST-1": 4}
+
+
+def test_a_lost_stale_write_is_sent_again_under_a_new_key(harness):
+    harness.prepare_skus(["LS-1", "LS-2"])
+    adapter = harness.adapter(sleep=lambda _s: None)
+    adapter.set_stock([StockLevel("LS-1", 10), StockLevel("LS-2", 10)])
+    harness.edit_stock("LS-1", 8)
+    levels = [StockLevel("LS-1", 1, expected=10), StockLevel("LS-2", 2, expected=10)]
+    harness.fake.lost_answers = {"BridgeInventorySetQuantities": 502}
+    with pytest.raises(IndeterminateError):
+        adapter.set_stock(levels)
+    assert adapter.set_stock(levels) == ["LS-1"]
+    adapter.close()
+    lost, same_key, new_key, resent = stock_writes(harness.fake)[1:]
+    # Shopify had refused the lost body as stale: its key is spent, so it goes again under a new one.
+    assert same_key.variables == lost.variables
+    assert harness.fake.idempotency_keys[lost.variables["key"]]["failed"]
+    assert new_key.variables["input"] == lost.variables["input"]
+    assert new_key.variables["key"] != lost.variables["key"]
+    assert sent_change_from(resent) == [10]
+    assert harness.stock() == {"LS-1": 8, "LS-2": 2}
+
+
+def test_the_fake_refuses_a_key_reused_for_other_quantities(harness):
+    harness.prepare_skus(["KR-1"])
+    adapter = harness.adapter()
+    item = harness.fake.ensure_variant("KR-1")["inventory_item_id"]
+
+    def send(quantity: int) -> dict:
+        payload = {"name": "available", "reason": "correction", "quantities": [
+            {"inventoryItemId": item, "locationId": DEFAULT_LOCATION, "quantity": quantity,
+             "changeFromQuantity": None}]}
+        return adapter.http.graphql(q.INVENTORY_SET_QUANTITIES, {"input": payload, "key": "k-1"},
+                                    cost=q.MUTATION_COST, write=True)["inventorySetQuantities"]
+
+    assert send(3)["userErrors"] == []
+    assert send(3)["userErrors"] == []  # a duplicate: answered again, not redone
+    [mismatch] = send(4)["userErrors"]
+    adapter.close()
+    assert mismatch["code"] == "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
+    assert harness.stock() == {"KR-1": 3} and harness.fake.replays == 1
+
+
+def test_a_sku_on_several_variants_is_read_at_its_highest_and_written_per_item(harness):
+    first = harness.fake.ensure_variant("TWIN")
+    second = harness.fake.add_variant("TWIN")
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel("TWIN", 6)])
+    assert harness.fake.levels_of("TWIN") == [6, 6]
+    harness.fake.levels[(second["inventory_item_id"], DEFAULT_LOCATION)] = 9
+    assert adapter.get_stock(["TWIN"]) == {"TWIN": 9}
+    # Written back from that read, each item is compared with its own reading.
+    assert adapter.set_stock([StockLevel("TWIN", 6, expected=9)]) == []
+    assert sent_change_from(stock_writes(harness.fake)[-1]) == [6, 9]
+    assert harness.fake.levels_of("TWIN") == [6, 6]
+    # One of the items sold in between: the SKU is stale and neither item is written.
+    harness.fake.levels[(first["inventory_item_id"], DEFAULT_LOCATION)] = 5
+    assert adapter.set_stock([StockLevel("TWIN", 2, expected=6)]) == ["TWIN"]
+    adapter.close()
+    assert harness.fake.levels_of("TWIN") == [5, 6]
+
+
+def test_stock_reads_page_within_the_cost_cap_across_batches(harness):
+    size = q.SKUS_PER_STOCK_READ
+    skus = [f"PG-{i:04d}" for i in range(size + 10)]
+    harness.prepare_skus(skus)
+    for _extra in range(2):
+        harness.fake.add_variant(skus[0])  # three items for one SKU: the first batch overflows a page
+    harness.fake.add_variant("PG-UNTRACKED", tracked=False)
+    adapter = harness.adapter()
+    adapter.set_stock([StockLevel(sku, i % 7) for i, sku in enumerate(skus)])
+    harness.fake.set_available("PG-UNTRACKED", 4)
+    harness.fake.requests.clear()
+    assert adapter.get_stock([]) == {}
+    assert harness.fake.requests == []
+    read = adapter.get_stock(skus + ["PG-UNTRACKED", "PG-NONE"])
+    adapter.close()
+    assert read == {sku: i % 7 for i, sku in enumerate(skus)}
+    reads = harness.fake.graphql_requests("BridgeInventoryLevels")
+    assert [r.variables["after"] is None for r in reads] == [True, False, True]
+    assert all(r.requested_cost == q.STOCK_READ_COST <= 1000 and r.outcome == "ok" for r in reads)
+    assert [r.variables["query"].count(" OR ") + 1 for r in reads] == [size, size, 12]
+
+
 def test_note_is_appended_to_the_merchants_note(harness):
     order_id = harness.create_order("#6005", [LineSpec("MUG-BLUE")], updated_at=at(0))
     harness.fake.orders[order_id].note = "Gift wrap please"
@@ -425,11 +594,14 @@ def test_requests_sent_during_the_suite_all_passed_schema_checks(harness):
     adapter.push_shipment(order, PackageShipment(1, "UPS", "1ZS", tracking_url="https://ups.example/1ZS",
                                                  lines=(ShippedLine(line.line_id, line.sku, 1),)), notify=True)
     adapter.set_stock([StockLevel("MUG-BLUE", 1)])
+    assert adapter.get_stock(["MUG-BLUE"]) == {"MUG-BLUE": 1}
+    adapter.set_stock([StockLevel("MUG-BLUE", 2, expected=1)])
     adapter.add_note(order, "schema")
     adapter.close()
     operations = {r.operation for r in harness.fake.requests}
     assert operations >= {"BridgeOrdersUpdated", "BridgeFulfillmentCreate", "BridgeInventorySetQuantities",
-                          "BridgeOrderNoteUpdate", "BridgeVariantsBySku", "BridgeOrderTracking"}
+                          "BridgeOrderNoteUpdate", "BridgeVariantsBySku", "BridgeOrderTracking",
+                          "BridgeInventoryLevels"}
     assert all(r.outcome == "ok" for r in harness.fake.requests)
 
 

@@ -14,7 +14,7 @@ from bridge import secrets
 from bridge.carts import demo_store
 from bridge.carts.sql import DEFAULT_MAPPING, REQUIRED_KEYS, SqlCartAdapter
 from bridge.domain.model import Address, StockLevel
-from bridge.errors import FatalError
+from bridge.errors import FatalError, NeedsAttentionError
 from bridge.ledger.db import make_engine
 from cart_suite import (
     SHIP_TO,
@@ -82,6 +82,13 @@ class SqlHarness(CartHarness):
 
     def stock(self) -> dict[str, int]:
         return demo_store.read_stock(self.url)
+
+    def edit_stock(self, sku: str, quantity: int) -> None:
+        engine = make_engine(self.url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE stock SET quantity = :q WHERE sku = :s"),
+                         {"q": quantity, "s": sku})
+        engine.dispose()
 
     def notes(self) -> list[tuple[str, str]]:
         return [(row["order_id"], row["note"]) for row in demo_store.read_notes(self.url)]
@@ -152,6 +159,54 @@ class SqlSpecifics:
             rows = sorted(conn.execute(sa.text("SELECT item_code, on_hand FROM shelf")).all())
         engine.dispose()
         assert rows == [("A", 5), ("B", 4)]
+
+    def test_a_read_batch_is_one_select(self, harness, adapter):
+        size = adapter.capabilities.stock_read_batch_size
+        skus = [f"SEL-{i:05d}" for i in range(size + 1)]
+        adapter.set_stock([StockLevel(sku, 3) for sku in skus])
+        statements: list[str] = []
+        sa.event.listen(adapter._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        assert adapter.get_stock(skus) == {sku: 3 for sku in skus}
+        assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+    def test_stock_of_a_mapped_table_with_null_and_repeated_skus(self, harness):
+        engine = make_engine(harness.url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE shelf (item_code VARCHAR(64), on_hand NUMERIC(10, 2))"))
+            conn.execute(sa.text("INSERT INTO shelf VALUES ('A', 4), ('B', NULL), ('C', 2.5),"
+                                 " ('D', 7), ('D', 3)"))
+        engine.dispose()
+        adapter = SqlCartAdapter.from_settings(
+            {"url": harness.url, "stock": {"table": "shelf", "sku": "item_code", "quantity": "on_hand"}},
+            secrets.resolve,
+        )
+        # NULL: stock not kept; a fraction: the whole units; twice: the smaller.
+        assert adapter.get_stock(["A", "B", "C", "D", "E"]) == {"A": 4, "C": 2, "D": 3}
+        adapter.close()
+
+    def test_stock_read_from_a_missing_table_is_fatal_and_named(self, harness):
+        adapter = SqlCartAdapter.from_settings(
+            {"url": harness.url, "stock": {"table": "inventory"}}, secrets.resolve
+        )
+        with pytest.raises(FatalError) as caught:
+            adapter.get_stock(["A"])
+        adapter.close()
+        assert "inventory" in str(caught.value) and "cart.stock.table" in str(caught.value)
+
+    def test_a_quantity_that_is_no_number_needs_attention(self, harness):
+        engine = make_engine(harness.url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE shelf (item_code VARCHAR(64), on_hand VARCHAR(16))"))
+            conn.execute(sa.text("INSERT INTO shelf VALUES ('A', 'lots')"))
+        engine.dispose()
+        adapter = SqlCartAdapter.from_settings(
+            {"url": harness.url, "stock": {"table": "shelf", "sku": "item_code", "quantity": "on_hand"}},
+            secrets.resolve,
+        )
+        with pytest.raises(NeedsAttentionError) as caught:
+            adapter.get_stock(["A"])
+        adapter.close()
+        assert "'A'" in str(caught.value) and "on_hand" in str(caught.value)
 
 
 class TestSqlCartOnSqlite(CartContract, SqlSpecifics):

@@ -84,6 +84,12 @@ class WooHarness(CartHarness):
         return {p["sku"]: p["stock_quantity"] for p in self.store.products.values()
                 if p["manage_stock"]}
 
+    def edit_stock(self, sku: str, quantity: int) -> None:
+        with self.store.lock:
+            product = self.store.product_by_sku(sku)
+            product.update(manage_stock=True, stock_quantity=quantity,
+                           stock_status="instock" if quantity > 0 else "outofstock")
+
     def notes(self) -> list[tuple[str, str]]:
         return [(str(order_id), note["note"])
                 for order_id, notes in self.store.notes.items() for note in notes]
@@ -292,6 +298,62 @@ def test_unknown_skus_are_skipped_and_deleted_products_reported(harness, adapter
     with pytest.raises(NeedsAttentionError) as caught:
         adapter.set_stock([StockLevel("CAP", 2), StockLevel("MUG-BLUE", 4)])
     assert "CAP" in str(caught.value) and harness.stock()["MUG-BLUE"] == 4
+
+
+def stock_reads(store: WooStore) -> list[dict]:
+    return [r[2] for r in store.requests if r[0] == "GET" and "stock_quantity" in r[2].get("_fields", "")]
+
+
+def test_variation_stock_is_read_with_products_in_one_request(harness, adapter):
+    harness.store.add_variable_product("TEE", ["TEE-S", "TEE-L"])
+    harness.prepare_skus(["MUG-BLUE"])
+    adapter.set_stock([StockLevel("TEE-S", 4), StockLevel("MUG-BLUE", 9), StockLevel("TEE-L", 0)])
+    reader = harness.adapter()
+    assert reader.get_stock(["TEE-S", "MUG-BLUE", "TEE-L", "TEE"]) == {"TEE-S": 4, "MUG-BLUE": 9,
+                                                                       "TEE-L": 0}
+    assert len(stock_reads(harness.store)) == 1
+    # The read taught the adapter where each SKU lives: writing needs no lookup now.
+    before = len(harness.store.requests)
+    reader.set_stock([StockLevel("TEE-S", 5)])
+    assert [r[0] for r in harness.store.requests[before:]] == ["POST"]
+    reader.close()
+
+
+def test_250_skus_are_read_in_three_requests(harness, adapter):
+    skus = [f"READ-{i:04d}" for i in range(250)]
+    harness.prepare_skus(skus)
+    adapter.set_stock([StockLevel(sku, i % 5) for i, sku in enumerate(skus)])
+    assert adapter.get_stock(skus) == {sku: i % 5 for i, sku in enumerate(skus)}
+    reads = stock_reads(harness.store)
+    assert [len(r["sku"].split(",")) for r in reads] == [100, 100, 50]
+    assert all(r["per_page"] == "100" for r in reads)
+
+
+def test_stock_the_shop_does_not_keep_is_left_out(harness, adapter):
+    harness.prepare_skus(["UNMANAGED"])
+    parent, _ = harness.store.add_variable_product("HOODIE", ["HOODIE-S", "HOODIE-M"])
+    # The parent keeps the stock of every size: no size has a quantity of its own.
+    harness.store.products[parent].update(manage_stock=True, stock_quantity=30)
+    assert adapter.get_stock(["UNMANAGED", "HOODIE-S", "HOODIE-M", "HOODIE"]) == {"HOODIE": 30}
+
+
+def test_skus_with_a_comma_are_never_sent(harness, adapter):
+    harness.prepare_skus(["CAP", "RED", "CAP,RED"])
+    for sku in ("CAP", "RED", "CAP,RED"):
+        harness.edit_stock(sku, 6)
+    # WooCommerce matches "CAP,RED" for the list of CAP and RED, too: it must not count.
+    assert adapter.get_stock(["CAP", "RED", "CAP,RED"]) == {"CAP": 6, "RED": 6}
+    assert [r["sku"] for r in stock_reads(harness.store)] == ["CAP,RED"]
+    assert adapter.get_stock(["CAP,RED"]) == {} and len(stock_reads(harness.store)) == 1
+
+
+def test_a_stock_quantity_that_is_no_number_needs_attention(harness, adapter):
+    harness.prepare_skus(["MUG-BLUE"])
+    harness.edit_stock("MUG-BLUE", 3)
+    harness.store.product_by_sku("MUG-BLUE")["stock_quantity"] = "lots"
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.get_stock(["MUG-BLUE"])
+    assert "MUG-BLUE" in str(caught.value)
 
 
 def test_tracking_through_notes(harness):

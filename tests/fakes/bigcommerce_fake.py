@@ -4,7 +4,14 @@ in `bigcommerce/` and checked against the published OpenAPI specs in `bigcommerc
 It serves `/stores/{hash}/v2/orders…` and `/stores/{hash}/v3/{catalog,inventory}…` with
 the token check (401), the store quota in `X-Rate-Limit-*` headers on every response
 and 429 when it is spent (the documented header-only 429), 204 for empty V2 lists,
-inclusive whole-second date filters, and a request log for the tests."""
+inclusive whole-second date filters, and a request log for the tests.
+
+Inventory is kept per item and location: a variant with options is its own item, an
+option-less product's stock sits on the product. `GET /v3/inventory/locations/{id}/items`
+lists the items holding inventory at a location (a catalog entry whose stock was never
+set there is not listed), filtered by `sku:in`, `variant_id:in` or `product_id:in`, in
+pages of `limit` (at most 1,000), each shaped as the spec's `LocationItemsResponse`; an
+unknown location is a 404."""
 
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ STATUS_NAMES = {0: "Incomplete", 1: "Pending", 2: "Shipped", 3: "Partially Shipp
 PROVIDER_NAMES = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "royalmail": "Royal Mail",
                   "canadapost": "Canada Post", "auspost": "Australia Post", "": ""}
 ADJUSTMENT_LIMIT = 2000
+LOCATION_ITEMS_LIMIT = 1000
 
 
 def fixture(name: str) -> Any:
@@ -125,6 +133,8 @@ class BigCommerceFake:
         self.catalog: dict[str, dict] = {}  # SKU → variant (with product_id, option_values)
         self.stock_by_variant: dict[tuple[int, int], int] = {}  # (variant id, location)
         self.stock_by_product: dict[tuple[int, int], int] = {}
+        self.locations: set[int] = {1}
+        self.safety_stock: dict[str, int] = {}  # SKU → the merchant's safety stock
         self.log: list[Logged] = []
         self.throttled = 0  # 429s answered
         self._next_id = 10_000
@@ -140,6 +150,8 @@ class BigCommerceFake:
             Route(prefix + "/v3/catalog/variants", self.variants, methods=["GET"]),
             Route(prefix + "/v3/inventory/adjustments/absolute", self.absolute_adjustment,
                   methods=["PUT"]),
+            Route(prefix + "/v3/inventory/locations/{location_id:int}/items",
+                  self.location_items, methods=["GET"]),
         ])
         self.app.add_middleware(_Gate, fake=self)  # type: ignore[arg-type]
 
@@ -206,16 +218,21 @@ class BigCommerceFake:
                                  "option_values": options if with_options else []}
 
     def stock(self, location_id: int = 1) -> dict[str, int]:
+        """On hand per catalog SKU that holds inventory at a location."""
         with self.lock:
             found = {}
-            for sku, variant in self.catalog.items():
-                if variant["option_values"]:
-                    key = (variant["id"], location_id)
-                    if key in self.stock_by_variant:
-                        found[sku] = self.stock_by_variant[key]
-                elif (variant["product_id"], location_id) in self.stock_by_product:
-                    found[sku] = self.stock_by_product[(variant["product_id"], location_id)]
+            for sku in self.catalog:
+                holder, key = self.stock_key(sku, location_id)
+                if key in holder:
+                    found[sku] = holder[key]
             return found
+
+    def stock_key(self, sku: str, location_id: int = 1) -> tuple[dict, tuple[int, int]]:
+        """The store and key holding one catalog SKU's stock at a location."""
+        variant = self.catalog[sku]
+        if variant["option_values"]:
+            return self.stock_by_variant, (variant["id"], location_id)
+        return self.stock_by_product, (variant["product_id"], location_id)
 
     def requests(self, method: str, path_end: str) -> list[Logged]:
         return [r for r in self.log if r.method == method and r.path.endswith(path_end)]
@@ -354,6 +371,45 @@ class BigCommerceFake:
                 else:
                     self.stock_by_product[(item["product_id"], item["location_id"])] = item["quantity"]
         return JSONResponse({"transaction_id": str(uuid.uuid4())})
+
+
+    async def location_items(self, request: Request) -> Response:
+        location_id = request.path_params["location_id"]
+        if location_id not in self.locations:
+            return JSONResponse({"status": 404, "title": f"Location {location_id} not found",
+                                 "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"},
+                                404, media_type="application/problem+json")
+        q = request.query_params
+        with self.lock:
+            held = self.stock(location_id)
+            rows = [self._location_item(v, location_id) for v in
+                    sorted(self.catalog.values(), key=lambda v: v["id"]) if v["sku"] in held]
+        for name, key in (("sku:in", "sku"), ("variant_id:in", "variant_id"),
+                          ("product_id:in", "product_id")):
+            if name in q:
+                wanted = set(q[name].split(","))
+                rows = [r for r in rows if str(r["identity"][key]) in wanted]
+        limit = min(int(q.get("limit", 50)), LOCATION_ITEMS_LIMIT)
+        page = int(q.get("page", 1))
+        chunk = rows[(page - 1) * limit: page * limit]
+        pages = max(1, -(-len(rows) // limit))
+        return JSONResponse({"data": chunk, "meta": {"pagination": {
+            "total": len(rows), "count": len(chunk), "per_page": limit, "current_page": page,
+            "total_pages": pages, "links": {"current": f"?page={page}&limit={limit}"}}}})
+
+    def _location_item(self, variant: dict, location_id: int) -> dict:
+        holder, key = self.stock_key(variant["sku"], location_id)
+        on_hand = holder[key]
+        safety = self.safety_stock.get(variant["sku"], 0)
+        available = max(0, on_hand - safety) if isinstance(on_hand, int) else on_hand
+        return {
+            "identity": {"sku": variant["sku"], "variant_id": variant["id"],
+                         "product_id": variant["product_id"]},
+            "available_to_sell": available,
+            "total_inventory_onhand": on_hand,
+            "settings": {"safety_stock": safety, "is_in_stock": True, "warning_level": 0,
+                         "bin_picking_number": ""},
+        }
 
 
 class _Gate:

@@ -9,10 +9,12 @@ What it models, as Magento does:
   ship through their parent row, quantities are checked, tracks are stored;
 - `GET /V1/shipments`, `POST /V1/shipment/track`, `POST /V1/orders/{id}/comments`;
 - `POST /V1/inventory/source-items` (MSI: any SKU is accepted, the source must exist),
+  `GET /V1/inventory/source-items` (a search, as for orders),
   `GET /V1/stockItems/{sku}` and `PUT /V1/products/{sku}/stockItems/{id}` (legacy);
 - Bearer tokens (admin tokens; integration tokens only when integration-as-bearer is on)
   and OAuth 1.0a signatures verified with oauthlib; refusals in Magento's error shape;
-- optional Web API input limits, and injectable 429/503 answers.
+- optional Web API input limits (list inputs; a maximum page size, with a default page
+  size for searches that give none), and injectable 429/503 answers.
 Every request is recorded (method, path after V1, query, JSON body) for spec checks."""
 
 from __future__ import annotations
@@ -208,7 +210,19 @@ def search(rows: list[dict[str, Any]], criteria: dict[str, Any]) -> dict[str, An
         pages = max(1, -(-total // size))
         page = min(max(1, int(criteria.get("currentPage") or 1)), pages)
         hits = hits[(page - 1) * size: page * size]
-    return {"items": hits, "search_criteria": criteria, "total_count": total}
+    return {"items": hits, "search_criteria": _echoed(criteria), "total_count": total}
+
+
+def _echoed(criteria: dict[str, Any]) -> dict[str, Any]:
+    """The criteria as Magento echoes them: lists, snake_case names, whole numbers."""
+    echo: dict[str, Any] = {"filter_groups": [
+        {"filters": _indexed(group.get("filters"))} for group in _indexed(criteria.get("filter_groups"))]}
+    if criteria.get("sortOrders"):
+        echo["sort_orders"] = _indexed(criteria["sortOrders"])
+    for given, name in (("pageSize", "page_size"), ("currentPage", "current_page")):
+        if criteria.get(given):
+            echo[name] = int(criteria[given])
+    return echo
 
 
 # --- the store ------------------------------------------------------------------------
@@ -225,6 +239,7 @@ class MagentoFake:
         sources: set[str] | None = None,
         store_codes: set[str] | None = None,
         input_list_limit: int | None = None,
+        max_page_size: int | None = None,
     ) -> None:
         self.admin_tokens = set(admin_tokens or ())
         self.integration = integration
@@ -232,6 +247,7 @@ class MagentoFake:
         self.sources = set(sources or {"default"})
         self.store_codes = set(store_codes or {"default", "all"})
         self.input_list_limit = input_list_limit
+        self.max_page_size = max_page_size
         self.faults = Faults()
         self.orders: dict[int, dict[str, Any]] = {}
         self.shipments: list[dict[str, Any]] = []
@@ -310,6 +326,8 @@ class MagentoFake:
                   self._guarded(self.add_comment, "Magento_Sales::comment"), methods=["POST"]),
             Route(f"{v1}/inventory/source-items",
                   self._guarded(self.save_source_items, "Magento_InventoryApi::inventory"), methods=["POST"]),
+            Route(f"{v1}/inventory/source-items",
+                  self._guarded(self.search_source_items, "Magento_InventoryApi::source"), methods=["GET"]),
             Route(f"{v1}/stockItems/{{sku}}", self._guarded(self.get_stock_item, "Magento_CatalogInventory::cataloginventory")),
             Route(f"{v1}/products/{{sku}}/stockItems/{{item_id}}",
                   self._guarded(self.put_stock_item, "Magento_CatalogInventory::cataloginventory"), methods=["PUT"]),
@@ -502,6 +520,19 @@ class MagentoFake:
             self.source_items[(item["sku"], item["source_code"])] = dict(item)
         return JSONResponse([])
 
+    def search_source_items(self, request: Request, body: Any) -> Response:
+        criteria = parse_search_criteria(dict(request.query_params))
+        if self.max_page_size is not None:
+            # Input limits on: a search without a page size gets the default one (20).
+            criteria.setdefault("pageSize", "20")
+            if int(criteria["pageSize"]) > self.max_page_size:
+                return error(400, "Maximum SearchCriteria pageSize is %max", {"max": self.max_page_size})
+        try:
+            result = search(list(self.source_items.values()), criteria)
+        except ValueError as exc:
+            return error(400, 'Invalid condition type "%1"', [str(exc)])
+        return JSONResponse(copy.deepcopy(result))
+
     def get_stock_item(self, request: Request, body: Any) -> Response:
         sku = request.path_params["sku"]
         item = self.stock_items.get(sku)
@@ -518,8 +549,17 @@ class MagentoFake:
         item.update(qty=given.get("qty", item["qty"]), is_in_stock=given.get("is_in_stock", item["is_in_stock"]))
         return JSONResponse(item["item_id"])
 
-    def add_product(self, sku: str, qty: int = 0) -> None:
+    def add_product(self, sku: str, qty: int = 0, *, manage_stock: bool = True) -> None:
         with self._lock:
             item_id = self.next_id("stock")
             self.stock_items[sku] = {"item_id": item_id, "product_id": item_id, "stock_id": 1,
-                                     "qty": qty, "is_in_stock": qty > 0}
+                                     "qty": qty, "is_in_stock": qty > 0,
+                                     "manage_stock": manage_stock}
+
+    def set_source_item(self, sku: str, quantity: float, *, source: str = "default",
+                        status: int | None = None) -> None:
+        """A merchant's edit of one source item (status follows the quantity unless given)."""
+        with self._lock:
+            self.source_items[(sku, source)] = {
+                "sku": sku, "source_code": source, "quantity": quantity,
+                "status": (1 if quantity > 0 else 0) if status is None else status}

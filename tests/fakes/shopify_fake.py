@@ -1,16 +1,19 @@
 """A stateful fake of Shopify's GraphQL Admin API, enough for bridge's Shopify adapter:
 orders with fulfillment orders per location, fulfillments with tracking, variants and
-inventory levels, order notes; admin tokens and the client-credentials grant; the
-cost-based leaky bucket (THROTTLED in a 200 body, or HTTP 429), the 1,000-point query
-cap, ACCESS_DENIED. Every document is validated against Shopify's published schema.
+inventory levels (read by SKU, set with compare-and-swap and idempotency keys), order
+notes; admin tokens and the client-credentials grant; the cost-based leaky bucket
+(THROTTLED in a 200 body, or HTTP 429), the 1,000-point query cap, ACCESS_DENIED.
+Every document is validated against Shopify's published schema.
 
-Tests drive the state directly (`add_order`, `edit_order`, `cancel_order`, …) and read
+Tests drive the state directly (`add_order`, `edit_order`, `cancel_order`,
+`set_available`, …) and read
 what the adapter wrote (`fulfillments`, `levels`, `notes`, `requests`)."""
 
 from __future__ import annotations
 
 import copy
 import itertools
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -115,7 +118,8 @@ class ShopifyFake:
         self.throttle_every = 0                 # >0: every n-th GraphQL call is THROTTLED
         self.denied_fields: set[str] = set()
         self.lost_answers: dict[str, int] = {}  # operation → 5xx sent after it ran, once
-        self.idempotency_keys: dict[str, dict] = {}
+        self.idempotency_keys: dict[str, dict] = {}  # key → {input, result, failed}
+        self.replays = 0  # results answered from an idempotency key, not executed again
         # Shopify keeps whole seconds.
         self.clock = lambda: datetime.now(timezone.utc).replace(microsecond=0)
         self._ids = itertools.count(5_000_000_001)
@@ -175,6 +179,25 @@ class ShopifyFake:
                        "inventory_item_id": self.gid("InventoryItem"), "tracked": tracked}
             self.variants.append(variant)
             return variant
+
+    def add_variant(self, sku: str, tracked: bool = True) -> dict:
+        """Another variant with this SKU (Shopify does not keep SKUs unique)."""
+        with self.lock:
+            variant = {"id": self.gid("ProductVariant"), "sku": sku,
+                       "inventory_item_id": self.gid("InventoryItem"), "tracked": tracked}
+            self.variants.append(variant)
+            return variant
+
+    def set_available(self, sku: str, quantity: int, location: str = DEFAULT_LOCATION) -> None:
+        """A change in the admin (a manual edit, another app): every item with the SKU."""
+        with self.lock:
+            for variant in self.variants:
+                if variant["sku"] == sku:
+                    self.levels[(variant["inventory_item_id"], location)] = quantity
+
+    def levels_of(self, sku: str, location: str = DEFAULT_LOCATION) -> list[int | None]:
+        with self.lock:
+            return [self.levels.get((v["inventory_item_id"], location)) for v in self.variants if v["sku"] == sku]
 
     def stock_by_sku(self, location: str = DEFAULT_LOCATION) -> dict[str, int]:
         with self.lock:
@@ -361,6 +384,34 @@ class ShopifyFake:
                             "inventoryItem": {"id": v["inventory_item_id"], "tracked": v["tracked"]}}
                            for v in chosen], first, after)
 
+    def _root_inventoryItems(self, op, root, first=None, after=None, query="", **unused) -> dict:
+        if unused:
+            raise RequestError("the fake lists inventory items only forwards, by sku")
+        connective, terms = search_terms(query or "")
+        if connective != "OR" and len(terms) > 1 or any(t[0] != "sku" for t in terms):
+            raise RequestError("the fake looks inventory items up by sku terms joined with OR")
+        wanted = {value for _f, _op, value in terms}
+        return connection([self._inventory_item_object(v) for v in self.variants if v["sku"] in wanted],
+                          first, after)
+
+    def _inventory_item_object(self, variant: dict) -> dict:
+        item = variant["inventory_item_id"]
+        return {
+            "id": item, "sku": variant["sku"], "tracked": variant["tracked"],
+            "inventoryLevel": lambda locationId, includeInactive=None: self._level_object(item, locationId),
+        }
+
+    def _level_object(self, item: str, location: str) -> dict | None:
+        if (item, location) not in self.levels:
+            return None  # not stocked there
+
+        def quantities(names: list[str]) -> list[dict]:
+            if set(names) - {"available"}:
+                raise RequestError("the fake keeps only the available quantity")
+            return [{"name": "available", "quantity": self.levels[(item, location)]}]
+
+        return {"quantities": quantities}
+
     def _root_fulfillmentCreate(self, op, root, fulfillment, message=None) -> dict:
         errors = []
         groups = fulfillment["lineItemsByFulfillmentOrder"]
@@ -415,40 +466,95 @@ class ShopifyFake:
         return _payload("order", self._order_object(order), [])
 
     def _root_inventorySetQuantities(self, op, root, input) -> dict:
+        """As documented for 2026-04 and later: an @idempotent key is required (not blank);
+        every quantity must carry changeFromQuantity (null skips the compare-and-swap);
+        a quantity whose changeFromQuantity differs from the level fails the whole
+        mutation with CHANGE_FROM_QUANTITY_STALE (nothing is written); the same key with
+        the same input replays the first result, with other input is
+        IDEMPOTENCY_KEY_PARAMETER_MISMATCH, and after a failed attempt is
+        IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED (a new key is needed)."""
+        key = self._idempotency_key(op, root)
+        fingerprint = json.dumps(op.raw_variables.get("input"), sort_keys=True)
+        if key in self.idempotency_keys:
+            return self._replay(key, fingerprint)
+        errors = self._quantity_errors(input, op.raw_variables.get("input", {}).get("quantities", []))
+        if not errors:
+            errors = self._stale_errors(input)
+        if errors:
+            result = _payload("inventoryAdjustmentGroup", None, errors)
+        else:
+            for entry in input["quantities"]:
+                self.levels[(entry["inventoryItemId"], entry["locationId"])] = entry["quantity"]
+            result = _payload("inventoryAdjustmentGroup",
+                              {"reason": input["reason"], "createdAt": self.clock().isoformat()}, [])
+        if key:
+            self.idempotency_keys[key] = {"input": fingerprint, "result": result, "failed": bool(errors)}
+        return result
+
+    def _idempotency_key(self, op, root) -> str:
         idempotent = op.directive_args(root, "idempotent")
         if idempotent is None and self.idempotency_required:
             raise RequestError("The @idempotent directive is required for this mutation.", "BAD_REQUEST")
         key = (idempotent or {}).get("key") or ""
         if idempotent is not None and not key.strip():
             raise RequestError("The idempotency key cannot be empty.", "BAD_REQUEST")
-        if key in self.idempotency_keys:
-            return self.idempotency_keys[key]
+        return key
+
+    def _replay(self, key: str, fingerprint: str) -> dict:
+        first = self.idempotency_keys[key]
+        if first["input"] != fingerprint:
+            return _payload("inventoryAdjustmentGroup", None, [_user_error(
+                None, "The same idempotency key cannot be used with different operation parameters.",
+                "IDEMPOTENCY_KEY_PARAMETER_MISMATCH")])
+        if first["failed"]:
+            return _payload("inventoryAdjustmentGroup", None, [_user_error(
+                None, "A previous request with this idempotency key failed. Retry with a new idempotency key.",
+                "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED")])
+        self.replays += 1
+        return copy.deepcopy(first["result"])
+
+    def _quantity_errors(self, input: dict, raw: list[dict]) -> list[dict]:
         quantities = input["quantities"]
-        raw = op.raw_variables.get("input", {}).get("quantities", [])
         errors = []
         if input["name"] not in ("available", "on_hand"):
-            errors.append(_user_error(["input", "name"], "The quantity name must be available or on_hand."))
+            errors.append(_user_error(["input", "name"], "The quantity name must be either 'available' or 'on_hand'.",
+                                      "INVALID_NAME"))
         if len(quantities) > 250:
-            errors.append(_user_error(["input", "quantities"], "At most 250 quantities per call."))
+            # Shopify refuses any input array over 250 items before running anything.
+            raise RequestError(f"The input array size of {len(quantities)} is greater than the maximum "
+                               "allowed of 250.", "MAX_INPUT_SIZE_EXCEEDED")
         items = {v["inventory_item_id"] for v in self.variants}
+        seen = set()
         for i, (entry, sent) in enumerate(zip(quantities, raw)):
+            path = ["input", "quantities", str(i)]
             if "changeFromQuantity" not in sent:
-                errors.append(_user_error(["input", "quantities", str(i), "changeFromQuantity"],
+                errors.append(_user_error([*path, "changeFromQuantity"],
                                           "changeFromQuantity must be given (null to skip the check)."))
             if entry["inventoryItemId"] not in items:
-                errors.append(_user_error(["input", "quantities", str(i), "inventoryItemId"],
-                                          "The specified inventory item could not be found."))
+                errors.append(_user_error([*path, "inventoryItemId"],
+                                          "The specified inventory item could not be found.", "INVALID_INVENTORY_ITEM"))
             if entry["locationId"] not in self.locations:
-                errors.append(_user_error(["input", "quantities", str(i), "locationId"],
-                                          "The specified location could not be found."))
-        if errors:
-            return _payload("inventoryAdjustmentGroup", None, errors)
-        for entry in quantities:
-            self.levels[(entry["inventoryItemId"], entry["locationId"])] = entry["quantity"]
-        result = _payload("inventoryAdjustmentGroup", {"reason": input["reason"], "createdAt": self.clock().isoformat()}, [])
-        if key:
-            self.idempotency_keys[key] = result
-        return result
+                errors.append(_user_error([*path, "locationId"],
+                                          "The specified location could not be found.", "INVALID_LOCATION"))
+            pair = (entry["inventoryItemId"], entry["locationId"])
+            if pair in seen:
+                errors.append(_user_error([*path], "The combination of inventoryItemId and locationId must be unique.",
+                                          "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR"))
+            seen.add(pair)
+        return errors
+
+    def _stale_errors(self, input: dict) -> list[dict]:
+        """Every quantity whose changeFromQuantity is not the level as stored. An item
+        without a level at the location counts as 0 (the fake stocks it on first write)."""
+        errors = []
+        for i, entry in enumerate(input["quantities"]):
+            expected = entry.get("changeFromQuantity")
+            current = self.levels.get((entry["inventoryItemId"], entry["locationId"]), 0)
+            if expected is not None and expected != current:
+                errors.append(_user_error(["input", "quantities", str(i), "changeFromQuantity"],
+                                          "The changeFromQuantity value does not match persisted value.",
+                                          "CHANGE_FROM_QUANTITY_STALE"))
+        return errors
 
     # -- objects ----------------------------------------------------------------------
 
@@ -511,5 +617,5 @@ def _payload(name: str, value: Any, errors: list[dict]) -> dict:
     return {name: value, "userErrors": copy.deepcopy(errors)}
 
 
-def _user_error(path: list[str], message: str) -> dict:
-    return {"field": path, "message": message, "code": None}
+def _user_error(path: list[str] | None, message: str, code: str | None = None) -> dict:
+    return {"field": path, "message": message, "code": code}

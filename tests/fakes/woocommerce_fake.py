@@ -8,8 +8,10 @@ What it does the way WooCommerce does:
   `orderby` modified|id|date, `order`, `per_page` (1..100), `page` or `offset`, and the
   `X-WP-Total`/`X-WP-TotalPages` headers; orders sharing one modification time come back in
   a different order on every request, as MySQL is free to return them;
-- `/products` with `include`, `sku` (comma-separated; variations too) and `_fields`;
-  variations under their parent; batch updates refused above 100 items with 413
+- `/products` with `include`, `sku` (split on commas, the whole string matched too, as
+  WooCommerce's query clause does; variations too), `page`, `per_page` and `_fields`;
+  variations under their parent, shown with `manage_stock: "parent"` and the parent's
+  quantity while they sell from its stock; batch updates refused above 100 items with 413
   `woocommerce_rest_request_entity_too_large`, per-item errors for unknown ids;
 - order notes, order updates (which move `date_modified`), and the Shipment Tracking
   extension's `/wp-json/wc-shipment-tracking/v3/` routes (can be switched off);
@@ -270,20 +272,23 @@ def create_app(store: WooStore) -> Starlette:
         if not 1 <= per_page <= 100:
             return wc_error("rest_invalid_param", "Invalid parameter(s): per_page", 400)
         if "sku" in q:
-            # With `sku`, WooCommerce searches products and variations alike.
+            # With `sku`, WooCommerce searches products and variations alike; it splits
+            # the value on commas and, for a list, matches the whole string as well.
             skus = set(q["sku"].split(","))
+            if len(skus) > 1:
+                skus.add(q["sku"])
             rows = [p for p in store.products.values() if p["sku"] in skus]
         else:
             rows = [p for p in store.products.values() if p["type"] != "variation"]
         rows = _included(rows, q)
-        return _product_page(rows, q, per_page)
+        return _product_page([_viewed(store, p) for p in rows], q, per_page)
 
     def list_variations(request: Request, _body) -> Response:
         q = request.query_params
         parent = store.products.get(int(request.path_params["product_id"]))
         if parent is None or parent["type"] == "variation":
             return wc_error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
-        rows = [p for p in store.products.values() if p["parent_id"] == parent["id"]]
+        rows = [_viewed(store, p) for p in store.products.values() if p["parent_id"] == parent["id"]]
         return _product_page(_included(rows, q), q, int(q.get("per_page", "10")))
 
     def products_batch(request: Request, body) -> Response:
@@ -382,6 +387,16 @@ def _included(rows: list[dict], q) -> list[dict]:
         wanted = {int(i) for i in q["include"].split(",") if i}
         rows = [p for p in rows if p["id"] in wanted]
     return rows
+
+
+def _viewed(store: WooStore, product: dict) -> dict:
+    """A row as the REST API shows it ("view" context): a variation that keeps no stock
+    of its own while its parent does sells from the parent's stock."""
+    parent = store.products.get(product["parent_id"]) if product["type"] == "variation" else None
+    if parent is None or product["manage_stock"] is not False or parent["manage_stock"] is not True:
+        return product
+    return {**product, "manage_stock": "parent", "stock_quantity": parent["stock_quantity"],
+            "stock_status": parent["stock_status"]}
 
 
 def _product_page(rows: list[dict], q, per_page: int) -> Response:

@@ -160,11 +160,36 @@ query BridgeVariantsBySku($query: String!, $after: String) {{
 }}
 """
 
+# The shop's `available` quantity at the location, read by SKU: inventory items carry the
+# SKU and their level at one location, so one node costs 3 (item, level, quantities).
+# A connection page holds at most 250 nodes; 2 + 250 × 3 = 752 points, under the cap.
+# As many SKUs as a page holds go in one search; a SKU on several variants (or a loose
+# search match) that overflows the page is read on the next page.
+SKUS_PER_STOCK_READ = 250
+STOCK_READ_PAGE = 250
+STOCK_READ_COST = 2 + STOCK_READ_PAGE * (1 + 1 + 1)
+
+INVENTORY_LEVELS_BY_SKU = f"""
+query BridgeInventoryLevels($query: String!, $location: ID!, $after: String) {{
+  inventoryItems(first: {STOCK_READ_PAGE}, after: $after, query: $query) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id
+      sku
+      tracked
+      inventoryLevel(locationId: $location) {{ quantities(names: ["available"]) {{ name quantity }} }}
+    }}
+  }}
+}}
+"""
+
 # Shopify caps input arrays at 250 entries.
 QUANTITIES_PER_CALL = 250
 
-# From 2026-04 every quantity needs `changeFromQuantity` (null: no compare-and-swap) and
-# the mutation needs an idempotency key, one per change, the same on a retry of it.
+# From 2026-04 every quantity needs `changeFromQuantity`: the quantity expected before the
+# change (compare-and-swap, CHANGE_FROM_QUANTITY_STALE when it differs) or null to skip the
+# check; `compareQuantity`/`ignoreCompareQuantity` are gone from the schema. The mutation
+# needs an idempotency key, one per change, the same on a retry of it.
 INVENTORY_SET_QUANTITIES = """
 mutation BridgeInventorySetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $key) {
@@ -183,5 +208,6 @@ ALL = {
     "BridgeOrderNote": ORDER_NOTE,
     "BridgeOrderNoteUpdate": ORDER_NOTE_UPDATE,
     "BridgeVariantsBySku": VARIANTS_BY_SKU,
+    "BridgeInventoryLevels": INVENTORY_LEVELS_BY_SKU,
     "BridgeInventorySetQuantities": INVENTORY_SET_QUANTITIES,
 }

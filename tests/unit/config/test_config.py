@@ -33,7 +33,7 @@ def test_defaults_are_the_embedded_setup(tmp_path, monkeypatch):
     assert config.settings.database_url.startswith("sqlite:///")
     assert config.settings.broker_url.startswith("sqla+sqlite:///")
     shop = config.storefront("shop")
-    assert shop.policy.seller_sku("A") == "A"
+    assert shop.policy.skus.components("A") == (("A", 1),)
     assert shop.policy.speed_for("anything") == "Standard"
     assert shop.fulfillment.base_url == "https://sellingpartnerapi-na.amazon.com"
 

@@ -6,13 +6,14 @@ from hypothesis import given, strategies as st
 from bridge.domain.ids import is_valid_seller_fulfillment_order_id, seller_fulfillment_order_id
 from bridge.domain.mapping import MappingPolicy, build_fulfillment_request
 from bridge.domain.model import Address, CartLine, CartOrder
+from bridge.domain.skus import SkuMap
 from bridge.errors import NeedsAttentionError
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 ADDRESS = Address(name="Ava Johnson", line1="12 Main St", city="Seattle", state="WA",
                   postal_code="98101", country_code="US")
 POLICY = MappingPolicy(
-    seller_sku=lambda sku: {"CART-A": "FBA-A"}.get(sku, sku),
+    sku_map=SkuMap.from_config({"CART-A": "FBA-A", "KIT": {"FBA-A": 2, "FBA-B": 1}}),
     speed_for=lambda method: {"express": "Expedited"}.get(method, "Standard"),
     fulfillment_policy="FillOrKill",
     comment_template="Thanks for order {number}",
@@ -70,7 +71,7 @@ def test_bad_orders_get_a_specific_reason(changes, reason):
 
 
 def test_comment_over_the_models_limit_needs_attention():
-    policy = MappingPolicy(POLICY.seller_sku, POLICY.speed_for, "FillOrKill", "x" * 751)
+    policy = MappingPolicy(POLICY.sku_map, POLICY.speed_for, "FillOrKill", "x" * 751)
     with pytest.raises(NeedsAttentionError) as caught:
         build_fulfillment_request(order(), "DEMO-1001", policy)
     assert caught.value.reason == "bad_comment"
@@ -92,3 +93,19 @@ def test_distinct_cart_ids_get_distinct_fulfillment_ids():
     ids = {seller_fulfillment_order_id("DEMO", f"gid://shopify/Order/{n}") for n in range(5000)}
     assert len(ids) == 5000
     assert seller_fulfillment_order_id("DEMO", "1001") == "DEMO-1001"
+
+
+def test_a_kit_line_ships_as_its_components_each_with_its_own_item_id():
+    mapped = build_fulfillment_request(
+        order(lines=(CartLine("L1", "KIT", 3), CartLine("L2", "CART-A", 1))), "shop-1001", POLICY)
+    items = [(item["sellerSku"], item["quantity"], item["sellerFulfillmentOrderItemId"])
+             for item in mapped.request["items"]]
+    assert items == [("FBA-A", 6, "L1_k0"), ("FBA-B", 3, "L1_k1"), ("FBA-A", 1, "L2")]
+    assert [(line.line_id, line.cart_sku, line.kit_units) for line in mapped.lines] == [
+        ("L1", "KIT", 2), ("L1", "KIT", 1), ("L2", "CART-A", 1)]
+
+
+def test_a_kit_counts_its_component_units_against_amazons_limit():
+    with pytest.raises(NeedsAttentionError) as caught:
+        build_fulfillment_request(order(lines=(CartLine("L1", "KIT", 84),)), "shop-1001", POLICY)
+    assert caught.value.reason == "too_many_units"
