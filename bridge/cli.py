@@ -30,6 +30,22 @@ def _runtime(ctx: click.Context):
     return ctx.obj["runtime"]
 
 
+def _checked_runtime(ctx: click.Context):
+    """The runtime of a long-running process, once the offline checks pass: a secret that
+    does not resolve or a template that cannot render would otherwise surface only as
+    failing tasks, long after the start."""
+    from bridge.services.config_check import check_config
+
+    runtime = _runtime(ctx)
+    try:
+        check_config(runtime.config)
+    except ConfigError as exc:
+        _print_config_problems(exc)
+        runtime.close()
+        sys.exit(2)
+    return runtime
+
+
 def _print_config_problems(exc: ConfigError) -> None:
     console.print(f"[red]configuration has {len(exc.problems)} problem(s):[/red]")
     for file, key, what in exc.problems:
@@ -57,8 +73,10 @@ def config() -> None:
 
 
 @config.command("check")
+@click.option("--online", is_flag=True,
+              help="Also connect to each shop and to Amazon; exit 1 when either has a problem.")
 @click.pass_context
-def config_check(ctx: click.Context) -> None:
+def config_check(ctx: click.Context, online: bool) -> None:
     """Validate every file, secret reference and cart setting; list every problem."""
     from bridge.config import load_config
     from bridge.services.config_check import check_config
@@ -71,6 +89,27 @@ def config_check(ctx: click.Context) -> None:
         sys.exit(2)
     console.print(f"[green]ok[/green]: {len(loaded.storefronts)} storefront(s): "
                   + ", ".join(s.name for s in loaded.storefronts))
+    if online:
+        from bridge.services.online_check import check_online
+
+        reports = check_online(loaded)
+        for report in reports:
+            _print_online_report(report)
+        sys.exit(0 if all(report.ok for report in reports) else 1)
+
+
+_CHECK_STYLE = {"ok": "[green]ok[/green]     ", "problem": "[red]problem[/red]",
+                "skipped": "[yellow]skipped[/yellow]"}
+
+
+def _print_online_report(report) -> None:
+    from rich.markup import escape
+
+    # Texts quote the platforms' answers, which may hold brackets rich would read as markup.
+    console.print(f"[bold]{escape(report.storefront)}[/bold] ({escape(report.platform)})")
+    for check in report.checks:
+        console.print(f"  {_CHECK_STYLE[check.status]} [bold]{escape(check.name)}[/bold]: "
+                      f"{escape(check.text)}", soft_wrap=True, highlight=False)
 
 
 @main.group()
@@ -122,7 +161,7 @@ def run(ctx: click.Context, concurrency: int) -> None:
     """Run worker and scheduler in one process (the embedded default)."""
     from bridge.daemon import run_embedded
 
-    run_embedded(_runtime(ctx), concurrency=concurrency)
+    run_embedded(_checked_runtime(ctx), concurrency=concurrency)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -131,7 +170,7 @@ def worker(ctx: click.Context) -> None:
     """Run a Celery worker (extra options go to Celery, e.g. -Q submit -c 4)."""
     from bridge.daemon import celery_main
 
-    _runtime(ctx)
+    _checked_runtime(ctx)
     celery_main(["worker", *ctx.args])
 
 
@@ -141,7 +180,7 @@ def beat(ctx: click.Context) -> None:
     """Run the scheduler (a second one stands by until the first stops)."""
     from bridge.daemon import celery_main
 
-    _runtime(ctx)
+    _checked_runtime(ctx)
     celery_main(["beat", *ctx.args])
 
 
@@ -160,6 +199,10 @@ def status(ctx: click.Context) -> None:
         if report.paused:
             head += f"  [red]PAUSED: {report.paused}[/red]"
         console.print(head)
+        for flow in report.degraded:  # a remote that keeps failing, in words
+            console.print(f"  [red]DEGRADED: {flow.flow} has failed {flow.failures} runs in a row "
+                          f"since {flow.since.isoformat(timespec='seconds')}: {flow.error}[/red]",
+                          soft_wrap=True)
         counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
         console.print(f"  orders: {counts or 'none'}")
         poll = report.last_order_poll.isoformat(timespec='seconds') if report.last_order_poll else "never"
@@ -182,6 +225,22 @@ def status(ctx: click.Context) -> None:
             for item in report.attention:
                 table.add_row(str(item["id"]), item["number"], item["reason"], item["message"],
                               item["since"].isoformat(timespec="seconds"))
+            console.print(table)
+        if report.stalled:  # submissions over their retry budget; bridge keeps retrying
+            stalled_table = Table("id", "order", "state", "attempts", "reason", "failing since",
+                                  "stalled since", title="stalled (still retrying)")
+            for item in report.stalled:
+                failing = item["failing_since"]
+                stalled_table.add_row(
+                    str(item["id"]), item["number"], item["state"], str(item["attempts"]),
+                    item["reason"], failing.isoformat(timespec="seconds") if failing else "-",
+                    item["since"].isoformat(timespec="seconds"))
+            console.print(stalled_table)
+        if report.flags:
+            table = Table("kind", "order", "message", "since", title="watchdog")
+            for flag in report.flags:
+                table.add_row(flag["kind"], flag["order"] or "-", flag["message"],
+                              flag["since"].isoformat(timespec="seconds"))
             console.print(table)
 
 

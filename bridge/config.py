@@ -47,6 +47,15 @@ class BridgeSettings(_Strict):
     sweep_seconds: int = Field(default=60, ge=5)
     # Orders bridge submits per task run (amortises the broker hop and commits).
     submit_batch: int = Field(default=25, ge=1, le=500)
+    # A batch of creates first polls the shop when the last order poll started longer ago
+    # than this, so an order cancelled there moments ago is not sent.
+    recheck_seconds: float = Field(default=15, ge=0)
+    # A submission that keeps failing for passing reasons (throttled, 5xx, no connection)
+    # for longer than this, or more often, is flagged stalled; retries go on.
+    stall_after_seconds: int = Field(default=3600, ge=60)
+    stall_after_attempts: int = Field(default=20, ge=1)
+    # The watchdog flags a shipped package whose tracking is not in the shop after this.
+    tracking_overdue_minutes: int = Field(default=30, ge=1)
 
 
 class FulfillmentAccount(_Strict):

@@ -39,10 +39,16 @@ from bridge.carts.bigcommerce_orders import (
     shipping_address_id,
 )
 from bridge.carts.bigcommerce_settings import BigCommerceSettings, check_settings
-from bridge.carts.bigcommerce_stock import READ_PAGE, SkuResolver, read_levels, set_absolute
+from bridge.carts.bigcommerce_stock import (
+    READ_PAGE,
+    SkuResolver,
+    location_problems,
+    read_levels,
+    set_absolute,
+)
 from bridge.carts.contract import Capabilities, SecretResolver
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
-from bridge.errors import ConfigError, NeedsAttentionError
+from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 
 MAX_PAGE = 250  # V2's largest `limit`
 TRACKING_LINK_MAX = 500  # orderShipment_Post.tracking_link maxLength
@@ -72,7 +78,8 @@ class BigCommerceAdapter:
         self.settings = settings
         self.http = BigCommerceHttp(settings.api_base, access_token,
                                     timeout=settings.timeout_seconds, sleep=sleep,
-                                    max_retries=max_retries)
+                                    max_retries=max_retries, verify=settings.verify,
+                                    ca_bundle=settings.ca_bundle)
         self.rules = StatusRules(settings.ready_status_ids, settings.cancelled_status_ids,
                                  settings.shipped_status_ids)
         self.skus = SkuResolver(self.http)
@@ -98,6 +105,22 @@ class BigCommerceAdapter:
 
     def __repr__(self) -> str:
         return f"BigCommerceAdapter(store {self.settings.store_hash})"
+
+    # -- online check
+
+    def probe(self) -> list[tuple[str, str]]:
+        """The token reads orders, and `location_id` is an enabled location (read only)."""
+        try:
+            self.http.request("GET", "/v2/orders", params={"limit": 1})
+        except FatalError as exc:
+            return [("access_token", f"BigCommerce refused the token: {exc.message}; check "
+                     "access_token and that its API account has the scopes Orders: modify, "
+                     "Products: read-only and Store Inventory: modify")]
+        try:
+            return location_problems(self.http, self.settings.location_id)
+        except FatalError as exc:
+            return [("location_id", f"cannot list the store's locations to check it "
+                     f"({exc.message}); give the API account the Store Locations: read-only scope")]
 
     def close(self) -> None:
         self.http.close()

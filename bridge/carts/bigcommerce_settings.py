@@ -9,6 +9,8 @@
     shipped_status_ids = [2, 3]                # Shipped, Partially Shipped
     location_id = 1                            # inventory location bridge sets stock at
     timeout_seconds = 20
+    ca_bundle = "/etc/bridge/shop-ca.pem"      # optional: trust this CA file (PEM) for the API
+    verify = false                             # optional; only for a loopback api_base
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridge import secrets
+from bridge.carts import tls
 
 DEFAULT_API_BASE = "https://api.bigcommerce.com/stores/{store_hash}"
 # BigCommerce's order statuses are a fixed list, ids 0 to 14 (GET /v2/order_statuses).
@@ -31,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "location_id": 1,
     "timeout_seconds": 20,
 }
-KNOWN_KEYS = frozenset({"platform", "store_hash", "access_token", *DEFAULTS})
+KNOWN_KEYS = frozenset({"platform", "store_hash", "access_token", *DEFAULTS, *tls.KEYS})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -45,6 +48,8 @@ class BigCommerceSettings:
     shipped_status_ids: frozenset[int]
     location_id: int
     timeout_seconds: float
+    verify: bool = True
+    ca_bundle: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "BigCommerceSettings":
@@ -58,6 +63,7 @@ class BigCommerceSettings:
             shipped_status_ids=frozenset(value["shipped_status_ids"]),
             location_id=value["location_id"],
             timeout_seconds=float(value["timeout_seconds"]),
+            **tls.tls_options(settings),
         )
 
 
@@ -84,6 +90,8 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     timeout = settings.get("timeout_seconds", DEFAULTS["timeout_seconds"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
         problems.append(("timeout_seconds", "must be a number of seconds between 0 and 300"))
+    base = settings.get("api_base", DEFAULTS["api_base"])
+    problems += tls.check_tls(settings, base.replace("{store_hash}", "x") if isinstance(base, str) else None)
     return problems
 
 

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
+from bridge.carts.batching import sku_chunks as chunks_under
 from bridge.carts.bigcommerce_http import BigCommerceHttp
 from bridge.errors import NeedsAttentionError
 from bridge.logging import get_logger
@@ -82,17 +82,7 @@ class SkuResolver:
 
 
 def sku_chunks(skus: list[str], max_count: int = LOOKUP_PAGE) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    length = 0
-    for sku in skus:
-        size = len(quote(sku, safe="")) + 3  # the comma, encoded
-        if chunk and (len(chunk) == max_count or length + size > LOOKUP_QUERY_CHARS):
-            yield chunk
-            chunk, length = [], 0
-        chunk.append(sku)
-        length += size
-    if chunk:
-        yield chunk
+    return chunks_under(skus, max_count, LOOKUP_QUERY_CHARS)
 
 
 def adjustment_batches(
@@ -175,3 +165,32 @@ def _on_hand(item: Any) -> tuple[str, int]:
 
 def _malformed(what: str) -> NeedsAttentionError:
     return NeedsAttentionError("cart_rejected", f"BigCommerce answered an inventory read with {what}")
+
+
+# --- the online check: is the configured location there and enabled ------------------------
+
+LOCATIONS_PAGE = 250  # far more locations than a store has; one page lists them all
+LOCATIONS_SHOWN = 20
+
+
+def location_problems(http: BigCommerceHttp, location_id: int) -> list[tuple[str, str]]:
+    """What is wrong with `location_id` on this store: not one of its locations (with the
+    ones it has) or disabled; [] when it is an enabled location."""
+    body = http.read_json(http.request("GET", "/v3/inventory/locations",
+                                       params={"limit": LOCATIONS_PAGE}))
+    locations, _pages = _page(body)
+    found = next((loc for loc in locations if isinstance(loc, dict) and loc.get("id") == location_id), None)
+    if found is None:
+        return [("location_id", f"{location_id} is not a location of this store; "
+                 f"locations are: {_named(locations)}")]
+    if found.get("enabled") is False:
+        return [("location_id", f"location {location_id} ({found.get('label')}) is disabled; "
+                 "enable it in Settings › Locations or name an enabled location")]
+    return []
+
+
+def _named(locations: list) -> str:
+    shown = [f"{loc.get('label')} ({loc.get('id')}{'' if loc.get('enabled', True) else ', disabled'})"
+             for loc in locations[:LOCATIONS_SHOWN] if isinstance(loc, dict)]
+    more = len(locations) - len(shown)
+    return (", ".join(shown) + (f" and {more} more" if more > 0 else "")) if shown else "none"

@@ -81,3 +81,16 @@ class CartAdapter(Protocol):
 
     def close(self) -> None:
         ...
+
+
+class ProbingCartAdapter(CartAdapter, Protocol):
+    """An adapter that can also check itself against the live shop. `probe` is optional:
+    callers look it up with `getattr(cart, "probe", None)`, so adapters without it keep
+    working (`bridge config check --online` then says it has no online check for them)."""
+
+    def probe(self) -> list[tuple[str, str]]:
+        """Problems that would stop the adapter from working, as (key, what is wrong and
+        what to do), found with cheap read-only calls: credentials accepted, scopes or
+        permissions present, the configured location or source there and active, platform
+        prerequisites. [] when nothing is wrong. Never writes to the shop."""
+        ...

@@ -14,6 +14,8 @@
     legacy_stock = false                        # true: no MSI, write legacy stock items
     stock_batch_size = 20
     timeout_seconds = 30
+    ca_bundle = "/etc/bridge/shop-ca.pem"       # optional: trust this CA file (PEM) for the store
+    verify = false                              # optional; only for a store on the loopback
 
 What bridge reads: `GET /V1/orders` (changed orders), `GET /V1/orders/{id}`,
 `GET /V1/shipments` (tracking already written), `GET /V1/inventory/source-items` (MSI
@@ -44,6 +46,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from bridge import secrets
+from bridge.carts import tls
 from bridge.carts.contract import Capabilities, SecretResolver
 from bridge.carts.magento_http import BearerAuth, MagentoHttp, oauth1_signer
 from bridge.carts.magento_orders import (
@@ -59,6 +62,7 @@ from bridge.carts.magento_orders import (
 )
 from bridge.carts.magento_stock import (
     READ_PAGE,
+    source_problems,
     asked_spelling,
     json_body,
     sku_chunks,
@@ -68,7 +72,7 @@ from bridge.carts.magento_stock import (
     stock_item_level,
 )
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
-from bridge.errors import ConfigError, NeedsAttentionError
+from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 from bridge.logging import get_logger
 
 log = get_logger(__name__)
@@ -80,7 +84,7 @@ OAUTH_KEYS = ("consumer_key", "consumer_secret", "access_token_secret")
 SECRET_KEYS = ("access_token", *OAUTH_KEYS)
 KNOWN_KEYS = frozenset({
     "platform", "url", "store_code", *SECRET_KEYS, "ready_states", "cancelled_states",
-    "source_code", "legacy_stock", "stock_batch_size", "timeout_seconds",
+    "source_code", "legacy_stock", "stock_batch_size", "timeout_seconds", *tls.KEYS,
 })
 DEFAULTS: dict[str, Any] = {
     "store_code": "default",
@@ -139,6 +143,7 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     timeout = settings.get("timeout_seconds", DEFAULTS["timeout_seconds"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
         problems.append(("timeout_seconds", "must be a number of seconds between 0 and 300"))
+    problems += tls.check_tls(settings, settings.get("url"))
     return problems
 
 
@@ -225,11 +230,29 @@ class MagentoAdapter:
         store_code = settings.get("store_code", DEFAULTS["store_code"])
         base = f"{settings['url'].strip().rstrip('/')}/rest/{store_code}/V1"
         http = MagentoHttp(base, auth=auth,
-                           timeout=float(settings.get("timeout_seconds", DEFAULTS["timeout_seconds"])))
+                           timeout=float(settings.get("timeout_seconds", DEFAULTS["timeout_seconds"])),
+                           **tls.tls_options(settings))
         return cls(http, settings)
 
     def __repr__(self) -> str:
         return f"MagentoAdapter({self.http.base_url})"
+
+    # -- online check
+
+    def probe(self) -> list[tuple[str, str]]:
+        """The token reads orders; with MSI, `source_code` names an enabled source."""
+        try:
+            self.http.request("GET", "orders", params=search_params([], page_size=1, current_page=1))
+        except FatalError as exc:
+            return [("access_token", f"{exc.message}; check the token (or the integration's "
+                     "four OAuth values) and that the integration may read Sales › Orders")]
+        if self.legacy_stock:
+            return []
+        try:
+            return source_problems(self.http, self.source_code)
+        except FatalError as exc:
+            return [("source_code", f"cannot read inventory sources to check it ({exc.message}); "
+                     "allow the integration Stores › Inventory › Sources")]
 
     def close(self) -> None:
         self.http.close()

@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import requests
 
+from bridge.carts.batching import sku_chunks as chunks_under
+from bridge.carts.magento_http import MagentoHttp
 from bridge.carts.magento_orders import search_params
 from bridge.errors import NeedsAttentionError
 
@@ -28,17 +30,7 @@ READ_QUERY_CHARS = 4000  # the encoded SKU list, well inside an 8 KB request lin
 
 def sku_chunks(skus: Sequence[str]) -> Iterator[list[str]]:
     """Chunks of at most READ_PAGE SKUs whose encoded filter stays under READ_QUERY_CHARS."""
-    chunk: list[str] = []
-    length = 0
-    for sku in skus:
-        size = len(quote(sku, safe="")) + 3  # the comma, encoded
-        if chunk and (len(chunk) == READ_PAGE or length + size > READ_QUERY_CHARS):
-            yield chunk
-            chunk, length = [], 0
-        chunk.append(sku)
-        length += size
-    if chunk:
-        yield chunk
+    return chunks_under(skus, READ_PAGE, READ_QUERY_CHARS)
 
 
 def source_items_params(skus: list[str], source_code: str, page: int) -> dict[str, str]:
@@ -100,3 +92,35 @@ def asked_spelling(skus: Sequence[str]) -> dict[str, str]:
 
 def malformed(what: str) -> NeedsAttentionError:
     return NeedsAttentionError("cart_rejected", f"Magento answered a stock read with {what}")
+
+
+# --- the online check: does the configured MSI source exist ------------------------------
+
+SOURCES_SHOWN = 20
+
+
+def source_problems(http: MagentoHttp, source_code: str) -> list[tuple[str, str]]:
+    """What is wrong with `source_code` on this store: unknown (with the codes there
+    are) or disabled; [] when it is an enabled source."""
+    response = http.request("GET", f"inventory/sources/{quote(source_code, safe='')}", allow_404=True)
+    if response.status_code == 404:
+        return [("source_code", f"{source_code!r} is not an inventory source of this store; "
+                 f"sources are: {_known_sources(http)}")]
+    source = json_body(response)
+    if isinstance(source, dict) and source.get("enabled") is False:
+        return [("source_code", f"source {source_code!r} is disabled: MSI neither ships from it "
+                 "nor sells its stock; enable it in Stores › Inventory › Sources")]
+    return []
+
+
+def _known_sources(http: MagentoHttp) -> str:
+    params = search_params([], page_size=SOURCES_SHOWN, current_page=1)
+    body = json_body(http.request("GET", "inventory/sources", params=params))
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        return "none"
+    shown = [f"{item.get('source_code')} ({item.get('name')}"
+             f"{'' if item.get('enabled', True) else ', disabled'})" for item in items if isinstance(item, dict)]
+    total = body.get("total_count")
+    more = total - len(shown) if isinstance(total, int) else 0
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

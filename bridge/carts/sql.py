@@ -443,6 +443,31 @@ class SqlCartAdapter:
     def __repr__(self) -> str:
         return f"SqlCartAdapter({self._display_url})"
 
+    # -- online check
+
+    def probe(self) -> list[tuple[str, str]]:
+        """Every mapped table and column exists: a wrong name would otherwise surface as
+        a paused storefront at the first poll or write that touches it."""
+        try:
+            with self._sql_edge("checking the mapped tables"), self._engine.connect() as conn:
+                inspector = sa.inspect(conn)
+                return [problem for section in DEFAULT_MAPPING
+                        for problem in self._section_problems(inspector, section)]
+        except FatalError as exc:
+            return [("url", exc.message)]
+
+    def _section_problems(self, inspector, section: str) -> list[tuple[str, str]]:
+        mapped = self.mapping.section(section)
+        schema, _, name = mapped["table"].rpartition(".")
+        if not inspector.has_table(name, schema or None):
+            return [(f"{section}.table", f"the cart database has no table {mapped['table']!r}; "
+                     "name the table that holds them")]
+        present = {column["name"].lower() for column in inspector.get_columns(name, schema or None)}
+        return [(f"{section}.{key}", f"table {mapped['table']!r} has no column {column!r}; "
+                 "name an existing column (\"\" for an optional one the table lacks)")
+                for key, column in mapped.items()
+                if key != "table" and column and column.lower() not in present]
+
     def close(self) -> None:
         self._engine.dispose()
 

@@ -32,7 +32,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -48,12 +48,12 @@ from bridge.carts.woocommerce_orders import (
     product_key,
     to_cart_order,
 )
+from bridge.carts.batching import sku_chunks
 from bridge.carts.woocommerce_settings import WooSettings, check_settings
 from bridge.carts.woocommerce_stock import (
     StockRow,
     StockTarget,
     searchable,
-    sku_chunks,
     stock_row,
 )
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
@@ -113,7 +113,8 @@ class WooCommerceAdapter:
         self.settings = settings
         self.http = WooHttp(settings.url, consumer_key, consumer_secret,
                             timeout=settings.timeout_seconds, sleep=sleep,
-                            max_retries=max_retries, session=session)
+                            max_retries=max_retries, session=session,
+                            verify=settings.verify, ca_bundle=settings.ca_bundle)
         self._products: dict[int, ProductFacts] = {}
         self._stock_targets: dict[str, StockTarget] = {}
 
@@ -136,6 +137,33 @@ class WooCommerceAdapter:
 
     def __repr__(self) -> str:
         return f"WooCommerceAdapter({self.settings.url})"
+
+    # -- online check
+
+    def probe(self) -> list[tuple[str, str]]:
+        """The key reads orders (what bridge does first), and the Shipment Tracking
+        extension answers when tracking goes there. WooCommerce shows no key's
+        permissions through its API: a key without write permission is found on the
+        first write, which it refuses as credentials (the storefront pauses)."""
+        try:
+            self.http.get_json(f"{API}/orders", {"per_page": 1, "_fields": "id"})
+        except FatalError as exc:
+            if exc.reason == "cart_config":
+                return [("url", exc.message)]
+            return [("consumer_key", f"WooCommerce refused the key: {exc.message}; create a key "
+                     "with Read/Write permissions for a shop manager or administrator "
+                     "(WooCommerce → Settings → Advanced → REST API) and point consumer_key "
+                     "and consumer_secret at it")]
+        if self.settings.tracking == "shipment-tracking" and not self._has_tracking_extension():
+            return [("tracking", "the store has no Shipment Tracking endpoint "
+                     f"(/{TRACKING_API}): install and activate the WooCommerce Shipment "
+                     "Tracking extension, or set tracking = \"notes\"")]
+        return []
+
+    def _has_tracking_extension(self) -> bool:
+        # The extension's REST namespace index exists only while the plugin is active.
+        response = self.http.request("GET", TRACKING_API, allow_404=True)
+        return response.status_code != 404
 
     def close(self) -> None:
         self.http.close()

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridge import secrets
+from bridge.carts import tls
 
 TRACKING_MODES = ("shipment-tracking", "notes")
 DEFAULT_READY = ("processing",)
@@ -22,7 +23,7 @@ DEFAULT_TIMEOUT = 30.0
 
 KNOWN_KEYS = frozenset({
     "platform", "url", "consumer_key", "consumer_secret", "ready_statuses",
-    "cancelled_statuses", "tracking", "complete_when_shipped", "timeout_seconds",
+    "cancelled_statuses", "tracking", "complete_when_shipped", "timeout_seconds", *tls.KEYS,
 })
 
 
@@ -36,6 +37,8 @@ class WooSettings:
     tracking: str = "shipment-tracking"
     complete_when_shipped: bool = True
     timeout_seconds: float = DEFAULT_TIMEOUT
+    verify: bool = True
+    ca_bundle: str | None = None
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> "WooSettings":
@@ -49,6 +52,7 @@ class WooSettings:
             tracking=settings.get("tracking", "shipment-tracking"),
             complete_when_shipped=settings.get("complete_when_shipped", True),
             timeout_seconds=float(settings.get("timeout_seconds", DEFAULT_TIMEOUT)),
+            **tls.tls_options(settings),
         )
 
 
@@ -75,6 +79,7 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     timeout = settings.get("timeout_seconds", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
         problems.append(("timeout_seconds", "must be a number of seconds between 0 and 300"))
+    problems += tls.check_tls(settings, settings.get("url"))
     return problems
 
 

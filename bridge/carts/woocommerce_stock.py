@@ -10,10 +10,9 @@ so it is not this SKU's to report."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from bridge.errors import NeedsAttentionError
 
@@ -36,21 +35,6 @@ class StockRow:
 def searchable(sku: str) -> bool:
     """WooCommerce splits the `sku` filter on commas, so such SKUs cannot be looked up."""
     return bool(sku) and "," not in sku
-
-
-def sku_chunks(skus: list[str], max_count: int, max_chars: int) -> Iterator[list[str]]:
-    """Chunks of at most `max_count` SKUs whose encoded filter stays under `max_chars`."""
-    chunk: list[str] = []
-    length = 0
-    for sku in skus:
-        size = len(quote(sku, safe="")) + 3  # the comma, encoded
-        if chunk and (len(chunk) == max_count or length + size > max_chars):
-            yield chunk
-            chunk, length = [], 0
-        chunk.append(sku)
-        length += size
-    if chunk:
-        yield chunk
 
 
 def stock_row(product: Any) -> StockRow:

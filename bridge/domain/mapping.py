@@ -87,7 +87,7 @@ def _render_comment(template: str, order: CartOrder) -> str:
     values = {"number": order.number, "order_id": order.order_id, "email": order.email}
     try:
         return string.Formatter().vformat(template, (), values)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise NeedsAttentionError(
             "bad_comment_template", f"the order comment template cannot be rendered: {exc}"
         ) from None

@@ -2,11 +2,22 @@
 through `check_transition`, so an impossible move fails loudly instead of corrupting a row.
 
     received ──► ready ──► submitting ──► accepted ──► processing ──► shipped ──► complete
-        │          │            │  ▲          │             │
-        │          │            ▼  │          ▼             ▼
-        │          │      submit_unknown   cancel_requested ──► cancelled
-        ▼          ▼
-    needs_attention (from anywhere not terminal; `retry` leads back)
+        │          │            │  ▲          │             │                      │
+        │          │            ▼  │          ▼             ▼                      │
+        │          │      submit_unknown   cancel_requested ──► cancelled          │
+        ▼          ▼                                                               │
+    needs_attention (from anywhere not terminal; `retry` leads back)  ◄────────────┘
+
+    received ◄──► ignored ──► cancelled
+
+`ignored`: a paid order with nothing for Amazon to ship (no lines, or none that needs
+shipping). It is recorded so that nothing read is dropped unseen, and it waits for
+nothing; a cart change that makes it shippable (a line added) maps it again from
+`received`.
+
+`complete → needs_attention`: the only way out of `complete`. The cart cancelled an order
+Amazon has already shipped; nothing can be recalled, but a person must decide on a
+refund or a return, so the order is held for them instead of staying quietly complete.
 """
 
 from __future__ import annotations
@@ -26,11 +37,20 @@ class OrderState(StrEnum):
     CANCEL_REQUESTED = "cancel_requested"  # the cart cancelled an order Amazon has
     CANCELLED = "cancelled"
     NEEDS_ATTENTION = "needs_attention"
+    IGNORED = "ignored"            # paid, but nothing for Amazon to ship
 
 
 S = OrderState
 
-TERMINAL = frozenset({S.COMPLETE, S.CANCELLED})
+# No work left for bridge. A terminal state is left only by `REOPENED_BY_THE_CART`.
+TERMINAL = frozenset({S.COMPLETE, S.CANCELLED, S.IGNORED})
+
+# The cart changed a finished order after the fact: shipped-then-cancelled needs a
+# person, and an ignored order that gained something to ship is mapped again.
+REOPENED_BY_THE_CART: dict[OrderState, frozenset[OrderState]] = {
+    S.COMPLETE: frozenset({S.NEEDS_ATTENTION}),
+    S.IGNORED: frozenset({S.RECEIVED, S.CANCELLED}),
+}
 
 # Orders bridge has not handed to Amazon yet: their units are reserved by bridge itself.
 NOT_YET_SUBMITTED = frozenset({S.RECEIVED, S.READY, S.SUBMITTING, S.SUBMIT_UNKNOWN})
@@ -39,7 +59,7 @@ NOT_YET_SUBMITTED = frozenset({S.RECEIVED, S.READY, S.SUBMITTING, S.SUBMIT_UNKNO
 AT_AMAZON_OPEN = frozenset({S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED})
 
 _ALLOWED: dict[OrderState, frozenset[OrderState]] = {
-    S.RECEIVED: frozenset({S.READY, S.CANCELLED, S.NEEDS_ATTENTION, S.RECEIVED}),
+    S.RECEIVED: frozenset({S.READY, S.CANCELLED, S.NEEDS_ATTENTION, S.RECEIVED, S.IGNORED}),
     S.READY: frozenset({S.SUBMITTING, S.RECEIVED, S.CANCELLED, S.NEEDS_ATTENTION}),
     # submitting → cancelled: a read-back found nothing at Amazon for an order the cart
     # cancelled meanwhile, so it is never created.
@@ -59,7 +79,7 @@ _ALLOWED: dict[OrderState, frozenset[OrderState]] = {
         {S.RECEIVED, S.SUBMIT_UNKNOWN, S.ACCEPTED, S.PROCESSING, S.SHIPPED, S.CANCELLED,
          S.CANCEL_REQUESTED, S.COMPLETE}
     ),
-    S.COMPLETE: frozenset(),
+    **REOPENED_BY_THE_CART,
     S.CANCELLED: frozenset(),
 }
 

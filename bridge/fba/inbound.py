@@ -11,9 +11,14 @@ import time
 from collections.abc import Callable, Iterator
 from functools import cache
 
+from bridge import net
 from bridge.errors import NeedsAttentionError, TransientError
 from bridge.fba.http import SpApiHttp
 from bridge.fba.operations import Operation, model_operation
+
+# Label PDFs for a large shipment run to a few MB; the cap keeps a runaway answer out.
+DOWNLOAD_MAX_BYTES = 50 * 1024 * 1024
+DOWNLOAD_SECONDS = 60
 
 
 @cache
@@ -101,7 +106,8 @@ class InboundClient:
 
     def download(self, url: str) -> bytes:
         """Fetch a document Amazon links to (labels): a plain GET, no SP-API token."""
-        response = self._http.session.get(url, timeout=30)
+        response = net.send(self._http.session, "GET", url, deadline=net.Deadline(DOWNLOAD_SECONDS),
+                            max_body=DOWNLOAD_MAX_BYTES)
         if response.status_code != 200:
             raise TransientError(f"the document at Amazon's link answered HTTP {response.status_code}")
         return response.content

@@ -24,6 +24,7 @@ from bridge.errors import TransientError
 from bridge.ledger.tables import (
     Cursor,
     Event,
+    Flag,
     Lease,
     Order,
     OrderLine,
@@ -217,6 +218,54 @@ def counts_by_state(session: Session, storefront: str) -> dict[str, int]:
         select(Order.state, func.count()).where(Order.storefront == storefront).group_by(Order.state)
     )
     return {state: count for state, count in rows}
+
+
+def has_orders(session: Session, storefront: str, states: Iterable[OrderState]) -> bool:
+    return session.scalar(
+        select(Order.id).where(Order.storefront == storefront,
+                               Order.state.in_([s.value for s in states])).limit(1)
+    ) is not None
+
+
+def mark_stalled(session: Session, row: Order, now: datetime, reason: str, why: str) -> None:
+    row.stalled_since, row.stalled_reason = now, reason
+    record_event(session, row.storefront, row.id, "stalled",
+                 message=f"stalled ({why}): {reason}; retries go on")
+
+
+def clear_stall(session: Session, row: Order, why: str) -> None:
+    """Forget the failures of a submission that is over, and end its stall if any."""
+    if row.stalled_since is not None:
+        record_event(session, row.storefront, row.id, "stall_cleared",
+                     message=f"no longer stalled: {why}")
+    row.first_failed_at = row.stalled_since = row.stalled_reason = None
+
+
+def clear_settled_failures(session: Session, storefront: str,
+                           pending: Iterable[OrderState]) -> int:
+    """Rows with failures on record that are no longer `pending` submission (cancelled
+    by a poll, held for a person, …) lose them; returns how many did."""
+    rows = session.scalars(
+        select(Order).where(Order.storefront == storefront, Order.first_failed_at.is_not(None),
+                            Order.state.not_in([s.value for s in pending]))
+    )
+    count = 0
+    for row in rows:
+        clear_stall(session, row, f"the order is {row.state}")
+        count += 1
+    return count
+
+
+def stalled_orders(session: Session, storefront: str, pending: Iterable[OrderState],
+                   limit: int = 50) -> list[Order]:
+    """Stalled rows still waiting to be submitted, longest-stalled first."""
+    return list(session.scalars(
+        select(Order)
+        .where(Order.storefront == storefront, Order.stalled_since.is_not(None),
+               Order.state.in_([s.value for s in pending]))
+        .order_by(Order.stalled_since, Order.id)
+        .limit(limit)
+    ))
 
 
 # ---------------------------------------------------------------- events
@@ -589,3 +638,36 @@ def drifted_sku_count(session: Session, storefront: str) -> int:
             ShopStock.shop_quantity != ShopStock.target,
         )
     ) or 0
+
+
+# ---------------------------------------------------------------- flags
+
+def open_flags(session: Session, storefront: str | None = None) -> list[Flag]:
+    query = select(Flag).where(Flag.cleared_at.is_(None)).order_by(Flag.storefront, Flag.id)
+    if storefront is not None:
+        query = query.where(Flag.storefront == storefront)
+    return list(session.scalars(query))
+
+
+def raise_flag(session: Session, storefront: str, order_id: int | None, kind: str,
+               message: str, now: datetime) -> bool:
+    """Open a flag unless one is open for the same subject; True when this call opened it
+    (two sweeps racing open it once: the unique key decides)."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    opened = session.execute(
+        insert(Flag)
+        .values(storefront=storefront, order_id=order_id, kind=kind, message=message,
+                raised_at=now, open_key=str(order_id) if order_id is not None else "-")
+        .on_conflict_do_nothing()
+        .returning(Flag.id)  # no row when one was open already (rowcount is not reliable)
+    )
+    return opened.scalar() is not None
+
+
+def clear_flag(session: Session, flag: Flag, now: datetime) -> None:
+    flag.cleared_at, flag.open_key = now, None
+
+
+def mark_flag_noted(session: Session, flag_id: int, now: datetime) -> None:
+    session.execute(update(Flag).where(Flag.id == flag_id).values(noted_at=now))

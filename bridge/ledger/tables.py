@@ -76,6 +76,9 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("storefront", "cart_order_id"),
         Index("ix_orders_work", "state", "storefront", "state_changed_at"),
+        # Few rows have a failure on record: finding them (to clear a settled one's flag)
+        # must not scan a storefront's whole history.
+        Index("ix_orders_failing", "storefront", "first_failed_at"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     storefront: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -100,6 +103,13 @@ class Order(Base):
     )
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The first of the passing failures (throttled, 5xx, no connection) of the submission
+    # under way; cleared once Amazon accepts it or it leaves the submit flow.
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set while those failures are over the retry budget: retries go on, but a person
+    # is told. `stalled_reason` is the latest error.
+    stalled_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    stalled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OrderLine(Base):
@@ -287,3 +297,41 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, nullable=False
     )
+
+
+class Flag(Base):
+    """Something the watchdog found stuck (an order Amazon has not shipped in time,
+    tracking not in the shop, a storefront not polled, a hold about to run out), from
+    the sweep that raised it to the one that found the condition gone."""
+
+    __tablename__ = "flags"
+    # One open flag per (storefront, kind, subject): `open_key` names the subject while
+    # the flag is open and is NULL once cleared, and NULLs never collide in a unique key.
+    __table_args__ = (UniqueConstraint("storefront", "kind", "open_key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    message: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the shop was told (flags about an order), so it is told once.
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    open_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class FlowHealth(Base):
+    """How each flow of a storefront last fared against its remotes (the shop, Amazon):
+    when it last went through, and since when and why it has been failing, so a
+    storefront whose remote keeps failing is shown as degraded with the reason."""
+
+    __tablename__ = "flow_health"
+    storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Consecutive failed runs; 0 once a run goes through.
+    failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)

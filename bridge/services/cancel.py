@@ -66,7 +66,8 @@ def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
         result.too_late += 1
         if cart is not None:
             tell_merchant(cart, CartOrder.from_snapshot(snapshot),
-                          message + "; it will ship, so arrange a return or refund")
+                          message + "; it will ship, so arrange a return or refund",
+                          ledger=ledger, storefront=storefront.name)
     return result
 
 

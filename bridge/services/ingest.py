@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
@@ -24,12 +24,20 @@ from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
-from bridge.services.common import log, mapping_policy, tell_merchant
+from bridge.services.common import log, mapping_policy, tell_merchant_each
 
 FLOW = "orders"
 # Short: a heartbeat renews it while the poll runs, so a crashed poll's lease lapses
 # within this (at once when its process is seen dead on the same host).
 LEASE_SECONDS = repo.LEASE_SECONDS
+# How far a cart's clock may run ahead of bridge's before an order's date is suspect.
+CLOCK_SKEW = timedelta(minutes=5)
+# Amazon statuses of an order it has shipped (in full or in part).
+AMAZON_SHIPPED = ("Complete", "CompletePartialled")
+CANCELLED_AFTER_SHIPMENT = (
+    "cancelled in the cart after Amazon shipped it; Amazon cannot recall the shipment, so "
+    "a refund or a return is the merchant's call"
+)
 
 
 @dataclass
@@ -40,7 +48,8 @@ class IngestResult:
     needs_attention: int = 0
     changed: int = 0
     cancelled: int = 0
-    ignored: int = 0
+    ignored: int = 0  # read but not recorded: unpaid (read again once paid) or cancelled
+    nothing_to_ship: int = 0  # recorded as `ignored`: paid, but nothing for Amazon to ship
     notes: list[tuple[CartOrder, str]] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None
     skipped: bool = False  # another poll of this storefront was running
@@ -104,8 +113,7 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
             break
         page_token = page.next_page
 
-    for order, text in result.notes:
-        tell_merchant(cart, order, text)
+    tell_merchant_each(cart, result.notes, ledger=ledger, storefront=storefront.name)
     return result
 
 
@@ -126,8 +134,10 @@ def record_order(
 ) -> Order | None:
     """Record one cart order against its (locked) ledger row, if any; returns the row."""
     if row is None:
-        if not order.paid or order.cancelled or not order.shippable_lines:
-            result.ignored += 1  # nothing for Amazon to ship (yet); a later change is read again
+        if not order.paid or order.cancelled:
+            # Unpaid: its payment changes it, so it is read again then. Cancelled before
+            # bridge ever saw it: there is nothing to do, now or later.
+            result.ignored += 1
             return None
         row = repo.add_order(session, storefront.name, order, S.RECEIVED)
         result.recorded += 1
@@ -150,6 +160,7 @@ def _record_change(session: Session, storefront: StorefrontConfig, row: Order,
         repo.record_event(session, row.storefront, row.id, "cart_changed",
                           message="the order changed in the cart before submission")
         if row.state != S.RECEIVED:
+            _leave_ignored(row)
             repo.transition(session, row, S.RECEIVED, "remap", "mapping the changed order again")
         prepare(session, storefront, row, order, known_skus, result)
         return
@@ -190,9 +201,15 @@ def edit_that_matters(sent: CartOrder, now: CartOrder) -> str | None:
 
 def _editable(row: Order) -> bool:
     """Amazon has never accepted this order, so a cart edit can simply be mapped again."""
-    return row.state in (S.RECEIVED, S.READY) or (
+    return row.state in (S.RECEIVED, S.READY, S.IGNORED) or (
         row.state == S.NEEDS_ATTENTION and row.accepted_at is None
     )
+
+
+def _leave_ignored(row: Order) -> None:
+    """An ignored order's reason stops holding once the cart changed it."""
+    if row.state == S.IGNORED:
+        row.attention_reason, row.last_error = "", ""
 
 
 def prepare(
@@ -203,11 +220,17 @@ def prepare(
     known_skus: set[str] | None,
     result: IngestResult,
 ) -> None:
-    """received → ready (request and id saved) or needs_attention (with the reason)."""
+    """received → ready (request and id saved), ignored (nothing to ship) or
+    needs_attention (with the reason)."""
     sfo_id = row.seller_fulfillment_order_id or seller_fulfillment_order_id(
         storefront.id_prefix, order.order_id
     )
     try:
+        check_dates(order, _bridge_now(result))
+        unshippable = nothing_to_ship(order)
+        if unshippable is not None:
+            _ignore(session, row, *unshippable, result)
+            return
         mapped = build_fulfillment_request(order, sfo_id, mapping_policy(storefront), known_skus)
     except NeedsAttentionError as problem:
         # The shop already sold these units: they stay reserved while the order is held.
@@ -226,12 +249,59 @@ def prepare(
     result.ready += 1
 
 
+def nothing_to_ship(order: CartOrder) -> tuple[str, str] | None:
+    """(reason, sentence) when a paid order gives Amazon nothing to ship."""
+    if not order.lines:
+        return "no_lines", "the order has no lines: there is nothing for Amazon to ship"
+    if not order.shippable_lines:
+        return ("nothing_to_ship", "no line of the order needs shipping (digital items, "
+                "services or gift cards): there is nothing for Amazon to ship")
+    return None
+
+
+def _ignore(session: Session, row: Order, reason: str, message: str,
+            result: IngestResult) -> None:
+    """Recorded, with why, so the order is visible; it reserves no stock (no lines)."""
+    repo.replace_lines(session, row, ())
+    repo.transition(session, row, S.IGNORED, "ignored", message)
+    row.attention_reason, row.last_error = reason, message
+    result.nothing_to_ship += 1
+    log.info("order_ignored", order=row.cart_order_id, reason=reason, detail=message)
+
+
+def check_dates(order: CartOrder, now: datetime) -> None:
+    """An order dated ahead of bridge's clock (beyond ordinary skew) means a wrong clock
+    or time zone in the shop, which can also make polling miss orders: a person checks."""
+    for label, moment in (("created", order.created_at), ("updated", order.updated_at)):
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        if moment - now > CLOCK_SKEW:
+            raise NeedsAttentionError(
+                "future_date",
+                f"the order's {label} time {moment.isoformat(timespec='seconds')} is "
+                f"{_minutes(moment - now)} ahead of bridge's clock; check the shop's clock "
+                "and time zone, then retry the order",
+            )
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{int(delta.total_seconds() // 60)} min"
+
+
+def _bridge_now(result: IngestResult) -> datetime:
+    """The later of the poll's read start (a poll's clock, which tests may move) and now."""
+    now = utcnow()
+    return max(now, result.window[1]) if result.window else now
+
+
 def _cart_cancelled(session: Session, row: Order, order: CartOrder, result: IngestResult) -> None:
     repo.update_snapshot(row, order)
     state = S(row.state)
     if _editable(row):
+        _leave_ignored(row)
         repo.transition(session, row, S.CANCELLED, "cancelled", "cancelled in the cart before submission")
         result.cancelled += 1
+    elif _shipped_by_amazon(row):
+        _cancelled_after_shipment(session, row, order, result)
     elif state in (S.ACCEPTED, S.PROCESSING) or (state == S.NEEDS_ATTENTION and row.accepted_at):
         repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
                         "cancelled in the cart; cancelling at Amazon")
@@ -240,11 +310,34 @@ def _cart_cancelled(session: Session, row: Order, order: CartOrder, result: Inge
         # The submit flow sees the cancelled snapshot once the outcome is known.
         repo.record_event(session, row.storefront, row.id, "cancel_pending",
                           message="cancelled in the cart while the submission was in flight")
-    elif state == S.SHIPPED:
-        message = "cancelled in the cart after Amazon shipped it; nothing can be recalled"
-        repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
-                        reason="cancelled_after_shipment")
-        result.notes.append((order, message))
     else:
         repo.record_event(session, row.storefront, row.id, "cart_cancelled_late",
                           message=f"cancelled in the cart while {state.value}")
+
+
+def _shipped_by_amazon(row: Order) -> bool:
+    """Amazon has shipped it (a held order too: its last status read says so)."""
+    return row.state in (S.SHIPPED, S.COMPLETE) or (
+        row.state == S.NEEDS_ATTENTION and row.amazon_status in AMAZON_SHIPPED
+    )
+
+
+def _cancelled_after_shipment(session: Session, row: Order, order: CartOrder,
+                              result: IngestResult) -> None:
+    """Nothing can be recalled once Amazon shipped: refunding or asking for a return is
+    the merchant's call, so the order waits for them with a note saying so."""
+    if row.state == S.NEEDS_ATTENTION:
+        # Already waiting for a person: they hear about the cancel once, the reason stays.
+        told = row.attention_reason == "cancelled_after_shipment" or repo.has_event(
+            session, row.id, "cart_cancelled_after_shipment", CANCELLED_AFTER_SHIPMENT)
+        if not told:
+            repo.record_event(session, row.storefront, row.id, "cart_cancelled_after_shipment",
+                              message=CANCELLED_AFTER_SHIPMENT)
+            result.notes.append((order, CANCELLED_AFTER_SHIPMENT))
+        return
+    repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", CANCELLED_AFTER_SHIPMENT,
+                    reason="cancelled_after_shipment")
+    result.needs_attention += 1
+    result.notes.append((order, CANCELLED_AFTER_SHIPMENT))
+    log.warning("order_needs_attention", order=order.order_id, reason="cancelled_after_shipment",
+                detail=CANCELLED_AFTER_SHIPMENT)

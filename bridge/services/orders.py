@@ -9,18 +9,21 @@ from sqlalchemy import func, or_, select, update
 
 from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder
+from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import (
     Cursor,
     Event,
+    Flag,
     InboundPlan,
     InboundShipment,
     Order,
     Package,
     utcnow,
 )
+from bridge.services import health
 from bridge.services.ingest import IngestResult, known_seller_skus, prepare
 
 
@@ -85,6 +88,12 @@ class StorefrontStatus:
     # Shop SKUs whose quantity, when last checked, was not the target (still to correct).
     drifted_skus: int = 0
     stock_checked_at: datetime | None = None
+    # Orders whose submission has been failing longer than the retry budget (still retried).
+    stalled: list[dict] = field(default_factory=list)
+    # Open watchdog flags: kind, order number ("" for the storefront), message, since.
+    flags: list[dict] = field(default_factory=list)
+    # Flows whose remote has failed several runs in a row (bridge.services.health).
+    degraded: list = field(default_factory=list)
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> StorefrontStatus:
@@ -117,6 +126,8 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
                 .order_by(InboundShipment.id))
         ]
         drifted = repo.drifted_sku_count(session, name)
+        stalled = stalled_submissions(session, name, attention_limit)
+        flags = open_flags(session, name)
         stock_cursor = session.get(Cursor, (name, "stock"))
         return StorefrontStatus(
             drifted_skus=drifted,
@@ -129,7 +140,34 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
             lag_seconds=(utcnow() - cursor.position).total_seconds() if cursor else None,
             attention=attention,
             unpushed_packages=unpushed or 0,
+            stalled=stalled,
+            flags=flags,
+            degraded=health.degraded_flows_in(session, name),
         )
+
+
+def open_flags(session, storefront: str) -> list[dict]:
+    """The watchdog's open flags, oldest first, with the order's number."""
+    rows = session.execute(
+        select(Flag, Order.number).outerjoin(Order, Order.id == Flag.order_id)
+        .where(Flag.storefront == storefront, Flag.cleared_at.is_(None))
+        .order_by(Flag.raised_at, Flag.id)
+    )
+    return [
+        {"kind": flag.kind, "order": number or "", "message": flag.message,
+         "since": flag.raised_at}
+        for flag, number in rows
+    ]
+
+
+def stalled_submissions(session, storefront: str, limit: int) -> list[dict]:
+    """Orders not yet at Amazon whose submission is over its retry budget."""
+    return [
+        {"id": r.id, "number": r.number, "state": r.state, "attempts": r.attempts,
+         "reason": r.stalled_reason or "", "failing_since": r.first_failed_at,
+         "since": r.stalled_since}
+        for r in repo.stalled_orders(session, storefront, NOT_YET_SUBMITTED, limit)
+    ]
 
 
 def list_orders(ledger: Ledger, storefront: str | None, state: str | None, limit: int) -> list[Order]:

@@ -129,7 +129,7 @@ def refresh_order(ledger: Ledger, fba, cart, sfo_id: str, result: StatusResult) 
         changed = apply_fulfillment_order(session, row, detail, result, notes)
     if cart is not None:
         for order, text in notes:
-            tell_merchant(cart, order, text)
+            tell_merchant(cart, order, text, ledger=ledger, storefront=row.storefront)
     return changed
 
 

@@ -3,22 +3,37 @@
 Recovery points on the row: ready → submitting (committed before the call) → accepted.
 An ambiguous outcome (timeout, reset, 5xx) leaves `submit_unknown`, and only a read-back
 by sellerFulfillmentOrderId leaves it: found → accepted, not found → create again with
-the same id. bridge never depends on what Amazon answers to a repeated create."""
+the same id. bridge never depends on what Amazon answers to a repeated create.
+
+Before a batch, an order poll older than `recheck_seconds` is run again, so an order
+cancelled in the shop moments ago is recorded as cancelled instead of sent. A submission
+that keeps failing for passing reasons (throttled, 5xx, no connection) goes on being
+retried, but once over its retry budget it is flagged stalled and the shop is told."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter
-from bridge.config import StorefrontConfig
+from bridge.config import BridgeSettings, StorefrontConfig
+from bridge.domain import retry_budget
 from bridge.domain.model import CartOrder
+from bridge.domain.retry_budget import RetryBudget
+from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
 from bridge.logging import bind_context
+from bridge.services import ingest
 from bridge.services.common import log, tell_merchant
+
+CLAIMABLE = (S.READY, S.SUBMIT_UNKNOWN)
 
 
 @dataclass
@@ -27,6 +42,8 @@ class SubmitResult:
     unknown: int = 0
     needs_attention: int = 0
     deferred: int = 0
+    # Orders the poll before the batch found cancelled in the shop.
+    cancelled: int = 0
 
 
 def submit_ready(
@@ -35,13 +52,25 @@ def submit_ready(
     cart: CartAdapter | None,
     storefront: StorefrontConfig,
     limit: int,
+    *,
+    settings: BridgeSettings | None = None,
+    now: Callable[[], datetime] = utcnow,
 ) -> SubmitResult:
     """Submit up to `limit` orders that are ready or whose last submission is unknown."""
+    settings = settings or BridgeSettings()
+    budget = RetryBudget(settings.stall_after_seconds, settings.stall_after_attempts)
     result = SubmitResult()
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
             return result
-        rows = repo.claim_orders(ledger, session, storefront.name, [S.READY, S.SUBMIT_UNKNOWN], limit)
+        stale = cart is not None and _poll_is_stale(session, storefront, settings, now())
+    if stale:
+        result.cancelled = _recheck_cart(ledger, cart, storefront, now)
+    with ledger.transaction() as session:
+        if repo.is_paused(session, storefront.name):
+            return result
+        repo.clear_settled_failures(session, storefront.name, NOT_YET_SUBMITTED)
+        rows = repo.claim_orders(ledger, session, storefront.name, CLAIMABLE, limit)
         claimed: list[tuple[int, str]] = []
         for row in rows:
             previous = row.state
@@ -62,22 +91,51 @@ def submit_ready(
         try:
             with bind_context(order=order_id):
                 submit_one(ledger, fba, cart, order_id,
-                           resolve_first=previous == S.SUBMIT_UNKNOWN, result=result)
+                           resolve_first=previous == S.SUBMIT_UNKNOWN, result=result,
+                           budget=budget, now=now)
         except TransientError as exc:
-            # Throttled or down before anything was sent: the rest wait for the next run.
-            _release(ledger, claimed[index:], str(exc))
+            # Throttled or down before anything was sent: the rest wait for the next run,
+            # and the failure counts against this order's retry budget.
+            _release(ledger, cart, claimed[index:], str(exc), budget=budget, now=now())
             result.deferred += len(claimed) - index
             break
         except FatalError as exc:
-            _release(ledger, claimed[index:], str(exc))
+            _release(ledger, cart, claimed[index:], str(exc))
             with ledger.transaction() as session:
                 repo.pause_storefront(session, storefront.name, str(exc))
             raise
     return result
 
 
+def _poll_is_stale(session: Session, storefront: StorefrontConfig, settings: BridgeSettings,
+                   now: datetime) -> bool:
+    """Orders wait to be claimed and the last order poll started longer ago than the
+    bound: a cancel in the shop since then is not in the ledger yet."""
+    if not repo.has_orders(session, storefront.name, CLAIMABLE):
+        return False
+    cursor = repo.get_cursor(session, storefront.name, ingest.FLOW)
+    return cursor is None or now - cursor.position > timedelta(seconds=settings.recheck_seconds)
+
+
+def _recheck_cart(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+                  now: Callable[[], datetime]) -> int:
+    """One order poll before the batch; it moves orders cancelled in the shop out of
+    `ready` before they can be claimed. Skipped (another poll is running) or failed,
+    the batch goes on: an order cancelled after it is sent is cancelled at Amazon while
+    it still can be. Returns how many orders the poll found cancelled."""
+    try:
+        polled = ingest.ingest_orders(ledger, cart, storefront, now=now)
+    except TransientError as exc:
+        log.warning("recheck_failed", storefront=storefront.name, error=str(exc))
+        return 0
+    if polled.skipped:
+        log.info("recheck_skipped", storefront=storefront.name)
+    return polled.cancelled
+
+
 def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
-               result: SubmitResult) -> None:
+               result: SubmitResult, budget: RetryBudget = RetryBudget(),
+               now: Callable[[], datetime] = utcnow) -> None:
     with ledger.transaction() as session:
         row = repo.get_order(session, order_id)
         sfo_id, request, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
@@ -92,6 +150,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
                 # no such order: there is nothing to create and nothing to cancel.
                 repo.transition(session, row, S.CANCELLED, "cancelled",
                                 "cancelled in the cart; not found at Amazon on read-back")
+                repo.clear_stall(session, row, "cancelled in the cart")
                 return
             # Already `submitting` since the claim; the event keeps the decision on record.
             repo.record_event(
@@ -103,10 +162,13 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
     except IndeterminateError as exc:
         with ledger.transaction() as session:
             row = repo.get_order(session, order_id)
-            row.last_error = str(exc)
             repo.transition(session, row, S.SUBMIT_UNKNOWN, "submit_unknown",
                             f"outcome unknown ({exc}); will read back before any retry")
+            note = _record_failure(session, row, str(exc), now(), budget)
+            snapshot = row.snapshot
         result.unknown += 1
+        if note:
+            _tell(cart, snapshot, note, ledger, row.storefront)
         return
     except NeedsAttentionError as problem:
         # A refusal after an earlier ambiguous attempt may mean "that id exists":
@@ -118,11 +180,13 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
             row = repo.get_order(session, order_id)
             repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention",
                             f"Amazon refused the order: {problem.message}", reason=problem.reason)
+            repo.clear_stall(session, row, "Amazon refused it; it needs attention")
             snapshot = row.snapshot
         result.needs_attention += 1
         if cart is not None:
             tell_merchant(cart, CartOrder.from_snapshot(snapshot),
-                          f"Amazon refused the fulfillment order: {problem.message}")
+                          f"Amazon refused the fulfillment order: {problem.message}",
+                          ledger=ledger, storefront=row.storefront)
         log.warning("order_refused", order_id=order_id, detail=problem.message)
         return
     _accepted(ledger, order_id, "Amazon accepted the fulfillment order", result)
@@ -137,6 +201,7 @@ def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult)
         # the order again only once Amazon reports something else.
         row.amazon_status = "Received"
         repo.transition(session, row, S.ACCEPTED, "accepted", message)
+        repo.clear_stall(session, row, "Amazon accepted it")
         if row.snapshot.get("cancelled"):
             repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
                             "cancelled in the cart while the submission was in flight")
@@ -144,12 +209,50 @@ def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult)
     log.info("order_accepted", order_id=order_id)
 
 
-def _release(ledger: Ledger, claimed: list[tuple[int, str]], why: str) -> None:
+def _release(ledger: Ledger, cart, claimed: list[tuple[int, str]], why: str, *,
+             budget: RetryBudget | None = None, now: datetime | None = None) -> None:
     """Nothing was sent for these in this run: hand each back to the state it was
-    claimed from, so a row whose earlier outcome is unknown is still read back first."""
+    claimed from, so a row whose earlier outcome is unknown is still read back first.
+    The first was tried; the others get back the attempt their claim counted. With a
+    `budget`, the first one's failure counts against it."""
+    note = snapshot = None
     with ledger.transaction() as session:
-        for order_id, previous in claimed:
+        for index, (order_id, previous) in enumerate(claimed):
             row: Order = repo.get_order(session, order_id)
-            if row.state == S.SUBMITTING:
-                row.last_error = why
-                repo.transition(session, row, S(previous), "deferred", f"not sent: {why}")
+            if row.state != S.SUBMITTING:
+                continue
+            row.last_error = why
+            if index:
+                row.attempts -= 1
+            repo.transition(session, row, S(previous), "deferred", f"not sent: {why}")
+            if index == 0 and budget is not None:
+                note = _record_failure(session, row, why, now or utcnow(), budget)
+                snapshot = row.snapshot
+    if note:
+        _tell(cart, snapshot, note, ledger, row.storefront)
+
+
+def _record_failure(session: Session, row: Order, error: str, now: datetime,
+                    budget: RetryBudget) -> str | None:
+    """Count a passing failure of the row's submission. Returns the note for the shop
+    when this failure puts it over the retry budget (told once per stall)."""
+    row.last_error = error
+    if row.first_failed_at is None:
+        row.first_failed_at = now
+    if row.stalled_since is not None:
+        row.stalled_reason = error  # the latest cause, for `bridge status`
+        return None
+    why = retry_budget.over_budget(row.first_failed_at, row.attempts, now, budget)
+    if why is None:
+        return None
+    repo.mark_stalled(session, row, now, error, why)
+    since = row.first_failed_at.strftime("%Y-%m-%d %H:%M UTC")
+    log.warning("order_stalled", order_id=row.id, failing_since=since, attempts=row.attempts,
+                why=why, error=error)
+    return f"has not been able to send this order to Amazon since {since}: {error}; it keeps trying"
+
+
+def _tell(cart, snapshot: dict, text: str, ledger: Ledger, storefront: str) -> None:
+    if cart is not None:
+        tell_merchant(cart, CartOrder.from_snapshot(snapshot), text,
+                      ledger=ledger, storefront=storefront)

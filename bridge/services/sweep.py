@@ -1,8 +1,9 @@
-"""The watchdog. Celery messages are nudges, not the record: this periodic pass finds
+"""The sweep. Celery messages are nudges, not the record: this periodic pass finds
 rows that waited too long and says which flows to nudge again, so a lost message
 delays work but never loses it. (Orders open at Amazon are followed by the scheduled
 status sync; the sweep only reads back those that have been quiet too long.) It also turns submissions stuck in `submitting`
-(a worker died mid-call) into `submit_unknown`, which only a read-back resolves."""
+(a worker died mid-call) into `submit_unknown`, which only a read-back resolves.
+The sweep task then runs the watchdog (watchdog.py), which flags what stays stuck."""
 
 from __future__ import annotations
 

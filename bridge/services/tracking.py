@@ -17,6 +17,7 @@ from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, Package, utcnow
+from bridge.services.common import tell_merchant_each
 
 # Public tracking pages per Amazon carrier code; unknown carriers get no URL.
 TRACKING_URLS = {
@@ -45,6 +46,7 @@ def tracking_url(carrier: str, number: str) -> str:
 def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
                   limit: int = 50) -> TrackingResult:
     result = TrackingResult()
+    notes: list[tuple[CartOrder, str]] = []  # written once the transaction has committed
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
             return result
@@ -67,14 +69,13 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
                 lines=tuple(ShippedLine(**line) for line in package.lines),
                 tracking_url=tracking_url(package.carrier, package.tracking_number),
             )
+            cart_order = CartOrder.from_snapshot(order.snapshot)
             try:
-                written = cart.push_shipment(
-                    CartOrder.from_snapshot(order.snapshot), shipment,
-                    storefront.policy.notify_customer,
-                )
+                written = cart.push_shipment(cart_order, shipment, storefront.policy.notify_customer)
             except NeedsAttentionError as refused:
                 # The cart will not take this one; the others go on, and a person decides.
                 _refused(session, order, package, refused)
+                notes.append((cart_order, _refused_note(package, refused)))
                 result.refused += 1
                 continue
             package.pushed_at = utcnow()
@@ -87,6 +88,7 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
                 "tracking_written" if written else "tracking_already_in_cart",
                 message=f"package {package.package_number}: {package.carrier} {package.tracking_number}",
             )
+    tell_merchant_each(cart, notes, ledger=ledger, storefront=storefront.name)
     result.completed = complete_shipped(ledger, storefront)
     return result
 
@@ -99,6 +101,14 @@ def _refused(session, order: Order, package: Package, refused: NeedsAttentionErr
     else:
         repo.transition(session, order, S.NEEDS_ATTENTION, "needs_attention", message,
                         reason="tracking_refused")
+
+
+def _refused_note(package: Package, refused: NeedsAttentionError) -> str:
+    """What the merchant reads on the order: which package the shop would not take."""
+    tracking = " ".join(part for part in (package.carrier, package.tracking_number) if part)
+    return (f"the shop refused the tracking of package {package.package_number} "
+            f"({tracking or 'no tracking number'}) that Amazon shipped: {refused.message}; "
+            "add it by hand or fix the order, then retry it")
 
 
 def complete_shipped(ledger: Ledger, storefront: StorefrontConfig) -> int:

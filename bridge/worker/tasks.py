@@ -8,12 +8,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import Task
+from celery.exceptions import Retry
 
 from bridge.errors import FatalError, TransientError
 from bridge.ledger import repo
 from bridge.ledger.tables import utcnow
 from bridge.logging import bind_context, get_logger
-from bridge.services import cancel, inbound, ingest, status, stock, submit, sweep, tracking
+from bridge.services import (
+    cancel, health, inbound, ingest, status, stock, submit, sweep, tracking, watchdog,
+)
 from bridge.worker import runtime
 from bridge.worker.app import app
 
@@ -30,19 +33,54 @@ class BridgeTask(Task):
         storefront = args[0] if args else None
         with bind_context(task=self.name, task_id=self.request.id, storefront=storefront):
             try:
-                return self.run(*args, **kwargs)
-            except TransientError as exc:
-                countdown = exc.retry_after or min(2 ** self.request.retries, self.retry_backoff_max)
-                log.warning("task_retry", error=str(exc), countdown=countdown)
-                raise self.retry(exc=exc, countdown=countdown, max_retries=self.max_retries)
-            except FatalError as exc:
-                log.error("storefront_paused", error=str(exc))
-                if storefront:
-                    rt = runtime.get()
-                    with rt.ledger.transaction() as session:
-                        if not repo.is_paused(session, storefront):
-                            repo.pause_storefront(session, storefront, str(exc))
+                result = self._classified(storefront, *args, **kwargs)
+            except _Paused as paused:
+                self._health(storefront, paused.error)
                 return None
+            except Retry as retry:
+                self._health(storefront, retry.exc)
+                raise
+            except Exception as exc:
+                self._health(storefront, exc)
+                raise
+            self._health(storefront, None)
+            return result
+
+    def _classified(self, storefront, *args, **kwargs):
+        """The error tree → Celery: transient retries, fatal pauses the storefront."""
+        try:
+            return self.run(*args, **kwargs)
+        except TransientError as exc:
+            countdown = exc.retry_after or min(2 ** self.request.retries, self.retry_backoff_max)
+            log.warning("task_retry", error=str(exc), countdown=countdown)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=self.max_retries)
+        except FatalError as exc:
+            log.error("storefront_paused", error=str(exc))
+            if storefront:
+                rt = runtime.get()
+                with rt.ledger.transaction() as session:
+                    if not repo.is_paused(session, storefront):
+                        repo.pause_storefront(session, storefront, str(exc))
+            raise _Paused(exc) from None
+
+    def _health(self, storefront, error: BaseException | None) -> None:
+        """Count the run's outcome for `bridge status` (a storefront whose remote keeps
+        failing shows as degraded, with the reason)."""
+        if not isinstance(storefront, str):
+            return
+        try:
+            health.record_outcome(runtime.get().ledger, storefront,
+                                  self.name.removeprefix("bridge."), error)
+        except Exception as failure:  # the ledger itself may be what is down
+            log.warning("flow_health_not_recorded", error=str(failure))
+
+
+class _Paused(Exception):
+    """Internal: a fatal error paused the storefront; the task ends quietly."""
+
+    def __init__(self, error: FatalError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _task(name: str):
@@ -77,7 +115,7 @@ def submit_task(self, storefront: str) -> dict:
     rt = runtime.get()
     batch = rt.config.settings.submit_batch
     result = submit.submit_ready(rt.ledger, rt.fba(storefront), rt.cart(storefront),
-                                 rt.storefront(storefront), batch)
+                                 rt.storefront(storefront), batch, settings=rt.config.settings)
     if result.accepted + result.unknown + result.needs_attention >= batch:
         submit_task.delay(storefront)  # more may be waiting
     if result.accepted:
@@ -164,4 +202,7 @@ def sweep_task(self) -> dict:
     for storefront, flows in nudges.items():
         for flow in flows:
             _FLOW_TASKS[flow].delay(storefront)
+    # After the nudges: a slow shop note must not delay them.
+    watchdog.watch(rt.ledger, rt.storefronts.values(), rt.cart,
+                   watchdog.Thresholds.from_settings(rt.config.settings))
     return {name: sorted(flows) for name, flows in nudges.items()}

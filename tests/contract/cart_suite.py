@@ -367,6 +367,12 @@ class CartContract:
 
     # -- failures
 
+    def test_probe_finds_nothing_wrong_with_a_good_store(self, adapter):
+        probe = getattr(adapter, "probe", None)
+        if probe is None:
+            pytest.skip("the adapter has no online check")
+        assert probe() == []
+
     def test_refused_credentials_are_fatal(self, harness):
         adapter = harness.adapter_with_bad_credentials()
         if adapter is None:

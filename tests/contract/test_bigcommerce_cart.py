@@ -33,7 +33,7 @@ from cart_suite import (
     ids_in,
     shipment,
 )
-from fakes.bigcommerce_fake import BigCommerceFake
+from fakes.bigcommerce_fake import BigCommerceFake, location_record
 from fakes.server import FakeServer
 
 SPEC_DIR = Path(__file__).parents[1] / "fakes" / "bigcommerce" / "spec"
@@ -186,6 +186,37 @@ def test_settings_refuse_an_inline_token_and_plain_http(harness):
     assert all(TOKEN not in what for what in problems.values())
     overlap = {**harness.settings, "ready_status_ids": [11, 5]}
     assert "cancelled_status_ids" in dict(BigCommerceAdapter.check_settings(overlap))
+
+
+# -- the online check -------------------------------------------------------------------
+
+
+def probe_with(harness, **settings) -> list[tuple[str, str]]:
+    adapter = BigCommerceAdapter.from_settings({**harness.settings, **settings}, secrets.resolve)
+    try:
+        return adapter.probe()
+    finally:
+        adapter.close()
+
+
+def test_probe_names_a_wrong_location_and_lists_the_stores_locations(harness, fake):
+    fake.locations[2] = location_record(2, "Amazon FBA")
+    problems = probe_with(harness, location_id=7)
+    assert [key for key, _what in problems] == ["location_id"]
+    assert "7 is not a location of this store; locations are: Default location (1), Amazon FBA (2)" \
+        in problems[0][1]
+    assert probe_with(harness, location_id=2) == []
+
+
+def test_probe_names_a_disabled_location(harness, fake):
+    fake.locations[1]["enabled"] = False
+    [(key, what)] = probe_with(harness)
+    assert key == "location_id" and "is disabled" in what
+
+
+def test_probe_names_a_refused_token_without_it(harness):
+    [(key, what)] = probe_with(harness, access_token=f"env:{TOKEN_ENV}_WRONG")
+    assert key == "access_token" and "bc-wrong-token" not in what and TOKEN not in what
 
 
 # -- pages -----------------------------------------------------------------------------

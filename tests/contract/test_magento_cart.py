@@ -431,6 +431,47 @@ def test_legacy_stock_items_without_msi(harness, fake, admin_schema):
     assert not fake.source_items
 
 
+def probe_of(harness, **overrides) -> list[tuple[str, str]]:
+    adapter = harness.adapter(**overrides)
+    try:
+        return adapter.probe()
+    finally:
+        adapter.close()
+
+
+def test_probe_names_an_unknown_source_and_lists_the_stores_sources(harness, fake):
+    fake.sources["eu"] = fake.source("eu", name="EU Warehouse")
+    problems = probe_of(harness, source_code="amazon")
+    assert [key for key, _what in problems] == ["source_code"]
+    assert "'amazon' is not an inventory source of this store; sources are:" in problems[0][1]
+    assert "default (Default Source)" in problems[0][1] and "eu (EU Warehouse)" in problems[0][1]
+    assert probe_of(harness, source_code="eu") == []
+
+
+def test_probe_names_a_disabled_source_and_skips_sources_with_legacy_stock(harness, fake):
+    fake.sources["default"]["enabled"] = False
+    [(key, what)] = probe_of(harness)
+    assert key == "source_code" and "disabled" in what
+    assert probe_of(harness, source_code="amazon", legacy_stock=True) == []
+
+
+def test_probe_names_a_refused_token_without_it(harness):
+    [(key, what)] = probe_of(harness, access_token="env:WRONG_TOKEN")
+    assert key == "access_token" and ADMIN_TOKEN not in what
+
+
+def test_probe_reads_sources_as_the_published_admin_schema_has_them(admin_schema, harness, fake):
+    probe_of(harness, source_code="amazon")
+    sent = {r.path: r.params for r in fake.requests if r.path.startswith("inventory/sources")}
+    assert set(sent) == {"inventory/sources/amazon", "inventory/sources"}
+    assert {as_schema_name(name) for name in sent["inventory/sources"]} <= query_names(
+        admin_schema, "/V1/inventory/sources")
+    source = {**_closed(copy.deepcopy(admin_schema["definitions"]["inventory-api-data-source-interface"])),
+              "definitions": _closed(admin_schema["definitions"])}
+    for item in fake.sources.values():
+        assert_valid(jsonschema.Draft4Validator(source), item)
+
+
 def source_item_reads(fake: MagentoFake) -> list:
     return [r for r in fake.requests if r.method == "GET" and r.path == "inventory/source-items"]
 

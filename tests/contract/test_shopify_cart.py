@@ -306,6 +306,57 @@ def test_missing_scope_is_fatal(harness):
     adapter.close()
 
 
+# -- the online check -------------------------------------------------------------------
+
+
+def probe_of(harness, **overrides) -> list[tuple[str, str]]:
+    adapter = harness.adapter(**overrides)
+    try:
+        return adapter.probe()
+    finally:
+        adapter.close()
+
+
+def test_probe_names_a_wrong_location_and_lists_the_shops_locations(harness):
+    problems = probe_of(harness, location_id="gid://shopify/Location/9999")
+    assert [key for key, _what in problems] == ["location_id"]
+    what = problems[0][1]
+    assert "gid://shopify/Location/9999 is not a location of this shop; locations are:" in what
+    assert f"Amazon MCF ({DEFAULT_LOCATION})" in what and "Back room" in what
+
+
+@pytest.mark.parametrize("field, wanted", [("isActive", "deactivated"),
+                                           ("fulfillsOnlineOrders", "does not fulfil online orders")])
+def test_probe_names_a_location_that_cannot_ship(harness, field, wanted):
+    harness.fake.locations[DEFAULT_LOCATION][field] = False
+    [(key, what)] = probe_of(harness)
+    assert key == "location_id" and wanted in what and "Amazon MCF" in what
+
+
+def test_probe_names_each_missing_scope(harness):
+    harness.fake.access_scopes = ["read_orders", "read_products", "read_inventory"]
+    problems = probe_of(harness)
+    assert {key for key, _what in problems} == {"scopes"}
+    text = " | ".join(what for _key, what in problems)
+    for scope in ("write_orders", "write_merchant_managed_fulfillment_orders", "write_inventory"):
+        assert scope in text
+    assert "read_products" not in text
+
+
+def test_probe_accepts_the_assigned_fulfillment_orders_scope_and_write_for_read(harness):
+    harness.fake.access_scopes = ["write_orders", "write_assigned_fulfillment_orders",
+                                  "write_products", "write_inventory"]
+    assert probe_of(harness) == []
+
+
+@pytest.mark.parametrize("grant", [False, True])
+def test_probe_names_refused_credentials_without_a_secret(harness, grant):
+    harness.fake.uninstall_app()
+    problems = probe_of(harness, **(grant_settings() if grant else {}))
+    assert [key for key, _what in problems] == ["client_secret" if grant else "access_token"]
+    assert TOKEN not in problems[0][1] and "fake-client-secret" not in problems[0][1]
+
+
 # -- writing back -----------------------------------------------------------------------
 
 

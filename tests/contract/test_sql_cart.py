@@ -193,6 +193,16 @@ class SqlSpecifics:
         adapter.close()
         assert "inventory" in str(caught.value) and "cart.stock.table" in str(caught.value)
 
+    def test_probe_names_every_missing_table_and_column(self, harness):
+        settings = {"url": harness.url, "orders": {"paid": "payment_state"},
+                    "notes": {"table": "merchant_notes"}}
+        adapter = SqlCartAdapter.from_settings(settings, secrets.resolve)
+        problems = dict(adapter.probe())
+        adapter.close()
+        assert set(problems) == {"orders.paid", "notes.table"}
+        assert "payment_state" in problems["orders.paid"]
+        assert "merchant_notes" in problems["notes.table"]
+
     def test_a_quantity_that_is_no_number_needs_attention(self, harness):
         engine = make_engine(harness.url)
         with engine.begin() as conn:

@@ -194,6 +194,23 @@ def test_refused_credentials_name_no_secret(harness):
         assert value not in str(caught.value)
 
 
+def test_probe_names_a_bad_key(harness):
+    adapter = harness.adapter(consumer_key=harness._secret_file("wrong-key", "ck_not_the_right_one"))
+    problems = adapter.probe()
+    adapter.close()
+    assert [key for key, _what in problems] == ["consumer_key"]
+    assert "Consumer key is invalid" in problems[0][1] and "Read/Write" in problems[0][1]
+    assert "ck_not_the_right_one" not in problems[0][1]
+
+
+def test_probe_names_a_missing_tracking_extension_only_when_it_is_used(harness):
+    harness.store.tracking_extension = False
+    for tracking, expected in (("shipment-tracking", ["tracking"]), ("notes", [])):
+        adapter = harness.adapter(tracking=tracking)
+        assert [key for key, _what in adapter.probe()] == expected
+        adapter.close()
+
+
 # -- reading ----------------------------------------------------------------------------
 
 

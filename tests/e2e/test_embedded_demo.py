@@ -31,7 +31,7 @@ def test_bridge_demo_runs_the_whole_flow_and_reports_done(tmp_path):
     )
     log = (workdir / "bridge.log").read_text(errors="replace") if (workdir / "bridge.log").exists() else ""
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:] + log[-3000:]
-    assert f"done" in finished.stdout and f"{ORDERS} orders fulfilled" in finished.stdout
+    assert "done" in finished.stdout and f"{ORDERS} orders fulfilled" in finished.stdout
 
     settings = load_config(workdir / "config").settings
     assert settings.database_url.startswith("sqlite:///")

@@ -133,7 +133,9 @@ class BigCommerceFake:
         self.catalog: dict[str, dict] = {}  # SKU → variant (with product_id, option_values)
         self.stock_by_variant: dict[tuple[int, int], int] = {}  # (variant id, location)
         self.stock_by_product: dict[tuple[int, int], int] = {}
-        self.locations: set[int] = {1}
+        # Location id → the store's location (locations.v3.yml LocationResponse); every
+        # store has location 1, its default.
+        self.locations: dict[int, dict] = {1: location_record(1, "Default location")}
         self.safety_stock: dict[str, int] = {}  # SKU → the merchant's safety stock
         self.log: list[Logged] = []
         self.throttled = 0  # 429s answered
@@ -150,6 +152,7 @@ class BigCommerceFake:
             Route(prefix + "/v3/catalog/variants", self.variants, methods=["GET"]),
             Route(prefix + "/v3/inventory/adjustments/absolute", self.absolute_adjustment,
                   methods=["PUT"]),
+            Route(prefix + "/v3/inventory/locations", self.list_locations, methods=["GET"]),
             Route(prefix + "/v3/inventory/locations/{location_id:int}/items",
                   self.location_items, methods=["GET"]),
         ])
@@ -373,6 +376,23 @@ class BigCommerceFake:
         return JSONResponse({"transaction_id": str(uuid.uuid4())})
 
 
+    async def list_locations(self, request: Request) -> Response:
+        """getLocations: filters `location_id:in` and `is_active`, `page` and `limit`."""
+        q = request.query_params
+        with self.lock:
+            rows = [copy.deepcopy(self.locations[i]) for i in sorted(self.locations)]
+        if "location_id:in" in q:
+            wanted = {int(part) for part in q["location_id:in"].split(",") if part}
+            rows = [r for r in rows if r["id"] in wanted]
+        if "is_active" in q:
+            rows = [r for r in rows if r["enabled"] == (q["is_active"] == "true")]
+        limit, page = int(q.get("limit", 50)), int(q.get("page", 1))
+        chunk = rows[(page - 1) * limit: page * limit]
+        return JSONResponse({"data": chunk, "meta": {"pagination": {
+            "total": len(rows), "count": len(chunk), "per_page": limit, "current_page": page,
+            "total_pages": max(1, -(-len(rows) // limit)),
+            "links": {"current": f"?page={page}&limit={limit}"}}}})
+
     async def location_items(self, request: Request) -> Response:
         location_id = request.path_params["location_id"]
         if location_id not in self.locations:
@@ -410,6 +430,18 @@ class BigCommerceFake:
             "settings": {"safety_stock": safety, "is_in_stock": True, "warning_level": 0,
                          "bin_picking_number": ""},
         }
+
+
+def location_record(location_id: int, label: str, *, enabled: bool = True) -> dict:
+    """One location as getLocations lists it (the LocationResponse schema's fields)."""
+    return {
+        "id": location_id, "code": f"BC-LOCATION-{location_id}", "label": label,
+        "description": "", "managed_by_external_source": False, "type_id": "PHYSICAL",
+        "enabled": enabled, "time_zone": "Etc/UTC", "storefront_visibility": True,
+        "address": {"address1": "5th Ave", "city": "New York City", "state": "NY",
+                    "zip": "10021", "email": "store@example.com", "country_code": "US"},
+        "special_hours": [],
+    }
 
 
 class _Gate:

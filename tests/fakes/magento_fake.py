@@ -244,7 +244,8 @@ class MagentoFake:
         self.admin_tokens = set(admin_tokens or ())
         self.integration = integration
         self.integration_as_bearer = integration_as_bearer
-        self.sources = set(sources or {"default"})
+        # Source code → the source as `GET /V1/inventory/sources/{code}` answers it.
+        self.sources = {code: self.source(code) for code in sorted(sources or {"default"})}
         self.store_codes = set(store_codes or {"default", "all"})
         self.input_list_limit = input_list_limit
         self.max_page_size = max_page_size
@@ -328,6 +329,10 @@ class MagentoFake:
                   self._guarded(self.save_source_items, "Magento_InventoryApi::inventory"), methods=["POST"]),
             Route(f"{v1}/inventory/source-items",
                   self._guarded(self.search_source_items, "Magento_InventoryApi::source"), methods=["GET"]),
+            Route(f"{v1}/inventory/sources/{{source_code}}",
+                  self._guarded(self.get_source, "Magento_InventoryApi::source"), methods=["GET"]),
+            Route(f"{v1}/inventory/sources",
+                  self._guarded(self.search_sources, "Magento_InventoryApi::source"), methods=["GET"]),
             Route(f"{v1}/stockItems/{{sku}}", self._guarded(self.get_stock_item, "Magento_CatalogInventory::cataloginventory")),
             Route(f"{v1}/products/{{sku}}/stockItems/{{item_id}}",
                   self._guarded(self.put_stock_item, "Magento_CatalogInventory::cataloginventory"), methods=["PUT"]),
@@ -529,6 +534,27 @@ class MagentoFake:
                 return error(400, "Maximum SearchCriteria pageSize is %max", {"max": self.max_page_size})
         try:
             result = search(list(self.source_items.values()), criteria)
+        except ValueError as exc:
+            return error(400, 'Invalid condition type "%1"', [str(exc)])
+        return JSONResponse(copy.deepcopy(result))
+
+    @staticmethod
+    def source(code: str, *, name: str | None = None, enabled: bool = True) -> dict[str, Any]:
+        """A source shaped like the schema's inventory-api-data-source-interface."""
+        return {"source_code": code, "name": name or f"{code.title()} Source", "enabled": enabled,
+                "country_id": "US", "postcode": "98101", "use_default_carrier_config": True,
+                "carrier_links": []}
+
+    def get_source(self, request: Request, body: Any) -> Response:
+        code = request.path_params["source_code"]
+        if code not in self.sources:
+            return error(404, 'Source with code "%value" does not exist.', {"value": code})
+        return JSONResponse(copy.deepcopy(self.sources[code]))
+
+    def search_sources(self, request: Request, body: Any) -> Response:
+        criteria = parse_search_criteria(dict(request.query_params))
+        try:
+            result = search(list(self.sources.values()), criteria)
         except ValueError as exc:
             return error(400, 'Invalid condition type "%1"', [str(exc)])
         return JSONResponse(copy.deepcopy(result))

@@ -39,6 +39,9 @@ from .shopify_graphql import (
 MAX_QUERY_COST = 1000
 INVALID_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 DEFAULT_LOCATION = "gid://shopify/Location/1001"
+# What the app is granted by default: every scope the adapter's guide asks for.
+DEFAULT_SCOPES = ("read_orders", "write_orders", "write_merchant_managed_fulfillment_orders",
+                  "read_products", "read_inventory", "write_inventory")
 
 
 @dataclass
@@ -112,7 +115,14 @@ class ShopifyFake:
         self.orders: dict[str, Order] = {}
         self.variants: list[dict] = []          # {id, sku, inventory_item_id, tracked}
         self.levels: dict[tuple[str, str], int] = {}  # (inventory item, location) → available
-        self.locations = {DEFAULT_LOCATION, "gid://shopify/Location/2002"}
+        # Location GID → the fields of the schema's Location the fake serves.
+        self.locations: dict[str, dict] = {
+            DEFAULT_LOCATION: {"name": "Amazon MCF", "isActive": True, "fulfillsOnlineOrders": True},
+            "gid://shopify/Location/2002": {"name": "Back room", "isActive": True,
+                                            "fulfillsOnlineOrders": True},
+        }
+        self.shop_name = "Fake Shop"
+        self.access_scopes = list(DEFAULT_SCOPES)
         self.requests: list[LoggedRequest] = []
         self.forced_throttles: list[int] = []   # HTTP status of each forced THROTTLED answer
         self.throttle_every = 0                 # >0: every n-th GraphQL call is THROTTLED
@@ -366,6 +376,24 @@ class ShopifyFake:
     def _root_order(self, op, root, id) -> dict | None:
         order = self.orders.get(id)
         return self._order_object(order) if order else None
+
+    def _root_shop(self, op, root) -> dict:
+        return {"name": self.shop_name}
+
+    def _root_currentAppInstallation(self, op, root) -> dict:
+        return {"accessScopes": [{"handle": handle} for handle in self.access_scopes]}
+
+    def _root_location(self, op, root, id=None) -> dict | None:
+        return self._location_object(id) if id in self.locations else None
+
+    def _root_locations(self, op, root, first=None, after=None, includeInactive=False, **unused) -> dict:
+        if unused:
+            raise RequestError("the fake lists locations only forwards, without a query")
+        chosen = [gid for gid, info in self.locations.items() if includeInactive or info["isActive"]]
+        return connection([self._location_object(gid) for gid in chosen], first, after)
+
+    def _location_object(self, gid: str) -> dict:
+        return {"id": gid, **self.locations[gid]}
 
     def _root_fulfillmentOrder(self, op, root, id) -> dict | None:
         for order in self.orders.values():

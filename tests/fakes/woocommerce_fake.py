@@ -322,6 +322,15 @@ def create_app(store: WooStore) -> Starlette:
         items.append(item)
         return JSONResponse(item, status_code=201)
 
+    def tracking_index(request: Request, body) -> Response:
+        # WordPress's index of a REST namespace: there only while the plugin is active.
+        if not store.tracking_extension:
+            return JSONResponse(_NO_ROUTE, status_code=404)
+        route = "/wc-shipment-tracking/v3/orders/(?P<order_id>[\\d]+)/shipment-trackings"
+        return JSONResponse({"namespace": "wc-shipment-tracking/v3",
+                             "routes": {route: {"namespace": "wc-shipment-tracking/v3",
+                                                "methods": ["GET", "POST"]}}})
+
     async def no_route(request: Request) -> Response:
         return JSONResponse(_NO_ROUTE, status_code=404)
 
@@ -337,6 +346,7 @@ def create_app(store: WooStore) -> Starlette:
               methods=["POST", "PUT"]),
         Route("/wp-json/wc-shipment-tracking/v3/orders/{order_id:int}/shipment-trackings",
               guarded(trackings), methods=["GET", "POST"]),
+        Route("/wp-json/wc-shipment-tracking/v3", guarded(tracking_index), methods=["GET"]),
         Route("/{rest:path}", no_route, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
     return Starlette(routes=routes)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts.shopify import probe as shopify_probe
 from bridge.carts.shopify import queries as q
 from bridge.carts.shopify.client import ShopifyHttp, user_errors
 from bridge.carts.shopify.mapping import (
@@ -26,7 +27,7 @@ from bridge.carts.shopify.mapping import (
 )
 from bridge.carts.shopify.settings import ShopifySettings, check_settings
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
-from bridge.errors import NeedsAttentionError, TransientError
+from bridge.errors import IndeterminateError, MalformedAnswer, NeedsAttentionError, TransientError
 from bridge.logging import get_logger
 
 log = get_logger(__name__)
@@ -74,6 +75,11 @@ class ShopifyAdapter:
     @classmethod
     def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "ShopifyAdapter":
         return cls(ShopifySettings.from_settings(settings, secret))
+
+    def probe(self) -> list[tuple[str, str]]:
+        """The online check: token, access scopes, and the Amazon location (read only)."""
+        credential = "client_secret" if self.settings.uses_client_credentials else "access_token"
+        return shopify_probe.probe(self.http, self.settings.location_id, credential)
 
     # -- orders in --------------------------------------------------------------------
 
@@ -386,13 +392,24 @@ class ShopifyAdapter:
         """Appended to the order's note (orderUpdate replaces the whole note), which the
         merchant sees on the order page. Unchanged when its last line is this text."""
         data = self.http.graphql(q.ORDER_NOTE, {"id": order.order_id}, cost=q.ORDER_NOTE_COST)
-        current = ((data.get("order") or {}).get("note") or "").rstrip()
+        found = data.get("order") if isinstance(data, dict) else None
+        current = found.get("note") if isinstance(found, dict) else None
+        if current is not None and not isinstance(current, str):
+            raise MalformedAnswer(f"Shopify answered the note of order {order.number} "
+                                  "with something other than text")
+        current = (current or "").rstrip()
         if current.split(NOTE_SEPARATOR)[-1] == text:
             return
         note = f"{current}{NOTE_SEPARATOR}{text}" if current else text
         data = self.http.graphql(q.ORDER_NOTE_UPDATE, {"input": {"id": order.order_id, "note": note}},
                                  cost=q.MUTATION_COST, write=True)
-        user_errors(f"the note on order {order.number}", data["orderUpdate"]["userErrors"])
+        # The write was sent: an answer without its payload leaves its outcome unknown.
+        payload = data.get("orderUpdate") if isinstance(data, dict) else None
+        errors = payload.get("userErrors") if isinstance(payload, dict) else None
+        if not isinstance(errors, list) or not all(isinstance(error, dict) for error in errors):
+            raise IndeterminateError(f"Shopify answered the note on order {order.number} "
+                                     "without a readable orderUpdate result")
+        user_errors(f"the note on order {order.number}", errors)
 
     def close(self) -> None:
         self.http.close()

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from bridge import secrets
+from bridge import net, secrets
 from bridge.carts.http import CartHttp
 from bridge.carts.shopify.settings import ShopifySettings
 from bridge.errors import (
@@ -26,6 +26,8 @@ log = get_logger(__name__)
 
 # A read whose answer was lost (5xx, timeout) is asked again this often before giving up.
 READ_RETRIES = 2
+# An access-token answer is a few hundred bytes; anything far larger is not one.
+TOKEN_ANSWER_MAX = 64 * 1024
 MAX_MESSAGES = 5
 
 
@@ -57,9 +59,11 @@ class TokenSource:
             "client_secret": self.settings.client_secret,
         }
         try:
-            response = self.session.post(self.settings.token_url, data=form,
-                                         headers={"Accept": "application/json"},
-                                         timeout=self.settings.timeout_seconds)
+            # Bounded like every other call: one deadline, a small body cap.
+            response = net.send(self.session, "POST", self.settings.token_url,
+                                deadline=net.Deadline(self.settings.timeout_seconds),
+                                max_body=TOKEN_ANSWER_MAX, data=form,
+                                headers={"Accept": "application/json"})
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TransientError(f"Shopify token request: {type(exc).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:
@@ -105,7 +109,8 @@ class Bucket:
 class ShopifyHttp(CartHttp):
     def __init__(self, settings: ShopifySettings, *, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
-        super().__init__(settings.base_url, timeout=settings.timeout_seconds, sleep=sleep, **kwargs)
+        super().__init__(settings.base_url, timeout=settings.timeout_seconds, sleep=sleep,
+                         verify=settings.verify, ca_bundle=settings.ca_bundle, **kwargs)
         self.settings = settings
         self.clock = clock
         self.tokens = TokenSource(settings, self.session) if settings.uses_client_credentials else None

@@ -199,6 +199,33 @@ mutation BridgeInventorySetQuantities($input: InventorySetQuantitiesInput!, $key
 }
 """
 
+# -- the online check (bridge config check --online) ----------------------------------------
+
+PROBE_APP_COST = 2  # shop and the app installation; accessScopes is a plain list
+PROBE_APP = """
+query BridgeProbeApp {
+  shop { name }
+  currentAppInstallation { accessScopes { handle } }
+}
+"""
+
+PROBE_LOCATION_COST = 1
+PROBE_LOCATION = """
+query BridgeProbeLocation($id: ID!) {
+  location(id: $id) { id name isActive fulfillsOnlineOrders }
+}
+"""
+
+PROBE_LOCATIONS_PAGE = 50
+PROBE_LOCATIONS_COST = 2 + PROBE_LOCATIONS_PAGE
+PROBE_LOCATIONS = f"""
+query BridgeProbeLocations {{
+  locations(first: {PROBE_LOCATIONS_PAGE}, includeInactive: true) {{
+    nodes {{ id name isActive }}
+  }}
+}}
+"""
+
 ALL = {
     "BridgeOrdersUpdated": ORDERS_UPDATED,
     "BridgeOrderFulfillmentOrders": ORDER_FULFILLMENT_ORDERS,
@@ -210,4 +237,7 @@ ALL = {
     "BridgeVariantsBySku": VARIANTS_BY_SKU,
     "BridgeInventoryLevels": INVENTORY_LEVELS_BY_SKU,
     "BridgeInventorySetQuantities": INVENTORY_SET_QUANTITIES,
+    "BridgeProbeApp": PROBE_APP,
+    "BridgeProbeLocation": PROBE_LOCATION,
+    "BridgeProbeLocations": PROBE_LOCATIONS,
 }

@@ -10,6 +10,8 @@
     location_id = "gid://shopify/Location/123" # the location assigned to Amazon fulfilment
     paid_statuses = ["PAID"]
     notify_customer = true                    # optional; default: the storefront's policy
+    ca_bundle = "/etc/bridge/shop-ca.pem"     # optional: trust this CA file (PEM) for the shop
+    verify = false                            # optional; only for a shop on the loopback
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridge import secrets
+from bridge.carts import tls
 from bridge.carts.contract import SecretResolver
 from bridge.errors import ConfigError
 
@@ -38,7 +41,7 @@ FINANCIAL_STATUSES = frozenset({
 
 KEYS = frozenset({
     "platform", "shop", "api_version", "access_token", "client_id", "client_secret",
-    "location_id", "paid_statuses", "notify_customer", "timeout_seconds",
+    "location_id", "paid_statuses", "notify_customer", "timeout_seconds", *tls.KEYS,
 })
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -58,6 +61,8 @@ class ShopifySettings:
     client_id: str = ""
     client_secret: str = ""    # resolved secret
     timeout_seconds: float = 20.0
+    verify: bool = True
+    ca_bundle: str | None = None
 
     @property
     def graphql_url(self) -> str:
@@ -88,6 +93,7 @@ class ShopifySettings:
             client_id=settings.get("client_id") or "",
             client_secret=_resolve(secret, secret_ref, "client_secret") if secret_ref else "",
             timeout_seconds=float(settings.get("timeout_seconds", 20.0)),
+            **tls.tls_options(settings),
         )
 
 
@@ -145,6 +151,8 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     timeout = settings.get("timeout_seconds", 20)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
         problems.append(("timeout_seconds", "must be a number of seconds between 0 and 300"))
+    shop = settings.get("shop")
+    problems += tls.check_tls(settings, shop_base_url(shop) if isinstance(shop, str) else None)
     return problems
 
 

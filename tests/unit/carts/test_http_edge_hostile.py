@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 
 import pytest
@@ -16,69 +15,9 @@ from bridge import net
 from bridge.carts.http import CartHttp, read_json
 from bridge.errors import (AnswerTooLarge, CertificateError, DeadlineExceeded, IndeterminateError,
                            MalformedAnswer, RedirectRefused, RemoteUnreachable)
+from fakes.raw_http import StandIn, reply
 
 DEADLINE = 0.5
-
-
-class StandIn:
-    """A loopback HTTP server that hands each request to `handler(request, conn)`, which
-    writes whatever it likes to the socket: a drip, a flood, a lie."""
-
-    def __init__(self, handler, host: str = "127.0.0.1") -> None:
-        self.handler = handler
-        self.listener = socket.create_server((host, 0))
-        self.base_url = f"http://{host}:{self.listener.getsockname()[1]}"
-        self.requests: list[dict] = []
-        self.stopped = threading.Event()
-
-    def __enter__(self) -> StandIn:
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopped.set()
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                request = _read_request(conn)
-                self.requests.append(request)
-                self.handler(request, conn)
-            except OSError:
-                pass  # the client gave up: that is what these tests want
-
-
-def _read_request(conn: socket.socket) -> dict:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += conn.recv(65536) or b"\r\n\r\n"
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
-    while len(body) < int(headers.get("content-length", 0)):
-        body += conn.recv(65536)
-    return {"method": method, "path": path, "headers": headers, "body": body}
-
-
-def reply(conn, status: int = 200, body: bytes = b"{}", headers: dict | None = None) -> None:
-    fields = {"Content-Type": "application/json", "Content-Length": str(len(body)),
-              "Connection": "close", **(headers or {})}
-    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
-    conn.sendall(head.encode() + body)
 
 
 class Drip:

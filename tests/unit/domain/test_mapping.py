@@ -77,6 +77,14 @@ def test_comment_over_the_models_limit_needs_attention():
     assert caught.value.reason == "bad_comment"
 
 
+@pytest.mark.parametrize("template", ["{number.nope}", "{unknown}", "{0}", "{number"])
+def test_a_template_that_cannot_render_needs_attention(template):
+    policy = MappingPolicy(POLICY.sku_map, POLICY.speed_for, "FillOrKill", template)
+    with pytest.raises(NeedsAttentionError) as caught:
+        build_fulfillment_request(order(), "DEMO-1001", policy, known_skus={"FBA-A"})
+    assert caught.value.reason == "bad_comment_template"
+
+
 def test_unknown_skus_are_left_to_amazon_before_the_first_stock_sync():
     mapped = build_fulfillment_request(order(lines=(CartLine("L1", "NEW", 1),)), "D-1", POLICY, None)
     assert mapped.request["items"][0]["sellerSku"] == "NEW"
