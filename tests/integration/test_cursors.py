@@ -166,7 +166,7 @@ def test_cart_edit_before_submission_remaps_and_after_submission_only_notes(shop
     assert row.request["sellerFulfillmentOrderId"] == first_request["sellerFulfillmentOrderId"]
 
     assert submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, limit=10,
-                        now=lambda: at(start + timedelta(minutes=3))).accepted == 1
+                        now=at(start + timedelta(minutes=3))).accepted == 1
 
     # Edited after Amazon has it: nothing is re-sent; the merchant gets a note.
     demo_store.update_order(shop.store_url, order_id, updated_at=start + timedelta(minutes=4),
