@@ -34,9 +34,10 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 import sqlalchemy as sa
+import urllib3
 from requests.structures import CaseInsensitiveDict
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.carts.bigcommerce import BigCommerceAdapter
 from bridge.carts.magento import MagentoAdapter
 from bridge.carts.shopify import ShopifyAdapter
@@ -135,8 +136,11 @@ class InProcessTransport(requests.adapters.BaseAdapter):
         response.status_code = sent["status"]
         response.headers = CaseInsensitiveDict(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in sent["headers"])
-        response._content = b"".join(sent["body"])
-        response.raw = io.BytesIO(response._content)
+        content = b"".join(sent["body"])
+        # A urllib3 response over the bytes, as a real transport gives: bridge's edge
+        # streams every body through `raw.read(n, decode_content=...)` under its caps.
+        response.raw = urllib3.HTTPResponse(body=io.BytesIO(content), headers=sent_headers(sent),
+                                            status=sent["status"], preload_content=False)
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
         response.url, response.request, response.reason = request.url, request, ""
         return response
@@ -144,6 +148,10 @@ class InProcessTransport(requests.adapters.BaseAdapter):
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):
             self.loop.close()
+
+
+def sent_headers(sent: dict) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in sent["headers"]}
 
 
 def counting(app, calls: Counter):

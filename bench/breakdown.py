@@ -13,9 +13,9 @@ import io
 import json
 import time
 
+from bridge import demo_store
 from bridge import logging as bridge_logging
 from bridge.bootstrap import build_runtime
-from bridge.carts import demo_store
 from bridge.ledger import migrate
 from bridge.services import ingest, submit
 

@@ -14,8 +14,8 @@ import random
 import time
 from datetime import datetime, timezone
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 
 import topologies
 from common import SKUS, percentile, simulator, workdir

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.ledger.tables import Lease, Order, utcnow
 
 from common import (bridge_cmd, bridge_env, configure, percentile, postgres_databases,

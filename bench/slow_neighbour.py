@@ -18,8 +18,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 
 from common import (REPO_DIR, SKUS, LedgerReader, bridge_cmd, bridge_env, configure,
                     percentile, simulator, spawn, stop, wait_until, workdir)

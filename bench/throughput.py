@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bridge.carts import demo_store
+from bridge import demo_store
 
 import topologies
 from common import SKUS, percentile, simulator, spawn, stop, workdir

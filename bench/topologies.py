@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.carts import demo_store
+from bridge import demo_store
 
 from common import (LedgerReader, bridge_cmd, bridge_env, configure, postgres_databases,
                     redis_database, spawn, stop, tree_cpu, wait_until)

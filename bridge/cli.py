@@ -10,24 +10,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bridge.errors import ConfigError
-from bridge.sim.cli import sim as sim_commands
+from bridge.cli_common import print_config_problems as _print_config_problems
+from bridge.cli_common import runtime as _runtime
 from bridge.cli_inbound import inbound as inbound_commands
 from bridge.cli_stock import stock as stock_commands
+from bridge.errors import ConfigError
+from bridge.sim.cli import sim as sim_commands
 
 console = Console()
-
-
-def _runtime(ctx: click.Context):
-    from bridge.bootstrap import build_runtime
-
-    if "runtime" not in ctx.obj:
-        try:
-            ctx.obj["runtime"] = build_runtime(ctx.obj.get("config_dir"))
-        except ConfigError as exc:
-            _print_config_problems(exc)
-            sys.exit(2)
-    return ctx.obj["runtime"]
 
 
 def _checked_runtime(ctx: click.Context):
@@ -44,12 +34,6 @@ def _checked_runtime(ctx: click.Context):
         runtime.close()
         sys.exit(2)
     return runtime
-
-
-def _print_config_problems(exc: ConfigError) -> None:
-    console.print(f"[red]configuration has {len(exc.problems)} problem(s):[/red]")
-    for file, key, what in exc.problems:
-        console.print(f"  {file}: [bold]{key}[/bold]: {what}", soft_wrap=True)
 
 
 @click.group()
@@ -131,15 +115,20 @@ def db_upgrade(ctx: click.Context) -> None:
 @db.command("check")
 @click.pass_context
 def db_check(ctx: click.Context) -> None:
-    """Fail when the ledger is not at the newest migration."""
+    """Fail when the ledger is not at the newest migration or its tables differ from the
+    models, naming every difference."""
+    from rich.markup import escape
+
     from bridge.ledger import migrate
 
-    url = _settings(ctx).database_url
-    current, head = migrate.current_revision(url), migrate.head_revision(url)
-    if current != head:
-        console.print(f"[red]ledger at {current}, newest is {head}: run `bridge db upgrade`[/red]")
+    report = migrate.check(_settings(ctx).database_url)
+    if report.problems:
+        console.print("[red]the ledger does not match bridge's models:[/red]")
+        for problem in report.problems:
+            console.print(f"  - {escape(problem)}", soft_wrap=True, highlight=False)
+        console.print(f"[red]what to do:[/red] {escape(report.advice)}", soft_wrap=True)
         sys.exit(1)
-    console.print(f"ledger at revision {current} (newest)")
+    console.print(f"ledger at revision {report.current} (newest); its tables match the models")
 
 
 def _settings(ctx: click.Context):

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.prompt import IntPrompt
 from rich.table import Table
 
+from bridge.cli_common import runtime as _runtime
 from bridge.domain.inbound import InboundInputError, check_address, parse_boxes, parse_items
 from bridge.errors import BridgeError, NeedsAttentionError, TransientError
 from bridge.ledger.tables import InboundPlan
@@ -20,12 +21,6 @@ from bridge.services import inbound as inbound_service
 from bridge.services.replenish import suggest as suggest_replenishment
 
 console = Console()
-
-
-def _runtime(ctx: click.Context):
-    from bridge.cli import _runtime as build
-
-    return build(ctx)
 
 
 def _find_plan(runtime, reference: str) -> InboundPlan:

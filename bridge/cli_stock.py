@@ -10,15 +10,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from bridge.cli_common import runtime as _runtime
 from bridge.errors import BridgeError
 
 console = Console()
-
-
-def _runtime(ctx: click.Context):
-    from bridge.cli import _runtime as build
-
-    return build(ctx)
 
 
 def _storefronts(rt, name: str | None) -> list[str]:

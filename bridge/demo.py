@@ -19,11 +19,11 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy import func, select
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.domain.states import OrderState as S
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, Package, StockLevel
+from bridge.ledger.tables import Order, Package, ShopStock
 from bridge.sim.client import SimAdmin
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
@@ -112,7 +112,8 @@ def read_progress(ledger: Ledger, store_url: str, sim_url: str) -> Progress:
         progress.needs_attention = counts.get(S.NEEDS_ATTENTION, 0)
         progress.packages = session.scalar(select(func.count()).select_from(Package)) or 0
         progress.skus_synced = session.scalar(
-            select(func.count()).where(StockLevel.written_quantity.is_not(None))) or 0
+            select(func.count()).select_from(ShopStock)
+            .where(ShopStock.shop_quantity == ShopStock.target)) or 0
     progress.tracking_in_cart = len(demo_store.read_shipments(store_url))
     cart_stock = demo_store.read_stock(store_url)
     sim_stock = sim_fulfillable(sim_url)

@@ -4,30 +4,34 @@ configuration through `bridge.ledger.migrate`, never from an ini file."""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
 
 from bridge.ledger.db import make_engine
+from bridge.ledger.migrate import LOCK_WAIT_SECONDS, context_options, migration_lock
 from bridge.ledger.tables import metadata
 
 config = context.config
 
 
+def _on_version_apply(**kw) -> None:
+    on_step = config.attributes.get("on_step")
+    if on_step is not None:
+        on_step(kw["step"])
+
+
 def _configure_and_run(connection) -> None:
-    is_postgres = connection.dialect.name == "postgresql"
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying tables
-        compare_type=True,
-        transaction_per_migration=True,
-    )
-    with context.begin_transaction():
-        if is_postgres:
-            # Two deploys migrating at once queue on this lock instead of colliding, and a
-            # migration never waits forever behind a long-running query.
-            connection.execute(text("SELECT pg_advisory_xact_lock(74211)"))
-            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-        context.run_migrations()
+    # On PostgreSQL the whole run holds one session-level advisory lock (two deploys
+    # migrating at once queue on it) with the session's lock and statement timeouts, so
+    # every migration of the run is covered, not only the first transaction's.
+    with migration_lock(connection, config.attributes.get("lock_wait_seconds",
+                                                          LOCK_WAIT_SECONDS)):
+        context.configure(
+            connection=connection,
+            transaction_per_migration=True,
+            on_version_apply=_on_version_apply,
+            **context_options(connection),
+        )
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 def run() -> None:

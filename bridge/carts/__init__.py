@@ -1,1 +1,1 @@
-"""Cart adapters: one module per platform behind the contract in `contract.py`."""
+"""Cart adapters: one package per platform behind the contract in `contract.py`."""

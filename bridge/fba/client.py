@@ -1,6 +1,9 @@
-"""The operations bridge uses from Fulfillment Outbound 2020-07-01 and FBA Inventory v1,
-as plain dicts shaped like the official models' payloads. Transport, retries and error
-classification live in `bridge.fba.http`; this module only builds requests and pages.
+"""The operations bridge uses from Fulfillment Outbound 2020-07-01 and FBA Inventory v1.
+`FbaClient` implements the `FulfillmentNetwork` port (`bridge.fba.port`) that services
+use, in domain types (`bridge.fba.outbound_mapping` turns the payloads into them); the
+raw operations, as plain dicts shaped like the official models' payloads, stay for the
+online check and the wire tests. Transport, retries and error classification live in
+`bridge.fba.http`; this module only builds requests and pages.
 
 Every payload is checked for the shape the services walk before it is handed on: a
 list where an object belongs (or the like) is a MalformedAnswer, never an
@@ -18,7 +21,9 @@ import requests
 
 from bridge.config import FulfillmentAccount
 from bridge import net
-from bridge.errors import ConfigError, MalformedAnswer, TransientError
+from bridge.domain.fulfillment import CancelOutcome, ChangedOrders, FulfillmentOrder, InventoryLevel
+from bridge.errors import ConfigError, MalformedAnswer, NeedsAttentionError, TransientError
+from bridge.fba import outbound_mapping
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.http import SpApiHttp
@@ -132,6 +137,31 @@ class FbaClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # The FulfillmentNetwork port
+
+    def fulfillment_order(self, seller_fulfillment_order_id: str) -> FulfillmentOrder | None:
+        payload = self.get_fulfillment_order(seller_fulfillment_order_id)
+        return None if payload is None else outbound_mapping.fulfillment_order(payload)
+
+    def changed_orders(self, since: datetime) -> ChangedOrders:
+        return ChangedOrders(tuple(
+            outbound_mapping.order_change(summary)
+            for summary in self.list_all_fulfillment_orders(since)))
+
+    def cancel_order(self, seller_fulfillment_order_id: str) -> CancelOutcome:
+        try:
+            self.cancel_fulfillment_order(seller_fulfillment_order_id)
+        except NotFound:
+            return CancelOutcome.not_found()
+        except NeedsAttentionError as refused:  # 400: Amazon is past cancelling
+            return CancelOutcome.refused(refused.message)
+        return CancelOutcome.cancelled()
+
+    def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
+        levels = (outbound_mapping.inventory_level(summary)
+                  for summary in self.get_inventory_summaries(start=since, details=True))
+        return [level for level in levels if level is not None]
 
     # Fulfillment Outbound
 

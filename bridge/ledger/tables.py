@@ -162,7 +162,8 @@ class Lease(Base):
 
 
 class StockLevel(Base):
-    """Amazon's fulfillable units per seller SKU, and what bridge last wrote to the cart."""
+    """Amazon's units per seller SKU as bridge last read them (what the shop shows is
+    kept per shop SKU in `ShopStock`)."""
 
     __tablename__ = "stock_levels"
     storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -172,8 +173,6 @@ class StockLevel(Base):
     # When bridge read `fulfillable` (bridge's clock): orders accepted after this moment
     # are not yet reflected in it.
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    written_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Amazon's other counts, for the drift report: on the way in, and held back.
     inbound: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     reserved: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

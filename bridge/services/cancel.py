@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
+from bridge.domain import fulfillment as amazon
+from bridge.domain.fulfillment import CancelVerdict
 from bridge.domain.model import CartOrder
 from bridge.domain.states import OrderState as S
-from bridge.errors import NeedsAttentionError
+from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.services.common import tell_merchant
-
-CANCELLABLE = ("New", "Received", "Planning")
 
 
 @dataclass
@@ -24,7 +24,7 @@ class CancelResult:
     too_late: int = 0
 
 
-def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
+def process_cancellations(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
                           storefront: StorefrontConfig, limit: int = 25) -> CancelResult:
     result = CancelResult()
     with ledger.transaction() as session:
@@ -33,20 +33,20 @@ def process_cancellations(ledger: Ledger, fba, cart: CartAdapter | None,
         rows = repo.claim_orders(ledger, session, storefront.name, [S.CANCEL_REQUESTED], limit)
         work = [(row.id, row.seller_fulfillment_order_id) for row in rows]
     for order_id, sfo_id in work:
-        detail = fba.get_fulfillment_order(sfo_id)
-        status = (detail or {}).get("fulfillmentOrder", {}).get("fulfillmentOrderStatus")
+        detail = fba.fulfillment_order(sfo_id)
+        status = (detail.status or None) if detail else None
         refused = ""
-        if status in CANCELLABLE:
-            try:
-                fba.cancel_fulfillment_order(sfo_id)
-            except NeedsAttentionError as exc:  # Amazon moved on between the read and the cancel
-                refused = exc.message
-            else:
+        if status in amazon.CANCELLABLE:
+            outcome = fba.cancel_order(sfo_id)
+            if outcome.verdict == CancelVerdict.NOT_FOUND:
+                continue  # gone between the read and the cancel: the next run reads again
+            if outcome.verdict == CancelVerdict.CANCELLED:
                 if _finish(ledger, order_id, "cancelled at Amazon on the cart's request"):
                     result.cancelled += 1
                 continue
-        if status in (None, "Cancelled", "Unfulfillable", "Invalid") and not refused:
-            why = {None: "not at Amazon", "Cancelled": "already cancelled at Amazon"}.get(
+            refused = outcome.reason  # Amazon moved on between the read and the cancel
+        if status in (None, *amazon.CLOSED_UNSHIPPED) and not refused:
+            why = {None: "not at Amazon", amazon.CANCELLED: "already cancelled at Amazon"}.get(
                 status, f"Amazon will not ship it ({status})")
             if _finish(ledger, order_id, why):
                 result.cancelled += 1

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
+from bridge.domain import fulfillment as amazon
+from bridge.domain.fulfillment import FulfillmentOrder, ShippedPackage
 from bridge.domain.ids import fulfillment_item_id
 from bridge.domain.model import CartOrder
 from bridge.domain.states import AT_AMAZON_OPEN, OrderState as S
+from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, OrderLine, Package, utcnow
@@ -35,15 +38,9 @@ class StatusResult:
     packages: int = 0
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def sync_status(
     ledger: Ledger,
-    fba,
+    fba: FulfillmentNetwork,
     cart: CartAdapter | None,
     storefront: StorefrontConfig,
     *,
@@ -62,16 +59,13 @@ def sync_status(
                     Order.storefront == storefront.name, followed_at_amazon())
             ).all()
         )
-    newest = cursor.position if cursor else None
-    changed: list[str] = []
-    for summary in fba.list_all_fulfillment_orders(start):
-        result.listed += 1
-        updated = parse_time(summary.get("statusUpdatedDate"))
-        if updated and (newest is None or updated > newest):
-            newest = updated
-        sfo_id = summary.get("sellerFulfillmentOrderId")
-        if sfo_id in tracked and summary.get("fulfillmentOrderStatus") != tracked[sfo_id]:
-            changed.append(sfo_id)
+    listing = fba.changed_orders(start)
+    result.listed = len(listing.orders)
+    newest = max(filter(None, (listing.newest_update, cursor.position if cursor else None)),
+                 default=None)
+    changed = [change.seller_fulfillment_order_id for change in listing.orders
+               if change.seller_fulfillment_order_id in tracked
+               and change.status != tracked[change.seller_fulfillment_order_id]]
     for sfo_id in changed:
         if refresh_order(ledger, fba, cart, sfo_id, result):
             result.updated += 1
@@ -91,8 +85,8 @@ def followed_at_amazon():
     )
 
 
-def reconcile_open(ledger: Ledger, fba, cart, storefront: StorefrontConfig, older_than: datetime,
-                   limit: int = 50) -> int:
+def reconcile_open(ledger: Ledger, fba: FulfillmentNetwork, cart, storefront: StorefrontConfig,
+                   older_than: datetime, limit: int = 50) -> int:
     """Read back open orders that have not changed for a while: the safety net for a
     change the list missed."""
     with ledger.transaction() as session:
@@ -115,8 +109,9 @@ def reconcile_open(ledger: Ledger, fba, cart, storefront: StorefrontConfig, olde
     return len(ids)
 
 
-def refresh_order(ledger: Ledger, fba, cart, sfo_id: str, result: StatusResult) -> bool:
-    detail = fba.get_fulfillment_order(sfo_id)
+def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart, sfo_id: str,
+                  result: StatusResult) -> bool:
+    detail = fba.fulfillment_order(sfo_id)
     if detail is None:
         return False
     notes: list[tuple[CartOrder, str]] = []
@@ -134,28 +129,27 @@ def refresh_order(ledger: Ledger, fba, cart, sfo_id: str, result: StatusResult) 
 
 
 def apply_fulfillment_order(
-    session: Session, row: Order, detail: dict, result: StatusResult, notes: list
+    session: Session, row: Order, detail: FulfillmentOrder, result: StatusResult, notes: list
 ) -> bool:
     """Bring one ledger row in line with Amazon's view of its fulfillment order."""
-    order = detail.get("fulfillmentOrder", {})
-    status = order.get("fulfillmentOrderStatus", "")
+    status = detail.status
     before = (row.state, row.amazon_status)
     row.amazon_status = status
-    result.packages += _record_packages(session, row, detail)
+    result.packages += _record_packages(session, row, detail.packages)
     state = S(row.state)
     snapshot = CartOrder.from_snapshot(row.snapshot)
 
-    if status == "Processing" and state == S.ACCEPTED:
+    if status == amazon.PROCESSING and state == S.ACCEPTED:
         repo.transition(session, row, S.PROCESSING, "processing", "Amazon started picking")
-    elif status in ("Complete", "CompletePartialled") and state in (
+    elif status in amazon.SHIPPED and state in (
         S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED,
     ):
         message = "Amazon shipped the order"
-        if status == "CompletePartialled":
+        if status == amazon.COMPLETE_PARTIALLED:
             message = "Amazon shipped part of the order and cancelled the rest"
             notes.append((snapshot, message))
         repo.transition(session, row, S.SHIPPED, "shipped", message)
-    elif status == "Cancelled" and state in AT_AMAZON_OPEN:
+    elif status == amazon.CANCELLED and state in AT_AMAZON_OPEN:
         if state == S.CANCEL_REQUESTED:
             repo.transition(session, row, S.CANCELLED, "cancelled", "cancelled at Amazon")
         else:
@@ -163,10 +157,10 @@ def apply_fulfillment_order(
             repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
                             reason="cancelled_at_amazon")
             notes.append((snapshot, message))
-    elif status in ("Unfulfillable", "Invalid") and state in AT_AMAZON_OPEN:
+    elif status in (amazon.UNFULFILLABLE, amazon.INVALID) and state in AT_AMAZON_OPEN:
         message = (
             "Amazon cannot fulfill the order (no sellable stock for its items)"
-            if status == "Unfulfillable"
+            if status == amazon.UNFULFILLABLE
             else "Amazon found the order invalid (address or stock)"
         )
         repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
@@ -198,51 +192,40 @@ def _dedupe_kit_lines(lines: list[dict]) -> list[dict]:
     return list(merged.values())
 
 
-def _record_packages(session: Session, row: Order, detail: dict) -> int:
+def _record_packages(session: Session, row: Order, packages: tuple[ShippedPackage, ...]) -> int:
     """One Package row per shipped package, keyed (order, packageNumber): replays add nothing."""
     item_to_line = _items_to_lines(session, row)
     existing = set(
         session.scalars(select(Package.package_number).where(Package.order_id == row.id))
     )
     added = 0
-    for shipment in detail.get("fulfillmentShipments") or []:
-        if shipment.get("fulfillmentShipmentStatus") != "SHIPPED":
+    for package in packages:
+        number = package.package_number
+        if number in existing:
             continue
         lines = []
-        for item in shipment.get("fulfillmentShipmentItem") or []:
-            line = item_to_line.get(item.get("sellerFulfillmentOrderItemId"), {})
-            units = int(item.get("quantity", 0))
+        for item in package.items:
+            line = item_to_line.get(item.item_id, {})
             kit_units = line.get("kit_units", 1)
             lines.append({
-                "line_id": line.get("line_id", item.get("sellerFulfillmentOrderItemId", "")),
-                "sku": line.get("sku", item.get("sellerSku", "")),
+                "line_id": line.get("line_id", item.item_id),
+                "sku": line.get("sku", item.seller_sku),
                 # A kit's component counts as the kits it completes (at least one).
-                "quantity": units if kit_units == 1 else max(1, units // kit_units),
-                "package_number": item.get("packageNumber"),
+                "quantity": item.quantity if kit_units == 1 else max(1, item.quantity // kit_units),
             })
-        for package in shipment.get("fulfillmentShipmentPackage") or []:
-            number = int(package["packageNumber"])
-            if number in existing:
-                continue
-            own_lines = _dedupe_kit_lines([
-                {k: v for k, v in line.items() if k != "package_number"}
-                for line in lines
-                if line["package_number"] in (None, number)
-            ])
-            session.add(
-                Package(
-                    order_id=row.id,
-                    amazon_shipment_id=shipment.get("amazonShipmentId", ""),
-                    package_number=number,
-                    carrier=package.get("carrierCode", ""),
-                    tracking_number=package.get("trackingNumber", ""),
-                    shipped_at=parse_time(shipment.get("shippingDate")),
-                    lines=own_lines,
-                )
+        session.add(
+            Package(
+                order_id=row.id,
+                amazon_shipment_id=package.shipment_id,
+                package_number=number,
+                carrier=package.carrier,
+                tracking_number=package.tracking_number,
+                shipped_at=package.shipped_at,
+                lines=_dedupe_kit_lines(lines),
             )
-            existing.add(number)
-            added += 1
-            repo.record_event(session, row.storefront, row.id, "package_shipped",
-                              message=f"package {number}: {package.get('carrierCode', '')} "
-                                      f"{package.get('trackingNumber', '')}")
+        )
+        existing.add(number)
+        added += 1
+        repo.record_event(session, row.storefront, row.id, "package_shipped",
+                          message=f"package {number}: {package.carrier} {package.tracking_number}")
     return added

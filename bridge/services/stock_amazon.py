@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from bridge.config import StorefrontConfig
+from bridge.domain.fulfillment import InventoryLevel
+from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import StockLevel as StockRow
-from bridge.services.status import parse_time
 
 FLOW = "stock"
 FULL_FLOW = "stock_full"
@@ -40,41 +41,40 @@ def full_read_due(ledger: Ledger, storefront: StorefrontConfig, now: datetime) -
     return last.position < full_read_slot(storefront.name, storefront.poll.full_inventory_hours, now)
 
 
-def read_inventory(ledger: Ledger, fba, storefront: StorefrontConfig, *, full: bool,
-                   now: Callable[[], datetime]) -> tuple[int, bool]:
-    """Read Amazon's inventory into stock levels; returns (summaries read, was full)."""
+def read_inventory(ledger: Ledger, fba: FulfillmentNetwork, storefront: StorefrontConfig, *,
+                   full: bool, now: Callable[[], datetime]) -> tuple[int, bool]:
+    """Read Amazon's inventory into stock levels; returns (SKUs read, was full)."""
     with ledger.transaction() as session:
         cursor = repo.get_cursor(session, storefront.name, FLOW)
     read_at = now()
     full = full or cursor is None or full_read_due(ledger, storefront, read_at)
     start = None if full else cursor.position - OVERLAP
-    summaries = list(fba.get_inventory_summaries(start=start, details=True))
+    levels = fba.inventory_levels(since=start)
     with ledger.transaction() as session:
         repo.lock_storefront(session, storefront.name)
-        newest = _apply_summaries(session, storefront.name, summaries, read_at, full)
+        newest = _apply_levels(session, storefront.name, levels, read_at, full)
         # Amazon's clock; a read with no timestamps falls back to bridge's own.
         position = max(filter(None, (newest, cursor.position if cursor else None)), default=None)
         repo.set_cursor(session, storefront.name, FLOW, position or read_at)
         if full:
             repo.set_cursor(session, storefront.name, FULL_FLOW, read_at)
-    return len(summaries), full
+    return len(levels), full
 
 
-def _apply_summaries(session, storefront: str, summaries: list, read_at: datetime,
-                     full: bool) -> datetime | None:
+def _apply_levels(session, storefront: str, read: list[InventoryLevel], read_at: datetime,
+                  full: bool) -> datetime | None:
     levels = repo.stock_levels(session, storefront)
     seen: set[str] = set()
     newest = None
-    for summary in summaries:
-        if not isinstance(summary, dict) or not isinstance(summary.get("sellerSku"), str):
-            continue
-        sku = summary["sellerSku"]
+    for amazon in read:
+        sku = amazon.seller_sku
         level = levels.get(sku)
         if level is None:
             level = levels[sku] = StockRow(storefront=storefront, seller_sku=sku)
             session.add(level)
-        _set_counts(level, summary.get("inventoryDetails"))
-        level.amazon_updated_at = parse_time(summary.get("lastUpdatedTime"))
+        level.fulfillable, level.inbound, level.reserved = (
+            amazon.fulfillable, amazon.inbound, amazon.reserved)
+        level.amazon_updated_at = amazon.updated_at
         level.read_at = read_at
         seen.add(sku)
         if level.amazon_updated_at and (newest is None or level.amazon_updated_at > newest):
@@ -85,21 +85,3 @@ def _apply_summaries(session, storefront: str, summaries: list, read_at: datetim
             if sku not in seen:
                 level.fulfillable, level.read_at = 0, read_at
     return newest
-
-
-def _set_counts(level: StockRow, details) -> None:
-    details = details if isinstance(details, dict) else {}
-    reserved = details.get("reservedQuantity")
-    level.fulfillable = _count(details.get("fulfillableQuantity"))
-    level.inbound = sum(_count(details.get(key)) for key in (
-        "inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity"))
-    level.reserved = _count(reserved.get("totalReservedQuantity")) if isinstance(reserved, dict) else 0
-
-
-def _count(value) -> int:
-    """Amazon's counts are integers; anything else (missing, null, a string) counts as 0
-    rather than as stock bridge could sell."""
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0

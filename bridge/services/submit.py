@@ -140,7 +140,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
         row = repo.get_order(session, order_id)
         sfo_id, request, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
     if resolve_first:
-        if fba.get_fulfillment_order(sfo_id) is not None:
+        if fba.fulfillment_order(sfo_id) is not None:
             _accepted(ledger, order_id, "found at Amazon on read-back", result)
             return
         with ledger.transaction() as session:
@@ -173,7 +173,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
     except NeedsAttentionError as problem:
         # A refusal after an earlier ambiguous attempt may mean "that id exists":
         # read back before calling it a failure.
-        if attempts > 1 and fba.get_fulfillment_order(sfo_id) is not None:
+        if attempts > 1 and fba.fulfillment_order(sfo_id) is not None:
             _accepted(ledger, order_id, "found at Amazon after a refused repeat", result)
             return
         with ledger.transaction() as session:

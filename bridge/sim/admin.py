@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bridge.sim import features
-from bridge.sim import inbound_labels
 from bridge.sim.clock import iso
 from bridge.sim.faults import Fault
-from bridge.sim.stock import UNFULFILLABLE_KINDS
+from bridge.sim.inbound import labels as inbound_labels
+from bridge.sim.inventory.stock import UNFULFILLABLE_KINDS
+from bridge.sim.outbound import features, order_views
 from bridge.sim.wire import error_body, new_request_id
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ async def get_inventory(sim: Simulator, request: Request) -> JSONResponse:
 async def get_orders(sim: Simulator, request: Request) -> JSONResponse:
     with sim.store.transaction():
         sim.sync()
-        orders = [sim.fulfillment.summary(o) for o in sim.fulfillment.all()]
+        orders = [order_views.summary(o, sim.store) for o in sim.fulfillment.all()]
     return _ok({"count": len(orders), "orders": orders})
 
 
@@ -170,7 +170,7 @@ async def set_tracking_outcome(sim: Simulator, request: Request) -> JSONResponse
             order = sim.fulfillment.set_tracking_outcome(order_id, str(outcome))
         except LookupError:
             raise AdminError(f"no fulfillment order {order_id!r}") from None
-        return _ok(sim.fulfillment.summary(order))
+        return _ok(order_views.summary(order, sim.store))
 
 
 async def set_feature_enrollment(sim: Simulator, request: Request) -> JSONResponse:

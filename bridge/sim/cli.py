@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import click
 
+from bridge.sim import server
 from bridge.sim.client import DEFAULT_URL, SimAdmin, SimAdminError
 from bridge.sim.config import DEFAULT_PORT, SimConfig
-from bridge.sim.tracking import OUTCOMES as TRACKING_OUTCOMES
+from bridge.sim.outbound.tracking import OUTCOMES as TRACKING_OUTCOMES
 
 _url_option = click.option("--url", default=DEFAULT_URL, show_default=True,
                            help="Base URL of a running simulator.")
@@ -52,8 +53,6 @@ def sim() -> None:
 def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, client_secret,
           refresh_tokens, no_rate_limits, seed) -> None:
     """Run the simulator in the foreground."""
-    from bridge.sim.server import serve as run
-
     if memory and db_path:
         raise click.UsageError("--db and --memory exclude each other")
     if strict_auth and not (client_id and client_secret and refresh_tokens):
@@ -64,8 +63,8 @@ def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, cli
                      rate_limits=not no_rate_limits, fault_seed=seed)
     click.echo(f"bridge simulator on http://{host}:{port} "
                f"(state: {db_path or 'memory'}, clock x{clock_factor:g})")
-    run(host=host, port=port, db_path=None if memory else db_path,
-        clock_factor=clock_factor, config=config)
+    server.serve(host=host, port=port, db_path=None if memory else db_path,
+                 clock_factor=clock_factor, config=config)
 
 
 @sim.command()

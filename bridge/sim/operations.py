@@ -1,6 +1,7 @@
-"""The registry of SP-API operations the simulator answers. Each API module lists its
-operations by the model's operationId with a handler; the method, path and default rate
-limit come from the model itself, so they cannot drift from Amazon's documents."""
+"""An SP-API operation the simulator answers. Each API module lists its operations by
+the model's operationId with a handler (apis.py gathers them); the method, path and
+default rate limit come from the model itself, so they cannot drift from Amazon's
+documents."""
 
 from __future__ import annotations
 
@@ -37,14 +38,6 @@ class Operation:
     @property
     def default_rate_limit(self) -> tuple[float, int] | None:
         return self.model.usage_plan
-
-
-def all_operations() -> list[Operation]:
-    """Every operation of every simulated API."""
-    from bridge.sim import inbound, inbound_v0, inventory, outbound
-
-    return [*outbound.OPERATIONS, *inventory.OPERATIONS, *inbound.OPERATIONS,
-            *inbound_v0.OPERATIONS]
 
 
 def rate_limits(operations: Iterable[Operation],

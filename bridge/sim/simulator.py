@@ -7,16 +7,17 @@ import threading
 import time
 from collections import defaultdict
 
+from bridge.sim.apis import all_operations
 from bridge.sim.auth import Lwa
 from bridge.sim.clock import SimClock, iso
 from bridge.sim.config import SimConfig
 from bridge.sim.faults import FaultBook
-from bridge.sim.fulfillment import Fulfillment
-from bridge.sim.inbound_network import InboundNetwork
-from bridge.sim.operations import Operation, all_operations, rate_limits
+from bridge.sim.inbound.network import InboundNetwork
+from bridge.sim.inventory.stock import StockBook
+from bridge.sim.operations import Operation, rate_limits
+from bridge.sim.outbound.fulfillment import Fulfillment
 from bridge.sim.ratelimit import RateLimiter
 from bridge.sim.state import Store
-from bridge.sim.stock import StockBook
 
 # Kinds that survive a reset: the signing secret and counters (so tokens stay valid and
 # package numbers stay unique for the simulator's whole life) and issued refresh tokens.

@@ -15,13 +15,12 @@ from bridge.ledger import repo
 from bridge.ledger.tables import utcnow
 from bridge.logging import bind_context, get_logger
 from bridge.services import (
-    cancel, health, inbound, ingest, status, stock, submit, sweep, tracking, watchdog,
+    cancel, followups, health, inbound, ingest, status, stock, submit, sweep, tracking, watchdog,
 )
 from bridge.worker import runtime
 from bridge.worker.app import app
 
 log = get_logger("bridge.worker")
-MAX_PARALLEL_SUBMITS = 4
 
 
 class BridgeTask(Task):
@@ -57,10 +56,7 @@ class BridgeTask(Task):
         except FatalError as exc:
             log.error("storefront_paused", error=str(exc))
             if storefront:
-                rt = runtime.get()
-                with rt.ledger.transaction() as session:
-                    if not repo.is_paused(session, storefront):
-                        repo.pause_storefront(session, storefront, str(exc))
+                followups.pause_for(runtime.get().ledger, storefront, exc)
             raise _Paused(exc) from None
 
     def _health(self, storefront, error: BaseException | None) -> None:
@@ -95,16 +91,9 @@ def ingest_task(self, storefront: str) -> dict:
         if repo.is_paused(session, storefront):
             return {"paused": True}
     result = ingest.ingest_orders(rt.ledger, rt.cart(storefront), config)
+    _send(followups.after_ingest(storefront, result, rt.config.settings.submit_batch))
     if result.skipped:
         return {"skipped": True}
-    # One submit task per batch of ready orders (a few at most), so a large poll is
-    # submitted by several workers at once instead of one batch after another.
-    for _ in range(min(MAX_PARALLEL_SUBMITS, -(-result.ready // rt.config.settings.submit_batch))):
-        submit_task.delay(storefront)
-    if result.cancelled:
-        cancel_task.delay(storefront)
-    if result.recorded or result.cancelled:
-        stock_task.delay(storefront, False)  # reservations changed; Amazon did not
     log.info("ingested", seen=result.seen, recorded=result.recorded, ready=result.ready,
              needs_attention=result.needs_attention, cancelled=result.cancelled)
     return {"seen": result.seen, "ready": result.ready}
@@ -116,8 +105,7 @@ def submit_task(self, storefront: str) -> dict:
     batch = rt.config.settings.submit_batch
     result = submit.submit_ready(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                  rt.storefront(storefront), batch, settings=rt.config.settings)
-    if result.accepted + result.unknown + result.needs_attention >= batch:
-        submit_task.delay(storefront)  # more may be waiting
+    _send(followups.after_submit(storefront, result, batch))
     if result.accepted:
         log.info("submitted", accepted=result.accepted, unknown=result.unknown,
                  needs_attention=result.needs_attention)
@@ -129,8 +117,7 @@ def status_task(self, storefront: str) -> dict:
     rt = runtime.get()
     result = status.sync_status(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                 rt.storefront(storefront))
-    if result.packages:
-        tracking_task.delay(storefront)
+    _send(followups.after_status(storefront, result))
     return {"updated": result.updated, "packages": result.packages}
 
 
@@ -140,7 +127,7 @@ def reconcile_task(self, storefront: str) -> int:
     cutoff = utcnow() - timedelta(seconds=rt.config.settings.stale_after_seconds)
     count = status.reconcile_open(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                   rt.storefront(storefront), cutoff)
-    tracking_task.delay(storefront)
+    _send(followups.after_reconcile(storefront))
     return count
 
 
@@ -158,8 +145,7 @@ def cancel_task(self, storefront: str) -> dict:
     rt = runtime.get()
     result = cancel.process_cancellations(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                           rt.storefront(storefront))
-    if result.cancelled:
-        stock_task.delay(storefront, False)
+    _send(followups.after_cancel(storefront, result))
     return {"cancelled": result.cancelled, "too_late": result.too_late}
 
 
@@ -185,13 +171,21 @@ def inbound_task(self, storefront: str) -> int:
     return changed
 
 
+# The task behind each flow a follow-up may name (`followups.FLOWS`).
 _FLOW_TASKS = {
     "submit": submit_task,
     "cancel": cancel_task,
     "status": status_task,
     "tracking": tracking_task,
     "reconcile": reconcile_task,
+    "stock": stock_task,
 }
+
+
+def _send(nudges: list[followups.Nudge]) -> None:
+    """Send the follow-ups a service function decided, as Celery messages."""
+    for nudge in nudges:
+        _FLOW_TASKS[nudge.flow].delay(*nudge.args)
 
 
 @_task("bridge.sweep")
@@ -199,9 +193,7 @@ def sweep_task(self) -> dict:
     rt = runtime.get()
     nudges = sweep.sweep(rt.ledger, rt.storefronts.values(),
                          timedelta(seconds=rt.config.settings.stale_after_seconds))
-    for storefront, flows in nudges.items():
-        for flow in flows:
-            _FLOW_TASKS[flow].delay(storefront)
+    _send(followups.after_sweep(nudges))
     # After the nudges: a slow shop note must not delay them.
     watchdog.watch(rt.ledger, rt.storefronts.values(), rt.cart,
                    watchdog.Thresholds.from_settings(rt.config.settings))

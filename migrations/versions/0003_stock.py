@@ -31,6 +31,9 @@ def upgrade() -> None:
     with op.batch_alter_table('stock_levels', schema=None) as batch_op:
         batch_op.add_column(sa.Column('inbound', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('reserved', sa.Integer(), nullable=False, server_default='0'))
+        # What bridge last wrote is kept per shop SKU now (shop_stock), not per seller SKU.
+        batch_op.drop_column('written_quantity')
+        batch_op.drop_column('written_at')
     with op.batch_alter_table('stock_levels', schema=None) as batch_op:
         batch_op.alter_column('inbound', server_default=None)
         batch_op.alter_column('reserved', server_default=None)
@@ -71,6 +74,8 @@ def downgrade() -> None:
     with op.batch_alter_table('stock_levels', schema=None) as batch_op:
         batch_op.drop_column('reserved')
         batch_op.drop_column('inbound')
+        batch_op.add_column(sa.Column('written_quantity', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('written_at', bridge.ledger.tables.UTCDateTime(), nullable=True))
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_constraint('uq_order_lines_order_id_line_id_seller_sku', type_='unique')
         batch_op.create_unique_constraint('uq_order_lines_order_id_line_id', ['order_id', 'line_id'])

@@ -19,7 +19,7 @@ import yaml
 
 from bridge import secrets
 from bridge.carts.bigcommerce import BigCommerceAdapter
-from bridge.carts.bigcommerce_stock import READ_PAGE, sku_chunks
+from bridge.carts.bigcommerce.stock import READ_PAGE, sku_chunks
 from bridge.domain.model import Address, StockLevel
 from bridge.errors import FatalError, NeedsAttentionError
 from cart_suite import (

@@ -18,8 +18,8 @@ import requests
 import yaml
 
 from bridge.carts.magento import MagentoAdapter
-from bridge.carts.magento_http import magento_message
-from bridge.carts.magento_orders import changed_orders_params
+from bridge.carts.magento.client import magento_message
+from bridge.carts.magento.mapping import changed_orders_params
 from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
 from bridge.errors import FatalError, NeedsAttentionError
 from cart_suite import (

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bridge import secrets
-from bridge.carts import demo_store
-from bridge.carts.sql import DEFAULT_MAPPING, REQUIRED_KEYS, SqlCartAdapter
+from bridge import demo_store, secrets
+from bridge.carts.sql import SqlCartAdapter
+from bridge.carts.sql.settings import DEFAULT_MAPPING, REQUIRED_KEYS
 from bridge.domain.model import Address, StockLevel
 from bridge.errors import FatalError, NeedsAttentionError
 from bridge.ledger.db import make_engine

@@ -14,7 +14,7 @@ import pytest
 
 from bridge import secrets
 from bridge.carts.woocommerce import WooCommerceAdapter
-from bridge.carts.woocommerce_orders import ProductFacts, to_cart_order
+from bridge.carts.woocommerce.mapping import ProductFacts, to_cart_order
 from bridge.domain.model import Address, StockLevel
 from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 from cart_suite import (

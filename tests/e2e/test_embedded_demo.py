@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.config import load_config
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger

@@ -17,8 +17,8 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bridge import demo_store
 from bridge.bootstrap import build_runtime
-from bridge.carts import demo_store
 from bridge.cli import main
 from bridge.demo import write_config
 from bridge.fba.inbound import InboundClient

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.demo import write_config
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger

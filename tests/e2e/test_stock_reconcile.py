@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
 from bridge.demo import write_config
+from bridge.demo_store import DemoLine
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order

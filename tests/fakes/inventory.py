@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from bridge.fba import outbound_mapping
+
 
 class InventoryStandIn:
     def __init__(self) -> None:
@@ -37,3 +39,8 @@ class InventoryStandIn:
                     "reservedQuantity": {"totalReservedQuantity": 0},
                 },
             }
+
+    def inventory_levels(self, since=None):
+        """The port's view of the same summaries, mapped as the real client maps them."""
+        return [level for summary in self.get_inventory_summaries(start=since)
+                if (level := outbound_mapping.inventory_level(summary))]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.demo import write_config
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger

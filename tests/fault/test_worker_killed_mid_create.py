@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.demo import write_config
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from support import DROP_SECONDS, make_cart
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.config import StorefrontConfig, load_config
 from bridge.demo import write_config
 from bridge.fba.client import FbaClient

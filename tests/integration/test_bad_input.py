@@ -8,8 +8,8 @@ import random
 
 from support import SKUS, TO_PLANNING, both_ledgers, with_policy
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.services.ingest import ingest_orders
 from bridge.services.orders import retry, storefront_status

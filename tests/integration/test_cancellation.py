@@ -18,8 +18,8 @@ from support import (
     sweep_now_and_everything_stale,
 )
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.cli import main
 from bridge.demo import write_config
 

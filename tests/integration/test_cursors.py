@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from support import SKUS
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.errors import TransientError
 from bridge.ledger import repo
 from bridge.ledger.tables import utcnow

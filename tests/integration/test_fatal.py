@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from support import make_cart, with_fulfillment
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
 from bridge.config import CartConnection, load_config
 from bridge.demo import write_config
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError
 from bridge.fba.client import FbaClient

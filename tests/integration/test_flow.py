@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from support import SKUS, TO_COMPLETE, TO_PROCESSING, both_ledgers, with_policy
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.ledger.tables import utcnow
 from bridge.services.ingest import ingest_orders

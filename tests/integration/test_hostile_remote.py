@@ -16,12 +16,11 @@ import pytest
 import requests
 from support import with_fulfillment
 
-from bridge import net
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store, net
 from bridge.carts.http import CartHttp
 from bridge.config import load_config
 from bridge.demo import write_config
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import (AnswerTooLarge, CertificateError, ConfigError, IndeterminateError,
                            RedirectRefused)

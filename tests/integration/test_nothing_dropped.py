@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from support import TO_COMPLETE, both_ledgers
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
 from bridge.carts.shopify import ShopifyAdapter
 from bridge.cli import main
+from bridge.demo_store import DemoLine
 from bridge.domain.model import CartLine, CartOrder
 from bridge.domain.states import OrderState as S
 from bridge.errors import (

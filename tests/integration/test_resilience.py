@@ -8,8 +8,8 @@ import threading
 
 from support import TO_COMPLETE, TO_PROCESSING
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
 from bridge.ledger.tables import utcnow

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
 from bridge.config import load_config
 from bridge.demo import write_config
+from bridge.demo_store import DemoLine
 from bridge.domain.model import StockLevel
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger

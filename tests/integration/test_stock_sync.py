@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from support import SKUS, both_ledgers, with_policy
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.services.ingest import ingest_orders
 from bridge.services.stock import sync_stock
 from bridge.services.submit import submit_ready

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from click.testing import CliRunner
 from support import both_ledgers, with_fulfillment
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
 from bridge.cli import main
 from bridge.config import BridgeSettings
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from structlog.testing import capture_logs
 from support import TO_COMPLETE, both_ledgers
 
-from bridge.carts import demo_store
-from bridge.carts.demo_store import DemoLine
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import RemoteUnreachable
 from bridge.ledger import repo

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from bridge.sim.config import SimConfig
-from bridge.sim.operations import all_operations
+from bridge.sim.apis import all_operations
 from bridge.sim.server import SimServer
 from bridge.spapi_models import validate_response
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 from sim_helpers import INVENTORY, MARKETPLACE, OUTBOUND, assert_errors_shape, order_body
 
-from bridge.sim.operations import all_operations
+from bridge.sim.apis import all_operations
 from bridge.spapi_models import ResponseMismatch, model_operations, validate_response
 
 LIFECYCLE = 30 + 60 + 120

@@ -11,7 +11,7 @@ from test_sim_inbound_helpers import (BOX, IN24, V0, InboundApi, created_plan, f
                                       packed_plan, partnered_parcel, placed_plan, plan_body,
                                       ready_to_ship_start, shipped_plan)
 
-from bridge.sim.operations import all_operations
+from bridge.sim.apis import all_operations
 from bridge.spapi_models import model_operations, operation
 
 INBOUND_MODELS = ("fulfillmentInbound_2024-03-20.json", "fulfillmentInboundV0.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bridge.carts import demo_store
+from bridge import demo_store
 from bridge.carts.sql import SqlCartAdapter
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.carts.sql import (
-    SqlCartAdapter,
+from bridge.carts.sql import SqlCartAdapter
+from bridge.carts.sql.mapping import (
     as_flag,
     as_quantity,
     as_utc,

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from bridge.carts.registry import adapter_class
-from bridge.carts.sql import DEFAULT_MAPPING, SqlCartAdapter, SqlMapping, mask_url
+from bridge.carts.sql import SqlCartAdapter
+from bridge.carts.sql.settings import DEFAULT_MAPPING, SqlMapping, mask_url
 from bridge.errors import ConfigError, TransientError
 
 SQLITE_URL = "sqlite:///store.db"

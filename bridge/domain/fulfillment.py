@@ -1,0 +1,110 @@
+"""What bridge needs to know from Amazon's fulfillment network, in bridge's own words:
+a fulfillment order's status and shipped packages, the orders that changed since a
+moment, a SKU's inventory, and how a cancel went. The SP-API's JSON is turned into these
+in `bridge/fba/` and nowhere else, so services never walk Amazon's payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+# Amazon's fulfillmentOrderStatus values bridge acts on.
+RECEIVED = "Received"
+PROCESSING = "Processing"
+COMPLETE = "Complete"
+COMPLETE_PARTIALLED = "CompletePartialled"
+CANCELLED = "Cancelled"
+UNFULFILLABLE = "Unfulfillable"
+INVALID = "Invalid"
+# Nothing has been picked yet: Amazon still takes a cancel.
+CANCELLABLE = ("New", RECEIVED, "Planning")
+SHIPPED = (COMPLETE, COMPLETE_PARTIALLED)
+# Amazon will not ship these.
+CLOSED_UNSHIPPED = (CANCELLED, UNFULFILLABLE, INVALID)
+
+
+@dataclass(frozen=True)
+class PackageItem:
+    """Units of one order item in a package."""
+
+    seller_sku: str
+    item_id: str  # the order item's sellerFulfillmentOrderItemId
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShippedPackage:
+    package_number: int  # unique per seller at Amazon
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime | None
+    shipment_id: str  # Amazon's shipment the package left in
+    items: tuple[PackageItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class FulfillmentOrder:
+    """A fulfillment order as Amazon has it now; `packages` are the shipped ones only."""
+
+    seller_fulfillment_order_id: str
+    status: str  # Amazon's fulfillmentOrderStatus, "" when it gave none
+    status_updated_at: datetime | None
+    packages: tuple[ShippedPackage, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """One line of the changed-orders listing: enough to decide whether to read it whole."""
+
+    seller_fulfillment_order_id: str
+    status: str
+    status_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangedOrders:
+    """Every order whose status changed at or after the moment asked, across pages."""
+
+    orders: tuple[OrderChange, ...] = ()
+
+    @property
+    def newest_update(self) -> datetime | None:
+        """The latest status change listed, on Amazon's clock (the next cursor)."""
+        return max((o.status_updated_at for o in self.orders if o.status_updated_at),
+                   default=None)
+
+
+@dataclass(frozen=True)
+class InventoryLevel:
+    """One seller SKU's units in this marketplace; counts are never negative."""
+
+    seller_sku: str
+    fulfillable: int
+    inbound: int  # working + shipped + receiving
+    reserved: int
+    updated_at: datetime | None  # when Amazon last changed it, on Amazon's clock
+
+
+class CancelVerdict(str, Enum):
+    CANCELLED = "cancelled"  # Amazon took the cancel (or had it cancelled already)
+    REFUSED = "refused"  # too late: Amazon is picking or has shipped
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    verdict: CancelVerdict
+    reason: str = ""  # Amazon's words when it refused
+
+    @classmethod
+    def cancelled(cls) -> CancelOutcome:
+        return cls(CancelVerdict.CANCELLED)
+
+    @classmethod
+    def refused(cls, reason: str) -> CancelOutcome:
+        return cls(CancelVerdict.REFUSED, reason)
+
+    @classmethod
+    def not_found(cls) -> CancelOutcome:
+        return cls(CancelVerdict.NOT_FOUND)

@@ -1,0 +1,216 @@
+"""Fulfillment orders: what the outbound API asks of them (create, update, cancel, the
+sandbox's forced status, tracking outcomes, returns). Stock is reserved at creation, per
+fulfillment center, as few centers as possible (reservations.py); fulfillmentAction Hold
+keeps an order Received with its stock reserved until an update asks for Ship. The
+statuses an order moves through on the clock are lifecycle.py's; the wire views are
+order_views.py's. Callers hold the store's transaction."""
+
+from __future__ import annotations
+
+from bridge.sim.config import SimConfig
+from bridge.sim.inventory.stock import StockBook
+from bridge.sim.outbound import returns, tracking
+from bridge.sim.outbound.counters import next_number
+from bridge.sim.outbound.lifecycle import (CANCELLABLE, KIND, PROGRESS, TERMINAL,
+                                           OrderLifecycle)
+from bridge.sim.outbound.order_views import ITEM_OPTIONAL
+from bridge.sim.outbound.reservations import open_units, release_excess, top_up
+from bridge.sim.outbound.validation import MAX_UNITS
+from bridge.sim.state import Store
+from bridge.sim.wire import invalid_input
+
+# Request fields an update may change.
+_UPDATABLE = ("displayableOrderId", "displayableOrderDate", "displayableOrderComment",
+              "shippingSpeedCategory", "destinationAddress", "shipFromCountryCode",
+              "notificationEmails")
+
+
+class Fulfillment:
+    def __init__(self, store: Store, stock: StockBook, config: SimConfig) -> None:
+        self._store = store
+        self._stock = stock
+        self._config = config
+        self._lifecycle = OrderLifecycle(store, stock, config)
+
+    def rebuild(self) -> None:
+        """Recompute the schedule from stored orders (after start-up or reset)."""
+        self._lifecycle.rebuild()
+
+    def advance_to(self, now: float) -> None:
+        self._lifecycle.advance_to(now)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, order_id: str) -> dict | None:
+        return self._store.get(KIND, order_id)
+
+    def all(self) -> list[dict]:
+        return sorted(self._store.all(KIND), key=lambda o: o["seq"])
+
+    def _existing(self, order_id: str) -> dict:
+        order = self.get(order_id)
+        if order is None:
+            raise LookupError(order_id)
+        return order
+
+    # -- commands -----------------------------------------------------------------------
+
+    def create(self, request: dict, now: float) -> dict:
+        """Accept a validated createFulfillmentOrder request body."""
+        order_id = request["sellerFulfillmentOrderId"]
+        if self.get(order_id) is not None:
+            raise invalid_input(f"A fulfillment order with sellerFulfillmentOrderId {order_id} "
+                                "already exists.")
+        for item in request["items"]:
+            if self._stock.get(item["sellerSku"]) is None:
+                raise invalid_input(f"The SellerSKU for Item Id: "
+                                    f"{item['sellerFulfillmentOrderItemId']} is invalid.")
+        order = {
+            "id": order_id,
+            "seq": next_number(self._store, "order"),
+            "request": {k: v for k, v in request.items() if k != "items"},
+            "fulfillmentAction": request.get("fulfillmentAction") or "Ship",
+            "fulfillmentPolicy": request.get("fulfillmentPolicy") or "FillOrKill",
+            "status": "Received",
+            "receivedAt": now,
+            "statusUpdatedAt": now,
+            "items": [],
+            "shipments": [],
+            "returnItems": [],
+            "returnAuthorizations": [],
+            "trackingOutcome": "DELIVERED",
+            "nextEventAt": None,
+        }
+        for line in request["items"]:
+            item = dict(line)
+            item["fulfillmentNetworkSku"] = line.get("fulfillmentNetworkSku") or \
+                self._stock.get(line["sellerSku"])["fnSku"]
+            item.update(reservedByFc={}, shipped=0, cancelledQuantity=0, unfulfillableQuantity=0)
+            order["items"].append(item)
+        top_up(self._stock, order, now)
+        if order["fulfillmentAction"] == "Hold":
+            self._lifecycle.schedule(order, now + self._config.hold_expiry_seconds)
+        else:
+            self._lifecycle.schedule(order, now + self._config.received_seconds)
+        self._store.put(KIND, order_id, order)
+        return order
+
+    def cancel(self, order_id: str, now: float) -> dict:
+        order = self._existing(order_id)
+        if order["status"] == "Cancelled":
+            return order  # cancelling twice is harmless
+        if order["status"] not in CANCELLABLE:
+            raise invalid_input(f"The fulfillment order cannot be cancelled because it is in "
+                                f"the {order['status']} state.")
+        self._lifecycle.cancel(order, now)
+        self._store.touch(KIND, order_id)
+        return order
+
+    def update(self, order_id: str, changes: dict, now: float) -> dict:
+        """Apply a validated updateFulfillmentOrder body (see validation.py). Only orders
+        nothing has been picked for yet (Received, Planning) can change; Hold -> Ship
+        releases a held order into the normal lifecycle."""
+        order = self._existing(order_id)
+        _check_update(order, changes)
+        action = changes.get("fulfillmentAction")
+        lines = {item["sellerFulfillmentOrderItemId"]: item for item in order["items"]}
+        request = order["request"]
+        for field in _UPDATABLE:
+            if field in changes:
+                request[field] = changes[field]
+        if "fulfillmentPolicy" in changes:
+            order["fulfillmentPolicy"] = changes["fulfillmentPolicy"]
+        for change in changes.get("items") or []:
+            item = lines[change["sellerFulfillmentOrderItemId"]]
+            item["quantity"] = change["quantity"]
+            for optional in ITEM_OPTIONAL:
+                if optional in change:
+                    item[optional] = change[optional]
+            release_excess(self._stock, item, now)
+        # More units are reserved now; whether they suffice is decided when planning
+        # starts or ends, by the order's policy.
+        top_up(self._stock, order, now)
+        if order["status"] == "Planning":
+            self._lifecycle.plan_shipments(order)
+        if action == "Ship" and order["fulfillmentAction"] == "Hold":
+            order["fulfillmentAction"] = "Ship"
+            order["releasedAt"] = now
+            self._lifecycle.schedule(order, now + self._config.received_seconds)
+        self._store.touch(KIND, order_id)
+        return order
+
+    def force_status(self, order_id: str, target: str, now: float) -> dict:
+        """The sandbox's submitFulfillmentOrderStatusUpdate: move an order to `target` now.
+        Forward along the normal path runs each step at once (a held order is released);
+        Cancelled, Unfulfillable and Invalid end it from any open status."""
+        order = self._existing(order_id)
+        status = order["status"]
+        if status in TERMINAL:
+            raise invalid_input(f"The fulfillment order is already {status}; its status can "
+                                "no longer change.")
+        if target == "Cancelled":
+            self._lifecycle.cancel(order, now)
+        elif target in ("Unfulfillable", "Invalid"):
+            self._lifecycle.unfulfillable(order, now, status=target)
+        elif target == "New" or PROGRESS[target] < PROGRESS[status]:
+            raise invalid_input(f"The fulfillment order cannot go back from {status} to "
+                                f"{target}.")
+        elif PROGRESS[target] > PROGRESS[status]:
+            if target == "CompletePartialled" and sum(open_units(i) for i in order["items"]) < 2:
+                raise invalid_input("An order of one unit cannot be partially completed.")
+            order["fulfillmentAction"] = "Ship"
+            order["forcePartial"] = target == "CompletePartialled"
+            while order["status"] not in TERMINAL and \
+                    PROGRESS[order["status"]] < PROGRESS[target]:
+                self._lifecycle.step_now(order, now)
+        self._store.touch(KIND, order_id)
+        return order
+
+    def set_tracking_outcome(self, order_id: str, outcome: str) -> dict:
+        if outcome not in tracking.OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(tracking.OUTCOMES)}")
+        order = self._existing(order_id)
+        order["trackingOutcome"] = outcome
+        self._store.touch(KIND, order_id)
+        return order
+
+    def add_returns(self, order: dict, accepted: list[dict], authorizations: list[dict]) -> None:
+        order["returnItems"].extend(accepted)
+        order["returnAuthorizations"].extend(authorizations)
+        if accepted:  # only shipped orders take returns: nothing else is scheduled for them
+            self._lifecycle.schedule(order, returns.next_event(order))
+        self._store.touch(KIND, order["id"])
+
+    def next_return_authorization(self) -> int:
+        return next_number(self._store, "returnAuthorization")
+
+
+def _check_update(order: dict, changes: dict) -> None:
+    """Everything an update is refused for, before anything changes."""
+    if order["status"] not in CANCELLABLE:
+        raise invalid_input(f"The fulfillment order cannot be updated because it is in "
+                            f"the {order['status']} state.")
+    if changes.get("fulfillmentAction") == "Hold" and order["fulfillmentAction"] != "Hold":
+        raise invalid_input("Value Hold for parameter fulfillmentAction is invalid: an "
+                            "order hold can only be placed when the order is created.")
+    lines = {item["sellerFulfillmentOrderItemId"]: item for item in order["items"]}
+    for index, change in enumerate(changes.get("items") or []):
+        item = lines.get(change["sellerFulfillmentOrderItemId"])
+        if item is None:
+            raise invalid_input(f"Value for parameter items[{index}]."
+                                "sellerFulfillmentOrderItemId is invalid: the order has no "
+                                "such item.")
+        if change.get("sellerSku") not in (None, item["sellerSku"]):
+            raise invalid_input(f"Value for parameter items[{index}].sellerSku is invalid: "
+                                "it does not match the order item.")
+    quantities = {key: item["quantity"] for key, item in lines.items()}
+    quantities.update({c["sellerFulfillmentOrderItemId"]: c["quantity"]
+                       for c in changes.get("items") or []})
+    if sum(quantities.values()) > MAX_UNITS:
+        raise invalid_input(f"Value for parameter items is invalid: at most {MAX_UNITS} "
+                            "units are allowed per order.")
+    for key, quantity in quantities.items():
+        done = lines[key]["shipped"]
+        if quantity < done:
+            raise invalid_input(f"Value for parameter quantity of item {key} is invalid: "
+                                f"{done} units have already shipped.")
