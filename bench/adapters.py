@@ -29,12 +29,13 @@ import math
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 import requests
 import sqlalchemy as sa
 import urllib3
+from common import REPO_DIR, workdir
 from requests.structures import CaseInsensitiveDict
 
 from bridge import demo_store
@@ -44,7 +45,6 @@ from bridge.carts.shopify import ShopifyAdapter
 from bridge.carts.sql import SqlCartAdapter
 from bridge.carts.woocommerce import WooCommerceAdapter
 from bridge.domain.model import StockLevel
-from common import REPO_DIR, workdir
 
 # The platform fakes live in tests/fakes and are imported as the `fakes` package, the
 # way the contract tests import them; bench/ is not a package, so put tests/ on the path.
@@ -59,7 +59,7 @@ from fakes.woocommerce_fake import WooStore, create_app  # noqa: E402
 PLATFORMS = ("shopify", "woocommerce", "bigcommerce", "magento", "sql")
 # Never contacted in-process (the transport answers); over HTTP the real port replaces it.
 NOWHERE = "http://127.0.0.1:9"
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PAGE = 100  # bridge's default `page_size`
 ORDER_SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M", "TEE-L", "CAP-01")
 SECRETS = {
@@ -173,7 +173,7 @@ class Served:
         self.server: FakeServer | None = None
         self.base_url = NOWHERE
 
-    def __enter__(self) -> "Served":
+    def __enter__(self) -> Served:
         if self.over_http:
             self.server = FakeServer(self.app).__enter__()
             self.base_url = self.server.base_url

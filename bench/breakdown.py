@@ -13,13 +13,13 @@ import io
 import json
 import time
 
+from common import SKUS, configure, postgres_databases, simulator, workdir
+
 from bridge import demo_store
 from bridge import logging as bridge_logging
 from bridge.bootstrap import build_runtime
 from bridge.ledger import migrate
 from bridge.services import ingest, submit
-
-from common import SKUS, configure, postgres_databases, simulator, workdir
 
 STOREFRONT = "demo"
 

@@ -16,9 +16,7 @@ import time
 
 import requests
 import sqlalchemy as sa
-
-from common import (BENCH_DIR, REPO_DIR, percentile, postgres_databases, stop, tree_cpu,
-                    workdir)
+from common import BENCH_DIR, REPO_DIR, percentile, postgres_databases, stop, tree_cpu, workdir
 
 
 def serve_echo() -> None:

@@ -12,13 +12,13 @@ import argparse
 import json
 import random
 import time
-from datetime import datetime, timezone
-
-from bridge import demo_store
-from bridge.demo_store import DemoLine
+from datetime import UTC, datetime
 
 import topologies
 from common import SKUS, percentile, simulator, workdir
+
+from bridge import demo_store
+from bridge.demo_store import DemoLine
 
 
 def run(poll: float, orders: int, span: float, seed: int = 1) -> dict:
@@ -33,7 +33,7 @@ def run(poll: float, orders: int, span: float, seed: int = 1) -> dict:
             deployment.check_alive()
             lines = [DemoLine(sku, rng.randint(1, 3)) for sku in rng.sample(SKUS, rng.randint(1, 3))]
             order_id = demo_store.insert_order(deployment.store_url, f"#L{index + 1}", lines)
-            placed[order_id] = datetime.now(timezone.utc)  # just after the commit
+            placed[order_id] = datetime.now(UTC)  # just after the commit
         deadline = time.monotonic() + 2 * poll + 60
         while deployment.ledger.accepted_count() < orders:
             deployment.check_alive()

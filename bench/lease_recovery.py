@@ -17,12 +17,22 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from common import (
+    bridge_cmd,
+    bridge_env,
+    configure,
+    percentile,
+    postgres_databases,
+    redis_database,
+    simulator,
+    spawn,
+    stop,
+    wait_until,
+    workdir,
+)
 
 from bridge import demo_store
 from bridge.ledger.tables import Lease, Order, utcnow
-
-from common import (bridge_cmd, bridge_env, configure, percentile, postgres_databases,
-                    redis_database, simulator, spawn, stop, wait_until, workdir)
 
 QUEUES = "orders,submit,status,tracking,stock,maintenance"
 

@@ -14,7 +14,6 @@ import time
 import uuid
 
 import requests
-
 from common import SKUS, percentile, simulator
 
 MARKETPLACE = "ATVPDKIKX0DER"

@@ -16,13 +16,25 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from common import (
+    REPO_DIR,
+    SKUS,
+    LedgerReader,
+    bridge_cmd,
+    bridge_env,
+    configure,
+    percentile,
+    simulator,
+    spawn,
+    stop,
+    wait_until,
+    workdir,
+)
 
 from bridge import demo_store
 from bridge.demo_store import DemoLine
-
-from common import (REPO_DIR, SKUS, LedgerReader, bridge_cmd, bridge_env, configure,
-                    percentile, simulator, spawn, stop, wait_until, workdir)
 
 sys.path.insert(0, str(REPO_DIR / "tests"))
 
@@ -68,7 +80,7 @@ def measure(orders: int, span: float, poll: float, neighbour: bool, seed: int = 
                 time.sleep(rng.expovariate(orders / span))
                 lines = [DemoLine(sku, 1) for sku in rng.sample(SKUS, 2)]
                 order_id = demo_store.insert_order(store_url, f"#N{index + 1}", lines)
-                placed[order_id] = datetime.now(timezone.utc)
+                placed[order_id] = datetime.now(UTC)
             wait_until(lambda: ledger.accepted_count() >= orders, 2 * poll + 90, "every order accepted")
             accepted = ledger.accepted()
             slow_calls = len(shop.requests)

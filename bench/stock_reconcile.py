@@ -31,13 +31,14 @@ from common import REPO_DIR, workdir
 
 sys.path.insert(0, str(REPO_DIR / "tests"))
 
+from fakes.inventory import InventoryStandIn  # noqa: E402
+
 from bridge.config import CartConnection, FulfillmentAccount, PollIntervals, StorefrontConfig  # noqa: E402
 from bridge.domain.model import StockLevel  # noqa: E402
 from bridge.ledger import migrate  # noqa: E402
 from bridge.ledger.db import make_engine  # noqa: E402
 from bridge.ledger.repo import Ledger  # noqa: E402
 from bridge.services.stock import sync_stock  # noqa: E402
-from fakes.inventory import InventoryStandIn  # noqa: E402
 
 
 def storefront(platform: str) -> StorefrontConfig:

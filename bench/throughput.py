@@ -19,13 +19,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
-from bridge import demo_store
 
 import topologies
 from common import SKUS, percentile, simulator, spawn, stop, workdir
+
+from bridge import demo_store
 
 # Orders poll interval for throughput runs: short, so the wait for the first poll is a
 # small part of the run (write_config's demo value). Status and stock keep the real
@@ -52,7 +52,7 @@ def run(topology: str, orders: int, timeout: float | None = None,
                              **intervals) as deployment, \
             profiled(deployment.pids() + [sim.proc.pid], profile_dir):
         cpu_bridge_0, cpu_sim_0 = deployment.cpu(), sim.cpu()
-        wall_0 = datetime.now(timezone.utc)
+        wall_0 = datetime.now(UTC)
         t0 = time.monotonic()
         demo_store.place_orders(deployment.store_url, orders, SKUS)
         placed = time.monotonic() - t0

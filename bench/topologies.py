@@ -15,10 +15,20 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge import demo_store
+from common import (
+    LedgerReader,
+    bridge_cmd,
+    bridge_env,
+    configure,
+    postgres_databases,
+    redis_database,
+    spawn,
+    stop,
+    tree_cpu,
+    wait_until,
+)
 
-from common import (LedgerReader, bridge_cmd, bridge_env, configure, postgres_databases,
-                    redis_database, spawn, stop, tree_cpu, wait_until)
+from bridge import demo_store
 
 
 @dataclass
@@ -36,7 +46,7 @@ class Deployment:
         return [p.pid for p in self.procs]
 
     def check_alive(self) -> None:
-        for proc, log in zip(self.procs, self.logs):
+        for proc, log in zip(self.procs, self.logs, strict=True):
             if proc.poll() is not None:
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise RuntimeError(f"{proc.args} exited with {proc.returncode}:\n{tail}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -17,10 +18,15 @@ from bridge.cli_stock import stock as stock_commands
 from bridge.errors import ConfigError
 from bridge.sim.cli import sim as sim_commands
 
+if TYPE_CHECKING:  # loaded only when a command runs: `bridge --help` stays quick
+    from bridge.bootstrap import Runtime
+    from bridge.config import BridgeSettings
+    from bridge.services.online_check import StorefrontReport
+
 console = Console()
 
 
-def _checked_runtime(ctx: click.Context):
+def _checked_runtime(ctx: click.Context) -> Runtime:
     """The runtime of a long-running process, once the offline checks pass: a secret that
     does not resolve or a template that cannot render would otherwise surface only as
     failing tasks, long after the start."""
@@ -86,7 +92,7 @@ _CHECK_STYLE = {"ok": "[green]ok[/green]     ", "problem": "[red]problem[/red]",
                 "skipped": "[yellow]skipped[/yellow]"}
 
 
-def _print_online_report(report) -> None:
+def _print_online_report(report: StorefrontReport) -> None:
     from rich.markup import escape
 
     # Texts quote the platforms' answers, which may hold brackets rich would read as markup.
@@ -131,7 +137,7 @@ def db_check(ctx: click.Context) -> None:
     console.print(f"ledger at revision {report.current} (newest); its tables match the models")
 
 
-def _settings(ctx: click.Context):
+def _settings(ctx: click.Context) -> BridgeSettings:
     from bridge.config import load_config
 
     try:
@@ -218,12 +224,12 @@ def status(ctx: click.Context) -> None:
         if report.stalled:  # submissions over their retry budget; bridge keeps retrying
             stalled_table = Table("id", "order", "state", "attempts", "reason", "failing since",
                                   "stalled since", title="stalled (still retrying)")
-            for item in report.stalled:
-                failing = item["failing_since"]
+            for stalled in report.stalled:
+                failing, since = stalled["failing_since"], stalled["since"]
                 stalled_table.add_row(
-                    str(item["id"]), item["number"], item["state"], str(item["attempts"]),
-                    item["reason"], failing.isoformat(timespec="seconds") if failing else "-",
-                    item["since"].isoformat(timespec="seconds"))
+                    str(stalled["id"]), stalled["number"], stalled["state"], str(stalled["attempts"]),
+                    stalled["reason"], failing.isoformat(timespec="seconds") if failing else "-",
+                    since.isoformat(timespec="seconds") if since else "-")
             console.print(stalled_table)
         if report.flags:
             table = Table("kind", "order", "message", "since", title="watchdog")
@@ -264,20 +270,22 @@ def orders_show(ctx: click.Context, reference: str, storefront: str | None) -> N
 
     rt = _runtime(ctx)
     try:
-        row, events, packages = show_order(rt.ledger, reference, storefront)
+        row = show_order(rt.ledger, reference, storefront)
     except OrderNotFound as exc:
         console.print(f"[red]{exc}[/red]")
         sys.exit(1)
-    console.print(f"[bold]order {row.number}[/bold] ({row.storefront}, cart id {row.cart_order_id}, ledger id {row.id})")
+    console.print(f"[bold]order {row.number}[/bold] ({row.storefront}, cart id {row.cart_order_id}, "
+                  f"ledger id {row.id})")
     console.print(f"  state: {row.state}   amazon: {row.amazon_status or '-'}   "
                   f"fulfillment order: {row.seller_fulfillment_order_id or '-'}   attempts: {row.attempts}")
     if row.attention_reason:
         console.print(f"  [yellow]needs attention: {row.attention_reason}: {row.last_error}[/yellow]")
-    for package in packages:
+    for package in row.packages:
         pushed = package.pushed_at.isoformat(timespec="seconds") if package.pushed_at else "not yet"
-        console.print(f"  package {package.package_number}: {package.carrier} {package.tracking_number} (in cart: {pushed})")
+        console.print(f"  package {package.package_number}: {package.carrier} {package.tracking_number} "
+                      f"(in cart: {pushed})")
     table = Table("when", "event", "from", "to", "message", title="events")
-    for event in events:
+    for event in row.events:
         table.add_row(event.created_at.isoformat(timespec="seconds"), event.kind, event.from_state,
                       event.to_state, event.message)
     console.print(table)

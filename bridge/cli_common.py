@@ -5,16 +5,20 @@ neither imports the other's module for it."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, cast
 
 import click
 from rich.console import Console
 
 from bridge.errors import ConfigError
 
+if TYPE_CHECKING:
+    from bridge.bootstrap import Runtime
+
 console = Console()
 
 
-def runtime(ctx: click.Context):
+def runtime(ctx: click.Context) -> Runtime:
     # Imported when a command needs it: the composition root loads the cart registry, the
     # ledger and the rate limiters, which `bridge --help` and `bridge sim` never use.
     from bridge.bootstrap import build_runtime
@@ -25,7 +29,7 @@ def runtime(ctx: click.Context):
         except ConfigError as exc:
             print_config_problems(exc)
             sys.exit(2)
-    return ctx.obj["runtime"]
+    return cast("Runtime", ctx.obj["runtime"])
 
 
 def print_config_problems(exc: ConfigError) -> None:

@@ -7,6 +7,7 @@ import json
 import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -16,14 +17,18 @@ from rich.table import Table
 from bridge.cli_common import runtime as _runtime
 from bridge.domain.inbound import InboundInputError, check_address, parse_boxes, parse_items
 from bridge.errors import BridgeError, NeedsAttentionError, TransientError
-from bridge.ledger.tables import InboundPlan
 from bridge.services import inbound as inbound_service
+from bridge.services.inbound import Json
+from bridge.services.inbound_views import PlanSummary
 from bridge.services.replenish import suggest as suggest_replenishment
+
+if TYPE_CHECKING:  # the composition root is loaded only when a command runs
+    from bridge.bootstrap import Runtime
 
 console = Console()
 
 
-def _find_plan(runtime, reference: str) -> InboundPlan:
+def _find_plan(runtime: Runtime, reference: str) -> PlanSummary:
     plan = inbound_service.find_plan(runtime.ledger, reference)
     if plan is None:
         console.print(f"[red]no inbound plan matches {reference!r}[/red]")
@@ -31,15 +36,16 @@ def _find_plan(runtime, reference: str) -> InboundPlan:
     return plan
 
 
-def _read_address(path: str | None, default: dict) -> dict:
+def _read_address(path: str | None, default: Json) -> Json:
     if not path:
         return default
     text = Path(path).read_text()
-    data = json.loads(text) if path.endswith(".json") else tomllib.loads(text)
-    return data.get("ship_from", data)
+    data: Json = json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+    address: Json = data.get("ship_from", data)
+    return address
 
 
-def _interactive_chooser(kind: str, options: list[dict]) -> dict:
+def _interactive_chooser(kind: str, options: list[Json]) -> Json:
     table = Table("#", "option", "details", title=f"{kind} options")
     for index, option in enumerate(options, start=1):
         identifier = next((v for k, v in option.items() if k.endswith("OptionId")), "")
@@ -60,7 +66,7 @@ def _interactive_chooser(kind: str, options: list[dict]) -> dict:
     return options[choice - 1]
 
 
-def _run_workflow(runtime, plan_id: int, interactive: bool) -> None:
+def _run_workflow(runtime: Runtime, plan_id: int, interactive: bool) -> None:
     plan = inbound_service.get_plan(runtime.ledger, plan_id)
     storefront = runtime.storefront(plan.storefront)
     workflow = inbound_service.Workflow(
@@ -89,16 +95,14 @@ def _run_workflow(runtime, plan_id: int, interactive: bool) -> None:
     _print_shipments(runtime, done)
 
 
-def _print_shipments(runtime, plan: InboundPlan) -> None:
+def _print_shipments(runtime: Runtime, plan: PlanSummary) -> None:
     shipments = inbound_service.plan_shipments(runtime.ledger, plan.id)
     if not shipments:
         return
     table = Table("shipment", "to", "status", "expected", "received")
     for shipment in shipments:
-        expected = sum(v["expected"] for v in shipment.items.values())
-        received = sum(v["received"] for v in shipment.items.values())
         table.add_row(shipment.confirmation_id or shipment.shipment_id, shipment.destination,
-                      shipment.status, str(expected), str(received))
+                      shipment.status, str(shipment.expected), str(shipment.received))
     console.print(table)
 
 
@@ -124,7 +128,8 @@ def plan() -> None:
               help="Send SKUs Amazon has no inventory record for yet.")
 @click.option("--interactive", is_flag=True, help="Show the options and choose each one.")
 @click.pass_context
-def plan_create(ctx, storefront, items_file, boxes_file, ship_from, allow_unknown_skus, interactive):
+def plan_create(ctx: click.Context, storefront: str, items_file: str, boxes_file: str,
+                ship_from: str | None, allow_unknown_skus: bool, interactive: bool) -> None:
     """Validate the files, record the plan, and take it to labels on disk."""
     runtime = _runtime(ctx)
     config = runtime.storefront(storefront)
@@ -148,7 +153,7 @@ def plan_create(ctx, storefront, items_file, boxes_file, ship_from, allow_unknow
 @click.argument("reference")
 @click.option("--interactive", is_flag=True)
 @click.pass_context
-def plan_resume(ctx, reference, interactive):
+def plan_resume(ctx: click.Context, reference: str, interactive: bool) -> None:
     """Continue a plan from where it stopped."""
     runtime = _runtime(ctx)
     _run_workflow(runtime, _find_plan(runtime, reference).id, interactive)
@@ -158,7 +163,7 @@ def plan_resume(ctx, reference, interactive):
 @click.option("--storefront", "-s")
 @click.option("--all", "show_all", is_flag=True, help="Include complete and cancelled plans.")
 @click.pass_context
-def list_plans(ctx, storefront, show_all):
+def list_plans(ctx: click.Context, storefront: str | None, show_all: bool) -> None:
     runtime = _runtime(ctx)
     plans = inbound_service.list_plans(runtime.ledger, storefront, show_all)
     table = Table("id", "storefront", "name", "amazon plan", "step", "status", "problem")
@@ -171,7 +176,7 @@ def list_plans(ctx, storefront, show_all):
 @inbound.command("show")
 @click.argument("reference")
 @click.pass_context
-def show_plan(ctx, reference):
+def show_plan(ctx: click.Context, reference: str) -> None:
     runtime = _runtime(ctx)
     found = _find_plan(runtime, reference)
     console.print(f"[bold]plan {found.name}[/bold] (ledger id {found.id}, Amazon "
@@ -189,7 +194,7 @@ def show_plan(ctx, reference):
 @inbound.command("cancel")
 @click.argument("reference")
 @click.pass_context
-def cancel(ctx, reference):
+def cancel(ctx: click.Context, reference: str) -> None:
     """Cancel a plan at Amazon and in the ledger (charges may apply after the void window)."""
     runtime = _runtime(ctx)
     found = _find_plan(runtime, reference)
@@ -204,7 +209,7 @@ def cancel(ctx, reference):
 @inbound.command("follow")
 @click.option("--storefront", "-s", required=True)
 @click.pass_context
-def follow(ctx, storefront):
+def follow(ctx: click.Context, storefront: str) -> None:
     """Read open shipments' status and received quantities once (the worker does this
     periodically)."""
     runtime = _runtime(ctx)
@@ -217,7 +222,7 @@ def follow(ctx, storefront):
 @click.option("--days", default=30, show_default=True, help="Order history window.")
 @click.option("--target-days", default=60, show_default=True, help="Days of cover to aim for.")
 @click.pass_context
-def suggest(ctx, storefront, days, target_days):
+def suggest(ctx: click.Context, storefront: str, days: int, target_days: int) -> None:
     """Per SKU: days of cover at the recent order rate, and units to send."""
     runtime = _runtime(ctx)
     table = Table("sku", "units/day", "fulfillable", "inbound", "days of cover",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,10 +14,14 @@ from rich.table import Table
 from bridge.cli_common import runtime as _runtime
 from bridge.errors import BridgeError
 
+if TYPE_CHECKING:  # loaded only when a command runs
+    from bridge.bootstrap import Runtime
+    from bridge.services.stock_drift import DriftRow
+
 console = Console()
 
 
-def _storefronts(rt, name: str | None) -> list[str]:
+def _storefronts(rt: Runtime, name: str | None) -> list[str]:
     if name is None:
         return list(rt.storefronts)
     if name not in rt.storefronts:
@@ -61,7 +66,7 @@ def stock_drift(ctx: click.Context, storefront: str | None, sku: str | None, sho
     sys.exit(1 if drifted else 0)
 
 
-def _print_table(rows, total: int, drifted: int) -> None:
+def _print_table(rows: list[DriftRow], total: int, drifted: int) -> None:
     table = Table("storefront", "sku", "fulfillable", "inbound", "reserved", "held for orders",
                   "target", "shop", "difference", "last corrected", "problem")
     for row in rows:

@@ -3,7 +3,7 @@ production pieces one by one."""
 
 from __future__ import annotations
 
-from kombu import Connection
+from kombu.connection import Connection
 
 from bridge.bootstrap import Runtime
 from bridge.ledger import migrate

@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -131,11 +131,11 @@ def _engine(url: str) -> sa.Engine:
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=timezone.utc)
+    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 def create_schema(url: str) -> None:
@@ -177,7 +177,7 @@ def insert_order(
 ) -> str:
     """Insert one order with its lines; returns its id. `address` holds ship-to columns
     (and `email`); by default a plausible US address chosen by the number."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     updated_at = updated_at or now
     row = {
         "number": number,
@@ -223,8 +223,9 @@ def place_orders(
     if not skus:
         raise ValueError("place_orders needs at least one SKU")
     rng = random.Random(f"{rng_seed}:{start_number}")
-    stamp = _naive_utc(now or datetime.now(timezone.utc))
-    methods, weights = zip(*_METHODS)
+    stamp = _naive_utc(now or datetime.now(UTC))
+    methods = [method for method, _weight in _METHODS]
+    weights = [weight for _method, weight in _METHODS]
     order_rows, line_specs = [], []
     for offset in range(count):
         order_rows.append(
@@ -243,7 +244,7 @@ def place_orders(
     try:
         with engine.begin() as conn:
             ids = _insert_returning_ids(conn, order_rows)
-            line_rows = [_line_row(i, line) for i, lines in zip(ids, line_specs) for line in lines]
+            line_rows = [_line_row(i, line) for i, lines in zip(ids, line_specs, strict=True) for line in lines]
             if line_rows:
                 conn.execute(sa.insert(order_lines), line_rows)
     finally:
@@ -262,7 +263,7 @@ def update_order(
     url: str, order_id: str, *, updated_at: datetime | None = None, **values: Any
 ) -> None:
     """Change columns of an order and stamp it changed (now, unless `updated_at`)."""
-    values["updated_at"] = _naive_utc(updated_at or datetime.now(timezone.utc))
+    values["updated_at"] = _naive_utc(updated_at or datetime.now(UTC))
     for key in ("created_at", "cancelled_at"):
         if isinstance(values.get(key), datetime):
             values[key] = _naive_utc(values[key])
@@ -279,7 +280,7 @@ def set_updated_at(url: str, order_id: str, when: datetime) -> None:
 
 
 def cancel_order(url: str, order_id: str, *, when: datetime | None = None) -> None:
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     update_order(url, order_id, updated_at=when, cancelled_at=when)
 
 

@@ -10,6 +10,7 @@ import sys
 from contextlib import contextmanager
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 from bridge import secrets
 
@@ -41,7 +42,7 @@ def _redact_value(key: str, value):
     return value
 
 
-def redact_processor(_logger, _method, event_dict: dict) -> dict:
+def redact_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     return {key: _redact_value(key, value) for key, value in event_dict.items()}
 
 
@@ -54,7 +55,7 @@ def configure(fmt: str = "auto", level: str = "info", stream=None) -> None:
         if use_json
         else structlog.dev.ConsoleRenderer(colors=stream.isatty())
     )
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

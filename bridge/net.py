@@ -26,8 +26,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from bridge.errors import (AnswerTooLarge, CertificateError, DeadlineExceeded, MalformedAnswer,
-                           RedirectRefused, RemoteUnreachable)
+from bridge.errors import (
+    AnswerTooLarge,
+    CertificateError,
+    DeadlineExceeded,
+    MalformedAnswer,
+    RedirectRefused,
+    RemoteUnreachable,
+)
 
 # Far above any answer bridge expects (an inventory page is ~100 KB), far below harm.
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -225,7 +231,7 @@ def read_body(response: requests.Response, deadline: Deadline, max_body: int) ->
     try:
         # Never ask for more than one byte past the cap: that byte proves it is over.
         for chunk in _chunks(response, lambda: min(CHUNK, max_body + 1 - len(body))):
-            body += chunk
+            body.extend(chunk)  # in place: the size callback reads this same buffer
             if len(body) > max_body:
                 raise _too_large(response, max_body, len(body), "goes on")
             if deadline.expired():
@@ -234,7 +240,7 @@ def read_body(response: requests.Response, deadline: Deadline, max_body: int) ->
         response.close()  # the rest of the answer is not wanted: do not reuse the connection
         raise
     response._content = bytes(body)
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag, absent from its stubs
     return response._content
 
 

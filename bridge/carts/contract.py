@@ -43,7 +43,7 @@ class CartAdapter(Protocol):
         ...
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "CartAdapter":
+    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> CartAdapter:
         """Build the adapter; `secret` resolves env:/file: references."""
         ...
 

@@ -34,8 +34,15 @@ from urllib.parse import urlsplit
 import requests
 
 from bridge import net
-from bridge.errors import (AnswerTooLarge, CertificateError, DeadlineExceeded, FatalError,
-                           IndeterminateError, NeedsAttentionError, TransientError)
+from bridge.errors import (
+    AnswerTooLarge,
+    CertificateError,
+    DeadlineExceeded,
+    FatalError,
+    IndeterminateError,
+    NeedsAttentionError,
+    TransientError,
+)
 from bridge.net import nothing_sent
 
 MAX_ERROR_TEXT = 800
@@ -174,7 +181,8 @@ class CartHttp:
             if method.upper() not in ("GET", "HEAD") or not net.same_host(url, target):
                 raise net.refused_redirect(response, target, _redirect_advice(target))
             url, kwargs["params"] = target, None  # the target carries its own query
-        raise net.refused_redirect(response, target, f"more than {MAX_REDIRECTS} redirects; "
+        # Every pass that did not return ended with url = target.
+        raise net.refused_redirect(response, url, f"more than {MAX_REDIRECTS} redirects; "
                                    "set cart.url to where the shop really answers")
 
     def read_json(self, response: requests.Response) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 # Amazon's fulfillmentOrderStatus values bridge acts on.
 RECEIVED = "Received"
@@ -86,7 +86,7 @@ class InventoryLevel:
     updated_at: datetime | None  # when Amazon last changed it, on Amazon's clock
 
 
-class CancelVerdict(str, Enum):
+class CancelVerdict(StrEnum):
     CANCELLED = "cancelled"  # Amazon took the cancel (or had it cancelled already)
     REFUSED = "refused"  # too late: Amazon is picking or has shipped
     NOT_FOUND = "not_found"

@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 MAX_ITEMS = 2000
 MAX_QUANTITY = 500_000
@@ -49,7 +50,7 @@ class InboundItem:
     expiration: str = ""
     lot_code: str = ""
 
-    def as_input(self) -> dict:
+    def as_input(self) -> dict[str, Any]:
         item = {"msku": self.msku, "quantity": self.quantity, "prepOwner": self.prep_owner,
                 "labelOwner": self.label_owner}
         if self.expiration:
@@ -71,7 +72,7 @@ class BoxType:
     weight: float
     contents: dict[str, int] = field(default_factory=dict)
 
-    def as_input(self, items: dict[str, InboundItem]) -> dict:
+    def as_input(self, items: dict[str, InboundItem]) -> dict[str, Any]:
         return {
             "contentInformationSource": "BOX_CONTENT_PROVIDED",
             "dimensions": {"length": self.length, "width": self.width, "height": self.height,
@@ -184,7 +185,9 @@ def parse_boxes(text: str, items: list[InboundItem]) -> list[BoxType]:
             if count is None or not 1 <= count <= MAX_BOX_QUANTITY:
                 problems.append(f"{where}: count must be a whole number from 1 to {MAX_BOX_QUANTITY}")
                 count = 0
-            boxes[label] = BoxType(label, count, **sizes)
+            boxes[label] = BoxType(
+                label, count, length=sizes["length"], width=sizes["width"], height=sizes["height"],
+                weight=sizes["weight"])
         box = boxes[label]
         if sku in box.contents:
             problems.append(f"{where}: sku {sku} appears twice in box {label}")
@@ -203,7 +206,7 @@ def parse_boxes(text: str, items: list[InboundItem]) -> list[BoxType]:
     return list(boxes.values())
 
 
-def check_address(address: dict) -> dict:
+def check_address(address: dict[str, Any]) -> dict[str, Any]:
     """The ship-from address as Amazon's AddressInput, or InboundInputError."""
     problems = []
     clean = {key: str(value).strip() for key, value in address.items() if str(value).strip()}

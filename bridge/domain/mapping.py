@@ -6,7 +6,8 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
+from typing import Any
 
 from bridge.domain.ids import fulfillment_item_id
 from bridge.domain.model import CartLine, CartOrder
@@ -71,7 +72,7 @@ def reserved_lines(order: CartOrder, sku_map: SkuMap) -> tuple[MappedLine, ...]:
 
 @dataclass(frozen=True)
 class MappedOrder:
-    request: dict
+    request: dict[str, Any]
     lines: tuple[MappedLine, ...]
 
 
@@ -93,7 +94,7 @@ def _render_comment(template: str, order: CartOrder) -> str:
         ) from None
 
 
-def _check_address(order: CartOrder, require_latin: bool) -> dict:
+def _check_address(order: CartOrder, require_latin: bool) -> dict[str, Any]:
     address = order.address
     if address is None or not any(
         (address.name, address.line1, address.city, address.postal_code, address.country_code)
@@ -144,7 +145,9 @@ def _check_address(order: CartOrder, require_latin: bool) -> dict:
     return {key: value.strip() for key, value in fields.items() if value.strip()}
 
 
-def _map_lines(order: CartOrder, policy: MappingPolicy, known_skus: Collection[str] | None):
+def _map_lines(
+    order: CartOrder, policy: MappingPolicy, known_skus: Collection[str] | None
+) -> tuple[MappedLine, ...]:
     lines = order.shippable_lines
     if not lines:
         raise NeedsAttentionError("no_shippable_lines", "the order has no line that needs shipping")
@@ -216,7 +219,7 @@ def build_fulfillment_request(
         )
     address = _check_address(order, policy.require_latin_address)
     lines = _map_lines(order, policy, known_skus)
-    created = order.created_at.astimezone(timezone.utc)
+    created = order.created_at.astimezone(UTC)
     request = {
         "sellerFulfillmentOrderId": seller_fulfillment_order_id,
         "displayableOrderId": displayable_id,

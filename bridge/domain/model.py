@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class CartOrder:
     def shippable_lines(self) -> tuple[CartLine, ...]:
         return tuple(line for line in self.lines if line.requires_shipping)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy, stored in the ledger and hashed to detect edits."""
         data = asdict(self)
         data["created_at"] = self.created_at.isoformat()
@@ -65,7 +66,7 @@ class CartOrder:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @classmethod
-    def from_snapshot(cls, data: dict) -> "CartOrder":
+    def from_snapshot(cls, data: dict[str, Any]) -> CartOrder:
         address = data.get("address")
         return cls(
             order_id=data["order_id"],

@@ -27,7 +27,7 @@ class SkuMap:
     entries: Mapping[str, Components]
 
     @classmethod
-    def from_config(cls, raw: Mapping[str, str | Mapping[str, int]]) -> "SkuMap":
+    def from_config(cls, raw: Mapping[str, str | Mapping[str, int]]) -> SkuMap:
         entries: dict[str, Components] = {}
         for cart_sku, target in raw.items():
             if isinstance(target, str):

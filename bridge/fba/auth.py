@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -118,7 +119,7 @@ class LwaAuth:
             return token, started + lifetime - margin
         raise self._classify(response.status_code, body)
 
-    def _classify(self, status: int, body: dict) -> Exception:
+    def _classify(self, status: int, body: dict[str, Any]) -> Exception:
         code = body.get("error") if isinstance(body.get("error"), str) else ""
         described = f" ({self._scrub(code)})" if code else ""
         if code in _REFUSED:
@@ -145,7 +146,7 @@ class LwaAuth:
         return text[:80]
 
 
-def _json_object(response: requests.Response) -> dict:
+def _json_object(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

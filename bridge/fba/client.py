@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from bridge.config import FulfillmentAccount
 from bridge import net
+from bridge.config import FulfillmentAccount
 from bridge.domain.fulfillment import CancelOutcome, ChangedOrders, FulfillmentOrder, InventoryLevel
 from bridge.errors import ConfigError, MalformedAnswer, NeedsAttentionError, TransientError
 from bridge.fba import outbound_mapping
@@ -38,7 +39,7 @@ _SKUS_PER_CALL = 50
 def spapi_datetime(moment: datetime) -> str:
     """`YYYY-MM-DDTHH:MM:SSZ` in UTC. Naive datetimes are taken to be UTC already."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -165,7 +166,7 @@ class FbaClient:
 
     # Fulfillment Outbound
 
-    def create_fulfillment_order(self, body: dict) -> None:
+    def create_fulfillment_order(self, body: dict[str, Any]) -> None:
         """Send a CreateFulfillmentOrderRequest built by the domain layer. Raises
         IndeterminateError when Amazon may have created it: read back, never resend blindly."""
         self._http.call(
@@ -173,7 +174,7 @@ class FbaClient:
             body={"marketplaceId": self.marketplace_id, **body},
         )
 
-    def get_fulfillment_order(self, seller_fulfillment_order_id: str) -> dict | None:
+    def get_fulfillment_order(self, seller_fulfillment_order_id: str) -> dict[str, Any] | None:
         """The GetFulfillmentOrderResult payload, or None if Amazon has no such order."""
         try:
             data = self._http.call(
@@ -184,7 +185,7 @@ class FbaClient:
             return None
         return _checked_order(_payload(data, "getFulfillmentOrder"))
 
-    def list_all_fulfillment_orders(self, query_start: datetime) -> Iterator[dict]:
+    def list_all_fulfillment_orders(self, query_start: datetime) -> Iterator[dict[str, Any]]:
         """Every FulfillmentOrder updated at or after `query_start`, across pages."""
         params: dict[str, str] = {"queryStartDate": spapi_datetime(query_start)}
         seen_tokens: set[str] = set()
@@ -207,7 +208,7 @@ class FbaClient:
             path_params={"sellerFulfillmentOrderId": seller_fulfillment_order_id},
         )
 
-    def get_package_tracking_details(self, package_number: int) -> dict:
+    def get_package_tracking_details(self, package_number: int) -> dict[str, Any]:
         """The PackageTrackingDetails payload of one package."""
         data = self._http.call(
             OPERATIONS["getPackageTrackingDetails"], params={"packageNumber": int(package_number)}
@@ -221,7 +222,7 @@ class FbaClient:
         start: datetime | None = None,
         seller_skus: list[str] | None = None,
         details: bool = True,
-    ) -> Iterator[dict]:
+    ) -> Iterator[dict[str, Any]]:
         """InventorySummary dicts for this marketplace: those changed since `start`, or
         those of `seller_skus`, or all of them."""
         if start is not None and seller_skus:
@@ -243,7 +244,7 @@ class FbaClient:
             # Arrays go comma-joined (the model's default collection format).
             yield from self._inventory_pages({**base, "sellerSkus": ",".join(chunk)})
 
-    def _inventory_pages(self, base: dict[str, str]) -> Iterator[dict]:
+    def _inventory_pages(self, base: dict[str, str]) -> Iterator[dict[str, Any]]:
         params = dict(base)
         seen_tokens: set[str] = set()
         while True:
@@ -261,7 +262,7 @@ class FbaClient:
             params = {**base, "nextToken": token}
 
 
-def _payload(data: dict, operation: str) -> dict:
+def _payload(data: dict[str, Any], operation: str) -> dict[str, Any]:
     payload = data.get("payload")
     if not isinstance(payload, dict):
         # Never read an empty answer as "no such order": that would send a second create.
@@ -277,7 +278,7 @@ def _malformed(operation: str, where: str, expected: str, value: object) -> Malf
     )
 
 
-def _optional_object(data: dict, key: str, operation: str) -> dict:
+def _optional_object(data: dict[str, Any], key: str, operation: str) -> dict[str, Any]:
     value = data.get(key)
     if value is None:
         return {}
@@ -286,7 +287,7 @@ def _optional_object(data: dict, key: str, operation: str) -> dict:
     return value
 
 
-def _objects(data: dict, key: str, operation: str) -> list[dict]:
+def _objects(data: dict[str, Any], key: str, operation: str) -> list[dict[str, Any]]:
     """`data[key]` as a list of objects; missing or null is an empty list."""
     value = data.get(key)
     if value is None:
@@ -299,7 +300,7 @@ def _objects(data: dict, key: str, operation: str) -> list[dict]:
     return value
 
 
-def _token(data: dict, operation: str) -> str | None:
+def _token(data: dict[str, Any], operation: str) -> str | None:
     token = data.get("nextToken")
     if token is None or token == "":
         return None
@@ -308,7 +309,7 @@ def _token(data: dict, operation: str) -> str | None:
     return token
 
 
-def _integer(data: dict, key: str, operation: str, required: bool = False) -> None:
+def _integer(data: dict[str, Any], key: str, operation: str, required: bool = False) -> None:
     value = data.get(key)
     if value is None and not required:
         return
@@ -316,7 +317,7 @@ def _integer(data: dict, key: str, operation: str, required: bool = False) -> No
         raise _malformed(operation, key, "an integer", value)
 
 
-def _checked_order(payload: dict) -> dict:
+def _checked_order(payload: dict[str, Any]) -> dict[str, Any]:
     """A GetFulfillmentOrderResult whose parts the status and cancel flows walk."""
     op = "getFulfillmentOrder"
     order = payload.get("fulfillmentOrder")
@@ -334,7 +335,7 @@ def _checked_order(payload: dict) -> dict:
     return payload
 
 
-def _check_summary(summary: dict) -> None:
+def _check_summary(summary: dict[str, Any]) -> None:
     op = "getInventorySummaries"
     details = _optional_object(summary, "inventoryDetails", op)
     _integer(details, "fulfillableQuantity", op)

@@ -22,10 +22,11 @@ is lost: IndeterminateError)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Callable
+from typing import Any
 
 from bridge.domain import fulfillment as amazon
 from bridge.domain.fulfillment import (
@@ -53,7 +54,7 @@ class Fault(Enum):
 class ManualClock:
     """UTC time that moves only when told."""
 
-    def __init__(self, start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)) -> None:
         self.now = start
 
     def __call__(self) -> datetime:
@@ -151,7 +152,7 @@ class FakeFulfillmentNetwork:
 
     # -- the port -------------------------------------------------------------------------
 
-    def create_fulfillment_order(self, request: dict) -> None:
+    def create_fulfillment_order(self, request: dict[str, Any]) -> None:
         fault = self._enter("create_fulfillment_order")
         order_id = request["sellerFulfillmentOrderId"]
         if order_id in self._orders:
@@ -240,11 +241,11 @@ class FakeFulfillmentNetwork:
         """Apply every transition due by now, in time order, each stamped with its due time."""
         now = self.clock()
         while True:
-            due = [o for o in self._orders.values() if o.due_at is not None and o.due_at <= now]
+            due = [(o.due_at, o) for o in self._orders.values() if o.due_at is not None and o.due_at <= now]
             if not due:
                 return
-            order = min(due, key=lambda o: (o.due_at, o.seq))
-            at, order.due_at = order.due_at, None
+            at, order = min(due, key=lambda pair: (pair[0], pair[1].seq))
+            order.due_at = None
             self._step(order, at)
 
     def _step(self, order: _Order, at: datetime) -> None:

@@ -27,17 +27,25 @@ from __future__ import annotations
 import platform
 import random
 import time
+from collections.abc import Callable
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 import requests
 import structlog
 
 from bridge import net
-from bridge.errors import (AnswerTooLarge, CertificateError, DeadlineExceeded, FatalError,
-                           IndeterminateError, MalformedAnswer, NeedsAttentionError,
-                           TransientError)
+from bridge.errors import (
+    AnswerTooLarge,
+    CertificateError,
+    DeadlineExceeded,
+    FatalError,
+    IndeterminateError,
+    MalformedAnswer,
+    NeedsAttentionError,
+    TransientError,
+)
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.operations import Operation
@@ -136,8 +144,8 @@ class SpApiHttp:
         *,
         path_params: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
-        body: dict | None = None,
-    ) -> dict:
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Send one operation, retrying what is safe to retry; return the JSON body."""
         url = self.base_url + operation.path.format(
             **{name: quote(str(value), safe="") for name, value in (path_params or {}).items()}
@@ -173,7 +181,9 @@ class SpApiHttp:
     def _bucket(self, op: Operation) -> str:
         return f"{self._account_key}:{op.name}"
 
-    def _attempt(self, op: Operation, url: str, params: dict | None, body: dict | None) -> dict:
+    def _attempt(
+        self, op: Operation, url: str, params: dict[str, Any] | None, body: dict[str, Any] | None
+    ) -> dict[str, Any]:
         self._limiter.acquire(self._bucket(op), op.rate, op.burst, self._rate_limit_wait)
         try:
             token = self._auth.access_token()
@@ -211,7 +221,7 @@ class SpApiHttp:
             f"{op.name} failed before an answer ({failure.reason}); Amazon may have acted on it"
         )
 
-    def _classify(self, op: Operation, response: requests.Response) -> dict:
+    def _classify(self, op: Operation, response: requests.Response) -> dict[str, Any]:
         self._learn_rate(op, response)
         status = response.status_code
         if 200 <= status < 300:
@@ -266,7 +276,7 @@ def _unsure(op: Operation, error: TransientError, *, retry: bool) -> Exception:
     return _Retry(error) if retry else error
 
 
-def _success_body(op: Operation, response: requests.Response) -> dict:
+def _success_body(op: Operation, response: requests.Response) -> dict[str, Any]:
     """The JSON object of a 2xx, or MalformedAnswer: a status alone never makes a success."""
     if response.status_code == 204 and not response.content:
         return {}

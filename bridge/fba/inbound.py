@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from functools import cache
+from typing import Any
 
 from bridge import net
 from bridge.errors import NeedsAttentionError, TransientError
@@ -30,7 +31,7 @@ class InboundOperationFailed(NeedsAttentionError):
     """Amazon finished an inbound operation with FAILED; `problems` are its
     operationProblems (code, message, severity, details)."""
 
-    def __init__(self, operation: str, problems: list) -> None:
+    def __init__(self, operation: str, problems: list[Any]) -> None:
         text = "; ".join(
             f"{p.get('code', '')}: {p.get('message', '')}" + (f" ({p['details']})" if p.get("details") else "")
             for p in problems
@@ -47,17 +48,17 @@ class InboundClient:
         self.marketplace_id = marketplace_id
         self._sleep = sleep
 
-    def call(self, operation_id: str, body: dict | None = None, params: dict | None = None,
-             **path_params: str) -> dict:
+    def call(self, operation_id: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
+             **path_params: str) -> dict[str, Any]:
         return self._http.call(_op(operation_id), path_params=path_params or None,
                                params=params, body=body)
 
-    def pages(self, operation_id: str, key: str, params: dict | None = None,
-              **path_params: str) -> Iterator[dict]:
+    def pages(self, operation_id: str, key: str, params: dict[str, Any] | None = None,
+              **path_params: str) -> Iterator[dict[str, Any]]:
         """Every element of `key` across the pages of a list operation."""
         params = dict(params or {})
         while True:
-            data = self.call(operation_id, params=params, **path_params)
+            data = self.call(operation_id, None, params, **path_params)
             yield from data.get(key) or []
             token = (data.get("pagination") or {}).get("nextToken")
             if not token:
@@ -67,7 +68,7 @@ class InboundClient:
     # -- 202 operations ----------------------------------------------------------------
 
     def wait_for_operation(self, operation_id: str, what: str, timeout: float = 300,
-                           interval: float = 1.0) -> dict:
+                           interval: float = 1.0) -> dict[str, Any]:
         """Poll until SUCCESS (returns the status) or FAILED (raises with the problems)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -92,12 +93,12 @@ class InboundClient:
                     "PackageLabelsToPrint": ",".join(box_ids)},
             shipmentId=shipment_confirmation_id,
         )
-        url = (data.get("payload") or {}).get("DownloadURL")
+        url: str | None = (data.get("payload") or {}).get("DownloadURL")
         if not url:
             raise TransientError("Amazon answered getLabels without a DownloadURL")
         return url
 
-    def shipment_items(self, shipment_confirmation_id: str) -> list[dict]:
+    def shipment_items(self, shipment_confirmation_id: str) -> list[dict[str, Any]]:
         """v0 InboundShipmentItems (QuantityShipped, QuantityReceived) of one shipment."""
         data = self.call("getShipmentItemsByShipmentId",
                          params={"MarketplaceId": self.marketplace_id},

@@ -7,7 +7,8 @@ leaves out or garbles count as 0 rather than as stock bridge could sell."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from bridge.domain.fulfillment import (
     FulfillmentOrder,
@@ -24,7 +25,7 @@ INVENTORY = "getInventorySummaries"
 _INBOUND = ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
 
 
-def fulfillment_order(payload: dict) -> FulfillmentOrder:
+def fulfillment_order(payload: dict[str, Any]) -> FulfillmentOrder:
     """A GetFulfillmentOrderResult payload; only SHIPPED shipments give packages."""
     order = payload.get("fulfillmentOrder")
     if not isinstance(order, dict):
@@ -42,7 +43,7 @@ def fulfillment_order(payload: dict) -> FulfillmentOrder:
     )
 
 
-def _packages(shipment: dict) -> list[ShippedPackage]:
+def _packages(shipment: dict[str, Any]) -> list[ShippedPackage]:
     items = _objects(shipment, "fulfillmentShipmentItem", GET_ORDER)
     shipped_at = _time(shipment, "shippingDate", GET_ORDER)
     shipment_id = _text(shipment, "amazonShipmentId", GET_ORDER)
@@ -71,7 +72,7 @@ def _packages(shipment: dict) -> list[ShippedPackage]:
     return out
 
 
-def order_change(summary: dict) -> OrderChange:
+def order_change(summary: dict[str, Any]) -> OrderChange:
     """One FulfillmentOrder of a listAllFulfillmentOrders page."""
     order_id = summary.get("sellerFulfillmentOrderId")
     if not isinstance(order_id, str):
@@ -83,7 +84,7 @@ def order_change(summary: dict) -> OrderChange:
     )
 
 
-def inventory_level(summary: dict) -> InventoryLevel | None:
+def inventory_level(summary: dict[str, Any]) -> InventoryLevel | None:
     """One InventorySummary; None for one without a seller SKU (nothing to match it to)."""
     sku = summary.get("sellerSku")
     if not isinstance(sku, str):
@@ -103,7 +104,7 @@ def inventory_level(summary: dict) -> InventoryLevel | None:
 def parse_time(value: str) -> datetime:
     """An SP-API date-time (ISO 8601, `Z` for UTC); naive ones are taken to be UTC."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- field readers --------------------------------------------------------------------
@@ -113,7 +114,7 @@ def _malformed(operation: str, where: str, expected: str, value: object) -> Malf
         f"Amazon answered {operation} with {where} as {type(value).__name__}, not {expected}")
 
 
-def _objects(data: dict, key: str, operation: str) -> list[dict]:
+def _objects(data: dict[str, Any], key: str, operation: str) -> list[dict[str, Any]]:
     value = data.get(key)
     if value is None:
         return []
@@ -122,7 +123,7 @@ def _objects(data: dict, key: str, operation: str) -> list[dict]:
     return value
 
 
-def _text(data: dict, key: str, operation: str) -> str:
+def _text(data: dict[str, Any], key: str, operation: str) -> str:
     value = data.get(key)
     if value is None:
         return ""
@@ -131,7 +132,7 @@ def _text(data: dict, key: str, operation: str) -> str:
     return value
 
 
-def _integer(data: dict, key: str, operation: str) -> int:
+def _integer(data: dict[str, Any], key: str, operation: str) -> int:
     value = data.get(key)
     if value is None:
         return 0
@@ -140,7 +141,7 @@ def _integer(data: dict, key: str, operation: str) -> int:
     return value
 
 
-def _time(data: dict, key: str, operation: str) -> datetime | None:
+def _time(data: dict[str, Any], key: str, operation: str) -> datetime | None:
     value = data.get(key)
     if value is None or value == "":
         return None
@@ -153,8 +154,9 @@ def _time(data: dict, key: str, operation: str) -> datetime | None:
             f"Amazon answered {operation} with {key} {value[:40]!r}, not a date-time") from None
 
 
-def _count(value: object) -> int:
+def _count(value: Any) -> int:
+    """A JSON value as a count; anything that is not a number counts 0."""
     try:
-        return max(0, int(value))  # type: ignore[call-overload]
+        return max(0, int(value))
     except (TypeError, ValueError):
         return 0

@@ -9,14 +9,14 @@ refused the request), FatalError (credentials refused), MalformedAnswer (a wrong
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bridge.domain.fulfillment import CancelOutcome, ChangedOrders, FulfillmentOrder, InventoryLevel
 
 
 @runtime_checkable
 class FulfillmentNetwork(Protocol):
-    def create_fulfillment_order(self, request: dict) -> None:
+    def create_fulfillment_order(self, request: dict[str, Any]) -> None:
         """Send a CreateFulfillmentOrderRequest body as the domain layer built it.
         IndeterminateError: Amazon may have created it; read back, never resend blindly."""
 

@@ -3,19 +3,22 @@ run on PostgreSQL with one lock, and checks that the ledger matches the models."
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Constraint, Index, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
 from bridge.ledger.db import make_engine, normalise_url
 from bridge.ledger.tables import metadata
@@ -35,13 +38,14 @@ class MigrationLockTimeout(RuntimeError):
 
 
 def _script_location() -> str:
-    import bridge.migrations
-
-    return str(Path(bridge.migrations.__file__).parent)
+    # Installed as bridge.migrations from the top-level migrations/ folder, so looked up
+    # by name: the source tree has no such package for a type checker to follow.
+    migrations = importlib.import_module("bridge.migrations")
+    return str(Path(str(migrations.__file__)).parent)
 
 
 def alembic_config(url: str, *, lock_wait_seconds: float | None = None,
-                   on_step: Callable | None = None) -> Config:
+                   on_step: Callable[[Any], None] | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", _script_location())
     # ConfigParser treats % as interpolation; URLs may carry percent-escapes.
@@ -51,7 +55,7 @@ def alembic_config(url: str, *, lock_wait_seconds: float | None = None,
     return config
 
 
-def context_options(connection: Connection) -> dict:
+def context_options(connection: Connection) -> dict[str, Any]:
     """The options env.py runs migrations with and `check` compares with: one definition,
     so the check sees the schema exactly as the migrations see it."""
     return {
@@ -62,7 +66,7 @@ def context_options(connection: Connection) -> dict:
 
 
 def upgrade(url: str, revision: str = "head", *, lock_wait_seconds: float | None = None,
-            on_step: Callable | None = None) -> None:
+            on_step: Callable[[Any], None] | None = None) -> None:
     """`on_step(step)` is called inside each migration's transaction, after it ran."""
     config = alembic_config(url, lock_wait_seconds=lock_wait_seconds, on_step=on_step)
     command.upgrade(config, revision)
@@ -160,14 +164,15 @@ def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
-def differences(url: str) -> list:
+def differences(url: str) -> list[Any]:
     """What the tables module has that the migrated database has not (or the reverse),
     as Alembic's autogenerate sees it. Empty when models and database agree."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts=context_options(connection))
-            return compare_metadata(context, metadata)
+            diffs: list[Any] = compare_metadata(context, metadata)
+            return diffs
     finally:
         engine.dispose()
 
@@ -196,9 +201,9 @@ def check(url: str) -> CheckReport:
     return report
 
 
-def _flatten(diffs: list) -> list[tuple]:
+def _flatten(diffs: list[Any]) -> list[tuple[Any, ...]]:
     # Alembic groups the changes of one column in a list.
-    flat: list[tuple] = []
+    flat: list[tuple[Any, ...]] = []
     for diff in diffs:
         flat.extend(diff if isinstance(diff, list) else [diff])
     return flat
@@ -208,7 +213,7 @@ _IN_MODELS = "is in the models but not in the database"
 _IN_DATABASE = "is in the database but not in the models"
 
 
-def describe(diff: tuple) -> str:
+def describe(diff: tuple[Any, ...]) -> str:
     """One autogenerate difference in words. `add_*` is what the models have and the
     database lacks; `remove_*` the reverse."""
     kind = diff[0]
@@ -242,11 +247,11 @@ def _side(kind: str) -> str:
     return _IN_MODELS if kind.startswith("add") else _IN_DATABASE
 
 
-def _columns(table: str, item) -> str:
+def _columns(table: str, item: Index | ColumnCollectionConstraint) -> str:
     return f"{table}({', '.join(column.name for column in item.columns)})"
 
 
-def _constraint_kind(constraint) -> str:
+def _constraint_kind(constraint: Constraint) -> str:
     name = type(constraint).__name__
     return {"UniqueConstraint": "unique constraint", "CheckConstraint": "check constraint",
             "PrimaryKeyConstraint": "primary key"}.get(name, "constraint")

@@ -3,7 +3,8 @@ fails when the two disagree."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -18,32 +19,33 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC without a zone (SQLite has none) and always returns aware UTC values."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the ledger; use UTC-aware values")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        stored: datetime = value  # the driver hands back the naive UTC value stored
+        return stored.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # Stable constraint names, so migrations can name what they change.
@@ -84,14 +86,14 @@ class Order(Base):
     storefront: Mapped[str] = mapped_column(String(40), nullable=False)
     cart_order_id: Mapped[str] = mapped_column(String(255), nullable=False)
     number: Mapped[str] = mapped_column(String(255), nullable=False)
-    snapshot: Mapped[dict] = mapped_column(JSON, nullable=False)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     state: Mapped[str] = mapped_column(String(32), nullable=False)
     seller_fulfillment_order_id: Mapped[str | None] = mapped_column(
         String(40), unique=True, nullable=True
     )
     # The createFulfillmentOrder body, saved before the call so a retry sends the same.
-    request: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     amazon_status: Mapped[str] = mapped_column(String(32), default="", nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     attention_reason: Mapped[str] = mapped_column(String(64), default="", nullable=False)
@@ -143,7 +145,7 @@ class Package(Base):
     carrier: Mapped[str] = mapped_column(String(128), nullable=False)
     tracking_number: Mapped[str] = mapped_column(String(128), nullable=False)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    lines: Mapped[list] = mapped_column(JSON, nullable=False)
+    lines: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Why the cart refused this package's tracking; set, it is not tried again until a
     # person retries the order.
@@ -238,10 +240,10 @@ class InboundPlan(Base):
     inbound_plan_id: Mapped[str | None] = mapped_column(String(38), unique=True, nullable=True)
     step: Mapped[str] = mapped_column(String(40), nullable=False)
     status: Mapped[str] = mapped_column(String(20), default="open", nullable=False)
-    items: Mapped[list] = mapped_column(JSON, nullable=False)
-    boxes: Mapped[list] = mapped_column(JSON, nullable=False)
-    source_address: Mapped[dict] = mapped_column(JSON, nullable=False)
-    choices: Mapped[dict] = mapped_column(JSON, nullable=False)
+    items: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
+    boxes: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
+    source_address: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     # The 202 operation in flight: its name and Amazon's operationId.
     pending_operation: Mapped[str] = mapped_column(String(96), default="", nullable=False)
     pending_operation_id: Mapped[str] = mapped_column(String(38), default="", nullable=False)
@@ -269,7 +271,7 @@ class InboundShipment(Base):
     status: Mapped[str] = mapped_column(String(32), default="", nullable=False)
     destination: Mapped[str] = mapped_column(String(64), default="", nullable=False)
     # msku → {"expected": n, "received": n}
-    items: Mapped[dict] = mapped_column(JSON, nullable=False)
+    items: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     transportation_option_id: Mapped[str] = mapped_column(String(38), default="", nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False

@@ -33,10 +33,11 @@ def process_cancellations(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAda
         rows = repo.claim_orders(ledger, session, storefront.name, [S.CANCEL_REQUESTED], limit)
         work = [(row.id, row.seller_fulfillment_order_id) for row in rows]
     for order_id, sfo_id in work:
-        detail = fba.fulfillment_order(sfo_id)
+        # An order never given a fulfillment order id cannot be at Amazon.
+        detail = fba.fulfillment_order(sfo_id) if sfo_id else None
         status = (detail.status or None) if detail else None
         refused = ""
-        if status in amazon.CANCELLABLE:
+        if sfo_id and status in amazon.CANCELLABLE:
             outcome = fba.cancel_order(sfo_id)
             if outcome.verdict == CancelVerdict.NOT_FOUND:
                 continue  # gone between the read and the cancel: the next run reads again
@@ -55,7 +56,7 @@ def process_cancellations(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAda
         if refused:
             message += f" ({refused})"
         with ledger.transaction() as session:
-            row = repo.get_order(session, order_id, lock=True)
+            row = repo.existing_order(session, order_id, lock=True)
             if row.state != S.CANCEL_REQUESTED:
                 continue  # settled meanwhile by another worker or the status sync
             if status:
@@ -76,7 +77,7 @@ def _finish(ledger: Ledger, order_id: int, message: str) -> bool:
     SP-API calls, so a second worker (or the status sync) may have got here first: the
     row is locked and its state checked again instead of written over."""
     with ledger.transaction() as session:
-        row = repo.get_order(session, order_id, lock=True)
+        row = repo.existing_order(session, order_id, lock=True)
         if row.state != S.CANCEL_REQUESTED:
             return False
         repo.transition(session, row, S.CANCELLED, "cancelled", message)

@@ -24,9 +24,9 @@ def check_config(config: Config) -> None:
                 problems.append((file, f"fulfillment.{key}", str(exc)))
         for cart_sku, what in storefront.policy.skus.problems():
             problems.append((file, f"policy.sku_map.{cart_sku}", what))
-        what = comment_template_problem(storefront.policy.comment_template)
-        if what:
-            problems.append((file, "policy.comment_template", what))
+        template_problem = comment_template_problem(storefront.policy.comment_template)
+        if template_problem:
+            problems.append((file, "policy.comment_template", template_problem))
         try:
             cls = adapter_class(storefront.cart.platform)
         except ConfigError as exc:

@@ -34,7 +34,7 @@ class Nudge:
     """Run `flow` with `args` (the task's arguments, storefront first)."""
 
     flow: str
-    args: tuple = ()
+    args: tuple[object, ...] = ()
 
     def __post_init__(self) -> None:
         if self.flow not in FLOWS:

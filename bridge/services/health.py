@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bridge.ledger import health as health_rows
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import FlowHealth, utcnow
+from bridge.ledger.tables import utcnow
 
 DEGRADED_AFTER = 3
 # A success is written at most this often while nothing failed: no write per run.
@@ -33,13 +34,12 @@ def record_outcome(ledger: Ledger, storefront: str, flow: str, error: BaseExcept
                    now: Callable[[], datetime] = utcnow) -> None:
     at = now()
     with ledger.transaction() as session:
-        row = session.get(FlowHealth, (storefront, flow))
+        row = health_rows.flow_health(session, storefront, flow)
         if error is None and row is not None and row.failures == 0 and row.last_ok_at \
                 and at - row.last_ok_at < OK_REFRESH:
             return
         if row is None:
-            row = FlowHealth(storefront=storefront, flow=flow, failures=0, last_error="")
-            session.add(row)
+            row = health_rows.add_flow_health(session, storefront, flow)
         if error is None:
             row.last_ok_at, row.failures, row.failing_since = at, 0, None
             return
@@ -53,8 +53,8 @@ def degraded_flows(ledger: Ledger, storefront: str) -> list[Degraded]:
         return degraded_flows_in(session, storefront)
 
 
-def degraded_flows_in(session, storefront: str) -> list[Degraded]:
-    rows = session.scalars(select(FlowHealth).where(
-        FlowHealth.storefront == storefront, FlowHealth.failures >= DEGRADED_AFTER)
-        .order_by(FlowHealth.flow))
-    return [Degraded(r.flow, r.failures, r.failing_since, r.last_error) for r in rows]
+def degraded_flows_in(session: Session, storefront: str) -> list[Degraded]:
+    # A failing flow always has `failing_since`: it is set with its first failure.
+    return [Degraded(r.flow, r.failures, r.failing_since, r.last_error)
+            for r in health_rows.failing_flows(session, storefront, DEGRADED_AFTER)
+            if r.failing_since is not None]

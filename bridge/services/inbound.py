@@ -14,16 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from bridge.config import StorefrontConfig
 from bridge.domain.inbound import BoxType, InboundItem
 from bridge.errors import BridgeError, IndeterminateError, NeedsAttentionError
 from bridge.fba.inbound import InboundClient, InboundOperationFailed
+from bridge.ledger import inbound as inbound_rows
 from bridge.ledger import repo
+from bridge.ledger.inbound import CLOSED_SHIPMENT_STATUSES
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Event, InboundPlan, InboundShipment, utcnow
+from bridge.ledger.tables import InboundPlan, InboundShipment, utcnow
+from bridge.services.inbound_views import PlanEvent, PlanShipment, PlanSummary
 
 STEPS = (
     "new", "plan_created", "packing_generated", "packing_confirmed", "packing_set",
@@ -31,11 +35,12 @@ STEPS = (
     "delivery_windows_confirmed", "transport_confirmed", "labels_fetched",
 )
 FOLLOWING = "labels_fetched"
-CLOSED_STATUSES = {"CLOSED", "CANCELLED", "DELETED"}
+CLOSED_STATUSES = CLOSED_SHIPMENT_STATUSES
 
 # chooser(kind, options) → the chosen option; kinds: packing, placement, transportation,
 # delivery_window. The default follows the storefront's [inbound] policy.
-Chooser = Callable[[str, list[dict]], dict]
+Json = dict[str, Any]  # an SP-API payload or a JSON column, as it comes
+Chooser = Callable[[str, list[Json]], Json]
 Progress = Callable[[str], None]
 
 
@@ -43,7 +48,7 @@ Progress = Callable[[str], None]
 class PlanFiles:
     items: list[InboundItem]
     boxes: list[BoxType]
-    source_address: dict
+    source_address: Json
 
 
 def create_plan(ledger: Ledger, storefront: StorefrontConfig, files: PlanFiles,
@@ -51,7 +56,8 @@ def create_plan(ledger: Ledger, storefront: StorefrontConfig, files: PlanFiles,
     """Record a new plan (nothing is sent yet); returns its ledger id."""
     name = name or f"{storefront.id_prefix}-{utcnow():%Y%m%d-%H%M}-{random_tokens.token_hex(3)}"
     with ledger.transaction() as session:
-        plan = InboundPlan(
+        plan = inbound_rows.add_plan(
+            session,
             storefront=storefront.name, name=name[:40], step="new", status="open",
             items=[item.as_input() for item in files.items],
             boxes=[{"label": b.label, "count": b.count, "length": b.length, "width": b.width,
@@ -62,14 +68,12 @@ def create_plan(ledger: Ledger, storefront: StorefrontConfig, files: PlanFiles,
                      "carrier": storefront.inbound.carrier,
                      "ready_in_days": storefront.inbound.ready_in_days},
         )
-        session.add(plan)
-        session.flush()
         _event(session, plan, "inbound_recorded", f"plan {plan.name} recorded with "
                f"{len(files.items)} SKUs, {sum(i.quantity for i in files.items)} units")
         return plan.id
 
 
-def _event(session, plan: InboundPlan, kind: str, message: str) -> None:
+def _event(session: Session, plan: InboundPlan, kind: str, message: str) -> None:
     repo.record_event(session, plan.storefront, None, kind, message=message,
                       inbound_plan_id=plan.id)
 
@@ -92,24 +96,24 @@ class Workflow:
 
     def plan(self) -> InboundPlan:
         with self.ledger.transaction() as session:
-            return session.get(InboundPlan, self.plan_id)
+            return _plan(session, self.plan_id)
 
-    def _update(self, message: str = "", kind: str = "inbound_step", **values) -> InboundPlan:
+    def _update(self, message: str = "", kind: str = "inbound_step", **values: Any) -> InboundPlan:
         with self.ledger.transaction() as session:
-            plan = session.get(InboundPlan, self.plan_id)
+            plan = _plan(session, self.plan_id)
             for key, value in values.items():
                 setattr(plan, key, value)
             if message:
                 _event(session, plan, kind, message)
             return plan
 
-    def _advance(self, step: str, message: str, **values) -> None:
+    def _advance(self, step: str, message: str, **values: Any) -> None:
         self._update(message, step=step, pending_operation="", pending_operation_id="",
                      last_error="", **values)
 
     # -- the at-most-once pattern for 202 operations -----------------------------------
 
-    def _operation(self, name: str, what: str, call: Callable[[], dict],
+    def _operation(self, name: str, what: str, call: Callable[[], Json],
                    already_done: Callable[[], bool], **saved_from_answer: str) -> None:
         """Run one 202 operation at most once. The intent is committed before the call
         and the operationId right after it; a run that died between the two left the
@@ -160,7 +164,8 @@ class Workflow:
 
     # -- the steps ----------------------------------------------------------------------
 
-    def run(self) -> InboundPlan:
+    def run(self) -> PlanSummary:
+        """Takes the plan to labels on disk; returns it as it ends."""
         handlers = {
             "new": self._create, "plan_created": self._generate_packing,
             "packing_generated": self._confirm_packing, "packing_confirmed": self._set_packing,
@@ -175,7 +180,7 @@ class Workflow:
             if plan.status != "open":
                 raise NeedsAttentionError("inbound_closed", f"plan {plan.name} is {plan.status}")
             if plan.step == FOLLOWING:
-                return plan
+                return PlanSummary.of(plan)
             handlers[plan.step](plan)
 
     def _create(self, plan: InboundPlan) -> None:
@@ -194,22 +199,22 @@ class Workflow:
                         inbound_plan_id="inboundPlanId")
         self._advance("plan_created", f"inbound plan {self.plan().inbound_plan_id} created")
 
-    def _packing_options(self, plan: InboundPlan) -> list[dict]:
+    def _packing_options(self, plan: InboundPlan) -> list[Json]:
         return list(self.client.pages("listPackingOptions", "packingOptions",
-                                      inboundPlanId=plan.inbound_plan_id))
+                                      inboundPlanId=amazon_plan_id(plan)))
 
     def _generate_packing(self, plan: InboundPlan) -> None:
         self._operation("generatePackingOptions", "generate packing options",
                         lambda: self.client.call("generatePackingOptions",
-                                                 inboundPlanId=plan.inbound_plan_id),
+                                                 inboundPlanId=amazon_plan_id(plan)),
                         lambda: bool(self._packing_options(plan)))
         self._advance("packing_generated", "packing options ready")
 
-    def _confirm_option(self, kind: str, options: Callable[[], list[dict]], id_key: str,
-                        operation: str, confirm: Callable[[str], dict]) -> dict:
+    def _confirm_option(self, kind: str, options: Callable[[], list[Json]], id_key: str,
+                        operation: str, confirm: Callable[[str], Json]) -> Json:
         """Choose one offered option (or find the one already accepted) and confirm it
         once; returns the option."""
-        def accepted() -> dict | None:
+        def accepted() -> Json | None:
             return next((o for o in options() if o.get("status") == "ACCEPTED"), None)
 
         chosen = accepted()
@@ -225,7 +230,7 @@ class Workflow:
         chosen = self._confirm_option(
             "packing", lambda: self._packing_options(plan), "packingOptionId", "confirmPackingOption",
             lambda option_id: self.client.call("confirmPackingOption",
-                                               inboundPlanId=plan.inbound_plan_id,
+                                               inboundPlanId=amazon_plan_id(plan),
                                                packingOptionId=option_id))
         self._advance("packing_confirmed", f"packing option {chosen['packingOptionId']} confirmed",
                       packing_option_id=chosen["packingOptionId"])
@@ -236,12 +241,12 @@ class Workflow:
         body = {"packageGroupings": self._groupings(plan, option.get("packingGroups") or [])}
         self._operation("setPackingInformation", "take the box contents",
                         lambda: self.client.call("setPackingInformation", body=body,
-                                                 inboundPlanId=plan.inbound_plan_id),
+                                                 inboundPlanId=amazon_plan_id(plan)),
                         lambda: bool(list(self.client.pages(
-                            "listInboundPlanBoxes", "boxes", inboundPlanId=plan.inbound_plan_id))))
+                            "listInboundPlanBoxes", "boxes", inboundPlanId=amazon_plan_id(plan)))))
         self._advance("packing_set", "box contents, sizes and weights sent")
 
-    def _groupings(self, plan: InboundPlan, group_ids: list[str]) -> list[dict]:
+    def _groupings(self, plan: InboundPlan, group_ids: list[str]) -> list[Json]:
         """Each box type goes to the packing group that holds all of its SKUs."""
         items = {item["msku"]: InboundItem(item["msku"], item["quantity"], item["prepOwner"],
                                            item["labelOwner"], item.get("expiration", ""),
@@ -249,11 +254,11 @@ class Workflow:
                  for item in plan.items}
         group_skus = {
             group: {i["msku"] for i in self.client.pages(
-                "listPackingGroupItems", "items", inboundPlanId=plan.inbound_plan_id,
+                "listPackingGroupItems", "items", inboundPlanId=amazon_plan_id(plan),
                 packingGroupId=group)}
             for group in group_ids
         }
-        groupings: dict[str, list[dict]] = {group: [] for group in group_ids}
+        groupings: dict[str, list[Json]] = {group: [] for group in group_ids}
         for raw in plan.boxes:
             box = BoxType(**raw)
             home = [g for g, skus in group_skus.items() if set(box.contents) <= skus]
@@ -265,14 +270,14 @@ class Workflow:
             groupings[home[0]].append(box.as_input(items))
         return [{"packingGroupId": g, "boxes": boxes} for g, boxes in groupings.items() if boxes]
 
-    def _placement_options(self, plan: InboundPlan) -> list[dict]:
+    def _placement_options(self, plan: InboundPlan) -> list[Json]:
         return list(self.client.pages("listPlacementOptions", "placementOptions",
-                                      inboundPlanId=plan.inbound_plan_id))
+                                      inboundPlanId=amazon_plan_id(plan)))
 
     def _generate_placement(self, plan: InboundPlan) -> None:
         self._operation("generatePlacementOptions", "generate placement options",
                         lambda: self.client.call("generatePlacementOptions", body={},
-                                                 inboundPlanId=plan.inbound_plan_id),
+                                                 inboundPlanId=amazon_plan_id(plan)),
                         lambda: bool(self._placement_options(plan)))
         self._advance("placement_generated", "placement options ready")
 
@@ -281,7 +286,7 @@ class Workflow:
             "placement", lambda: self._placement_options(plan), "placementOptionId",
             "confirmPlacementOption",
             lambda option_id: self.client.call("confirmPlacementOption",
-                                               inboundPlanId=plan.inbound_plan_id,
+                                               inboundPlanId=amazon_plan_id(plan),
                                                placementOptionId=option_id))
         # A resumed run may find the accepted option without its shipment ids filled yet.
         chosen = next(o for o in self._placement_options(plan)
@@ -295,33 +300,30 @@ class Workflow:
 
     def _record_shipments(self, plan: InboundPlan, shipment_ids: list[str]) -> None:
         for shipment_id in shipment_ids:
-            shipment = self.client.call("getShipment", inboundPlanId=plan.inbound_plan_id,
+            shipment = self.client.call("getShipment", inboundPlanId=amazon_plan_id(plan),
                                         shipmentId=shipment_id)
             expected = {item["msku"]: {"expected": int(item["quantity"]), "received": 0}
                         for item in self.client.pages("listShipmentItems", "items",
-                                                      inboundPlanId=plan.inbound_plan_id,
+                                                      inboundPlanId=amazon_plan_id(plan),
                                                       shipmentId=shipment_id)}
             with self.ledger.transaction() as session:
-                row = session.scalar(select(InboundShipment).where(
-                    InboundShipment.plan_id == plan.id, InboundShipment.shipment_id == shipment_id))
+                row = inbound_rows.find_shipment(session, plan.id, shipment_id)
                 if row is None:
-                    row = InboundShipment(plan_id=plan.id, shipment_id=shipment_id, items=expected)
-                    session.add(row)
+                    row = inbound_rows.add_shipment(session, plan.id, shipment_id, expected)
                 row.confirmation_id = shipment.get("shipmentConfirmationId") or ""
                 row.status = shipment.get("status") or ""
                 row.destination = (shipment.get("destination") or {}).get("warehouseId") or ""
 
     def _shipments(self, plan: InboundPlan) -> list[InboundShipment]:
         with self.ledger.transaction() as session:
-            return list(session.scalars(select(InboundShipment).where(
-                InboundShipment.plan_id == plan.id).order_by(InboundShipment.id)))
+            return inbound_rows.plan_shipments(session, plan.id)
 
-    def _transport_options(self, plan: InboundPlan, shipment_id: str | None = None) -> list[dict]:
+    def _transport_options(self, plan: InboundPlan, shipment_id: str | None = None) -> list[Json]:
         params = {"placementOptionId": plan.placement_option_id}
         if shipment_id:
             params["shipmentId"] = shipment_id
         return list(self.client.pages("listTransportationOptions", "transportationOptions",
-                                      params=params, inboundPlanId=plan.inbound_plan_id))
+                                      params=params, inboundPlanId=amazon_plan_id(plan)))
 
     def _generate_transport(self, plan: InboundPlan) -> None:
         ready = (utcnow() + timedelta(days=int(plan.choices.get("ready_in_days", 1))))
@@ -335,14 +337,14 @@ class Workflow:
         }
         self._operation("generateTransportationOptions", "generate transportation options",
                         lambda: self.client.call("generateTransportationOptions", body=body,
-                                                 inboundPlanId=plan.inbound_plan_id),
+                                                 inboundPlanId=amazon_plan_id(plan)),
                         lambda: bool(self._transport_options(plan)))
         # Choose now, once, and keep the choice: a resume must confirm the same options.
         for shipment in self._shipments(plan):
             options = self._transport_options(plan, shipment.shipment_id)
             chosen = self.choose("transportation", filter_carrier(options, plan.choices))
             with self.ledger.transaction() as session:
-                session.get(InboundShipment, shipment.id).transportation_option_id = (
+                _shipment(session, shipment.id).transportation_option_id = (
                     chosen["transportationOptionId"])
         self._advance("transport_generated", "transportation options chosen")
 
@@ -350,32 +352,35 @@ class Workflow:
         for shipment in self._shipments(plan):
             option = next((o for o in self._transport_options(plan, shipment.shipment_id)
                            if o["transportationOptionId"] == shipment.transportation_option_id), {})
-            if "CONFIRMED_DELIVERY_WINDOW" not in (option.get("preconditions") or []):
-                continue
-            ids = {"inboundPlanId": plan.inbound_plan_id, "shipmentId": shipment.shipment_id}
-
-            def windows() -> list[dict]:
-                return list(self.client.pages("listDeliveryWindowOptions", "deliveryWindowOptions", **ids))
-
-            self._operation(f"generateDeliveryWindowOptions:{shipment.shipment_id}",
-                            f"offer delivery windows for shipment {shipment.shipment_id}",
-                            lambda: self.client.call("generateDeliveryWindowOptions", **ids),
-                            lambda: bool(windows()))
-
-            def window_confirmed() -> bool:
-                got = self.client.call("getShipment", **ids)
-                return bool(got.get("selectedDeliveryWindow"))
-
-            if window_confirmed():
-                continue
-            chosen = self.choose("delivery_window", windows())
-            self._operation(f"confirmDeliveryWindowOptions:{shipment.shipment_id}",
-                            f"confirm a delivery window for shipment {shipment.shipment_id}",
-                            lambda: self.client.call("confirmDeliveryWindowOptions",
-                                                     deliveryWindowOptionId=chosen["deliveryWindowOptionId"],
-                                                     **ids),
-                            window_confirmed)
+            if "CONFIRMED_DELIVERY_WINDOW" in (option.get("preconditions") or []):
+                self._delivery_window(amazon_plan_id(plan), shipment.shipment_id)
         self._advance("delivery_windows_confirmed", "delivery windows confirmed where required")
+
+    def _delivery_window(self, plan_id: str, shipment_id: str) -> None:
+        """Have Amazon offer delivery windows for one shipment and confirm one."""
+        def windows() -> list[Json]:
+            return list(self.client.pages("listDeliveryWindowOptions", "deliveryWindowOptions",
+                                          inboundPlanId=plan_id, shipmentId=shipment_id))
+
+        self._operation(f"generateDeliveryWindowOptions:{shipment_id}",
+                        f"offer delivery windows for shipment {shipment_id}",
+                        lambda: self.client.call("generateDeliveryWindowOptions",
+                                                 inboundPlanId=plan_id, shipmentId=shipment_id),
+                        lambda: bool(windows()))
+
+        def window_confirmed() -> bool:
+            got = self.client.call("getShipment", inboundPlanId=plan_id, shipmentId=shipment_id)
+            return bool(got.get("selectedDeliveryWindow"))
+
+        if window_confirmed():
+            return
+        chosen = self.choose("delivery_window", windows())
+        self._operation(f"confirmDeliveryWindowOptions:{shipment_id}",
+                        f"confirm a delivery window for shipment {shipment_id}",
+                        lambda: self.client.call("confirmDeliveryWindowOptions",
+                                                 deliveryWindowOptionId=chosen["deliveryWindowOptionId"],
+                                                 inboundPlanId=plan_id, shipmentId=shipment_id),
+                        window_confirmed)
 
     def _confirm_transport(self, plan: InboundPlan) -> None:
         shipments = self._shipments(plan)
@@ -384,13 +389,13 @@ class Workflow:
             for s in shipments]}
 
         def all_selected() -> bool:
-            return all(self.client.call("getShipment", inboundPlanId=plan.inbound_plan_id,
+            return all(self.client.call("getShipment", inboundPlanId=amazon_plan_id(plan),
                                         shipmentId=s.shipment_id).get("selectedTransportationOptionId")
                        for s in shipments)
 
         self._operation("confirmTransportationOptions", "confirm the transportation options",
                         lambda: self.client.call("confirmTransportationOptions", body=body,
-                                                 inboundPlanId=plan.inbound_plan_id),
+                                                 inboundPlanId=amazon_plan_id(plan)),
                         all_selected)
         self._record_shipments(plan, [s.shipment_id for s in shipments])
         self._advance("transport_confirmed", "transportation confirmed")
@@ -402,8 +407,8 @@ class Workflow:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for shipment in self._shipments(plan):
-            boxes = [b.get("boxId") for b in self.client.pages(
-                "listShipmentBoxes", "boxes", inboundPlanId=plan.inbound_plan_id,
+            boxes = [str(b["boxId"]) for b in self.client.pages(
+                "listShipmentBoxes", "boxes", inboundPlanId=amazon_plan_id(plan),
                 shipmentId=shipment.shipment_id) if b.get("boxId")]
             self.progress(f"fetching labels for {len(boxes)} box(es) of {shipment.confirmation_id}")
             url = self.client.get_labels(shipment.confirmation_id, boxes)
@@ -426,7 +431,7 @@ class Workflow:
 
 # -- choosing ---------------------------------------------------------------------------
 
-def option_cost(option: dict) -> float:
+def option_cost(option: Json) -> float:
     """Fees minus discounts of a packing or placement option."""
     fees = sum(float((f.get("value") or {}).get("amount") or 0) for f in option.get("fees") or [])
     discounts = sum(float((d.get("value") or {}).get("amount") or 0)
@@ -434,17 +439,17 @@ def option_cost(option: dict) -> float:
     return fees - discounts
 
 
-def transport_cost(option: dict) -> float:
+def transport_cost(option: Json) -> float:
     return float(((option.get("quote") or {}).get("cost") or {}).get("amount") or 0)
 
 
-def filter_carrier(options: list[dict], choices: dict) -> list[dict]:
+def filter_carrier(options: list[Json], choices: Json) -> list[Json]:
     wanted = ("AMAZON_PARTNERED_CARRIER" if choices.get("carrier") == "partnered"
               else "USE_YOUR_OWN_CARRIER")
     return [o for o in options if o.get("shippingSolution") == wanted] or options
 
 
-def policy_chooser(kind: str, options: list[dict]) -> dict:
+def policy_chooser(kind: str, options: list[Json]) -> Json:
     """Cheapest placement and transportation; the first packing option and window."""
     if not options:
         raise NeedsAttentionError("inbound_no_options", f"Amazon offered no {kind} options")
@@ -455,42 +460,56 @@ def policy_chooser(kind: str, options: list[dict]) -> dict:
     return options[0]
 
 
+def amazon_plan_id(plan: InboundPlan) -> str:
+    """Amazon's inboundPlanId, which every step after the first works on."""
+    if not plan.inbound_plan_id:
+        raise NeedsAttentionError("inbound_no_plan_id",
+                                  f"plan {plan.name} has no inboundPlanId at Amazon yet")
+    return plan.inbound_plan_id
+
+
 # -- looking plans up -------------------------------------------------------------------
 
-def find_plan(ledger: Ledger, reference: str) -> InboundPlan | None:
+def _plan(session: Session, plan_id: int) -> InboundPlan:
+    plan = inbound_rows.get_plan(session, plan_id)
+    if plan is None:
+        raise LookupError(f"no inbound plan {plan_id}")
+    return plan
+
+
+def _shipment(session: Session, row_id: int) -> InboundShipment:
+    shipment = inbound_rows.get_shipment(session, row_id)
+    if shipment is None:
+        raise LookupError(f"no inbound shipment {row_id}")
+    return shipment
+
+
+def find_plan(ledger: Ledger, reference: str) -> PlanSummary | None:
     """A plan by ledger id, bridge's name for it, or Amazon's inboundPlanId."""
-    conditions = [InboundPlan.name == reference, InboundPlan.inbound_plan_id == reference]
-    if reference.isdigit():
-        conditions.append(InboundPlan.id == int(reference))
     with ledger.transaction() as session:
-        return session.scalar(select(InboundPlan).where(or_(*conditions)))
+        plan = inbound_rows.find_plan(session, reference)
+        return PlanSummary.of(plan) if plan is not None else None
 
 
-def get_plan(ledger: Ledger, plan_id: int) -> InboundPlan:
+def get_plan(ledger: Ledger, plan_id: int) -> PlanSummary:
     with ledger.transaction() as session:
-        return session.get(InboundPlan, plan_id)
+        return PlanSummary.of(_plan(session, plan_id))
 
 
-def list_plans(ledger: Ledger, storefront: str | None, include_closed: bool) -> list[InboundPlan]:
-    query = select(InboundPlan).order_by(InboundPlan.id.desc())
-    if storefront:
-        query = query.where(InboundPlan.storefront == storefront)
-    if not include_closed:
-        query = query.where(InboundPlan.status == "open")
+def list_plans(ledger: Ledger, storefront: str | None, include_closed: bool) -> list[PlanSummary]:
     with ledger.transaction() as session:
-        return list(session.scalars(query))
+        return [PlanSummary.of(plan)
+                for plan in inbound_rows.list_plans(session, storefront, include_closed)]
 
 
-def plan_shipments(ledger: Ledger, plan_id: int) -> list[InboundShipment]:
+def plan_shipments(ledger: Ledger, plan_id: int) -> list[PlanShipment]:
     with ledger.transaction() as session:
-        return list(session.scalars(select(InboundShipment).where(
-            InboundShipment.plan_id == plan_id).order_by(InboundShipment.id)))
+        return [PlanShipment.of(row) for row in inbound_rows.plan_shipments(session, plan_id)]
 
 
-def plan_events(ledger: Ledger, plan_id: int) -> list[Event]:
+def plan_events(ledger: Ledger, plan_id: int) -> list[PlanEvent]:
     with ledger.transaction() as session:
-        return list(session.scalars(select(Event).where(Event.inbound_plan_id == plan_id)
-                                    .order_by(Event.id)))
+        return [PlanEvent.of(event) for event in repo.plan_events(session, plan_id)]
 
 
 def known_skus(ledger: Ledger, storefront: str, allow_unknown: bool) -> set[str] | None:
@@ -509,21 +528,17 @@ def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> 
     """Read every open shipment's status and received quantities; record changes.
     Returns how many shipments changed."""
     with ledger.transaction() as session:
-        plans = {p.id: p for p in session.scalars(select(InboundPlan).where(
-            InboundPlan.storefront == storefront, InboundPlan.status == "open",
-            InboundPlan.step == FOLLOWING))}
-        shipments = list(session.scalars(select(InboundShipment).where(
-            InboundShipment.plan_id.in_(list(plans)),
-            InboundShipment.status.not_in(CLOSED_STATUSES))))
+        plans = {p.id: p for p in inbound_rows.open_plans_at_step(session, storefront, FOLLOWING)}
+        shipments = inbound_rows.unclosed_shipments(session, plans)
     changed = 0
     for shipment in shipments:
         plan = plans[shipment.plan_id]
-        status = client.call("getShipment", inboundPlanId=plan.inbound_plan_id,
+        status = client.call("getShipment", inboundPlanId=amazon_plan_id(plan),
                              shipmentId=shipment.shipment_id).get("status") or ""
         received = {row["SellerSKU"]: int(row.get("QuantityReceived") or 0)
                     for row in client.shipment_items(shipment.confirmation_id)}
         with ledger.transaction() as session:
-            row = session.get(InboundShipment, shipment.id)
+            row = _shipment(session, shipment.id)
             items = {sku: dict(v) for sku, v in row.items.items()}
             notes = []
             for sku, count in received.items():
@@ -536,12 +551,9 @@ def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> 
                 if notes:
                     message += "; received " + ", ".join(notes)
                 row.status, row.items = status, items
-                _event(session, session.get(InboundPlan, plan.id), "inbound_progress", message)
-            still_open = session.scalar(select(InboundShipment.id).where(
-                InboundShipment.plan_id == plan.id,
-                InboundShipment.status.not_in(CLOSED_STATUSES)).limit(1))
-            if still_open is None:
-                closing = session.get(InboundPlan, plan.id)
+                _event(session, _plan(session, plan.id), "inbound_progress", message)
+            if not inbound_rows.has_unclosed_shipment(session, plan.id):
+                closing = _plan(session, plan.id)
                 closing.status = "complete"
                 _event(session, closing, "inbound_complete", "every shipment is closed")
     return changed
@@ -550,14 +562,14 @@ def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> 
 def cancel_plan(ledger: Ledger, client: InboundClient, plan_id: int) -> str:
     """Cancel at Amazon (if it has the plan) and close it in the ledger."""
     with ledger.transaction() as session:
-        plan = session.get(InboundPlan, plan_id)
+        plan = _plan(session, plan_id)
     if plan.status != "open":
         raise NeedsAttentionError("inbound_closed", f"plan {plan.name} is already {plan.status}")
     if plan.inbound_plan_id:
         answer = client.call("cancelInboundPlan", inboundPlanId=plan.inbound_plan_id)
         client.wait_for_operation(answer["operationId"], "cancel the inbound plan")
     with ledger.transaction() as session:
-        plan = session.get(InboundPlan, plan_id)
+        plan = _plan(session, plan_id)
         plan.status = "cancelled"
         _event(session, plan, "inbound_cancelled", "cancelled by the merchant")
     return plan.name

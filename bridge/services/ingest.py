@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -273,7 +273,7 @@ def check_dates(order: CartOrder, now: datetime) -> None:
     """An order dated ahead of bridge's clock (beyond ordinary skew) means a wrong clock
     or time zone in the shop, which can also make polling miss orders: a person checks."""
     for label, moment in (("created", order.created_at), ("updated", order.updated_at)):
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         if moment - now > CLOCK_SKEW:
             raise NeedsAttentionError(
                 "future_date",

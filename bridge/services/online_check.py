@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from bridge.carts.contract import CartAdapter
 from bridge.carts.registry import adapter_class
 from bridge.config import Config, StorefrontConfig
 from bridge.errors import BridgeError, ConfigError, FatalError
@@ -70,7 +71,7 @@ def cart_checks(storefront: StorefrontConfig) -> list[Check]:
         cart.close()
 
 
-def _probe(cart) -> list[Check]:
+def _probe(cart: CartAdapter) -> list[Check]:
     # Optional in the contract: third-party adapters without it still work.
     probe = getattr(cart, "probe", None)
     if probe is None:

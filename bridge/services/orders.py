@@ -5,45 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder
 from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
-from bridge.ledger import repo
+from bridge.ledger import inbound as inbound_rows
+from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import (
-    Cursor,
-    Event,
-    Flag,
-    InboundPlan,
-    InboundShipment,
-    Order,
-    Package,
-    utcnow,
-)
+from bridge.ledger.tables import Order, utcnow
 from bridge.services import health
 from bridge.services.ingest import IngestResult, known_seller_skus, prepare
+from bridge.services.order_views import (
+    AttentionItem,
+    FlagItem,
+    InboundArrival,
+    OrderDetail,
+    OrderSummary,
+    StalledItem,
+)
 
 
 class OrderNotFound(LookupError):
     pass
 
 
-def find(session, reference: str, storefront: str | None = None) -> Order:
+def find(session: Session, reference: str, storefront: str | None = None) -> Order:
     """An order by ledger id, cart order id, order number or sellerFulfillmentOrderId."""
-    query = select(Order)
-    if storefront:
-        query = query.where(Order.storefront == storefront)
-    conditions = [
-        Order.cart_order_id == reference,
-        Order.number == reference,
-        Order.seller_fulfillment_order_id == reference,
-    ]
-    if reference.isdigit():
-        conditions.append(Order.id == int(reference))
-    rows = list(session.scalars(query.where(or_(*conditions)).limit(2)))
+    rows = repo.orders_matching(session, reference, storefront, limit=2)
     if not rows:
         raise OrderNotFound(f"no order matches {reference!r}")
     if len(rows) > 1:
@@ -60,9 +50,7 @@ def retry(ledger: Ledger, storefronts: dict[str, StorefrontConfig], reference: s
         if row.state != S.NEEDS_ATTENTION:
             raise ValueError(f"order {row.number} is {row.state}, not needs_attention")
         if row.accepted_at is not None:
-            # Packages whose tracking the cart refused are offered to it again.
-            session.execute(update(Package).where(Package.order_id == row.id)
-                            .values(push_error=""))
+            packages.clear_push_errors(session, row.id)
             row.amazon_status = ""  # read Amazon afresh
             repo.transition(session, row, S.ACCEPTED, "retry", "retried by hand: following Amazon again")
             return row.state
@@ -74,61 +62,49 @@ def retry(ledger: Ledger, storefronts: dict[str, StorefrontConfig], reference: s
         return row.state
 
 
-@dataclass
+@dataclass(frozen=True)
 class StorefrontStatus:
+    """What `bridge status` prints for one storefront: plain values, no ledger rows."""
+
     name: str
     counts: dict[str, int]
     paused: str | None
     last_order_poll: datetime | None
     lag_seconds: float | None
-    attention: list[dict] = field(default_factory=list)
+    attention: list[AttentionItem] = field(default_factory=list)
     unpushed_packages: int = 0
-    # Open inbound shipments: (plan name, shipment, status, units expected, units received)
-    inbound: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    # Open inbound shipments, with units expected and received.
+    inbound: list[InboundArrival] = field(default_factory=list)
     # Shop SKUs whose quantity, when last checked, was not the target (still to correct).
     drifted_skus: int = 0
     stock_checked_at: datetime | None = None
     # Orders whose submission has been failing longer than the retry budget (still retried).
-    stalled: list[dict] = field(default_factory=list)
+    stalled: list[StalledItem] = field(default_factory=list)
     # Open watchdog flags: kind, order number ("" for the storefront), message, since.
-    flags: list[dict] = field(default_factory=list)
+    flags: list[FlagItem] = field(default_factory=list)
     # Flows whose remote has failed several runs in a row (bridge.services.health).
-    degraded: list = field(default_factory=list)
+    degraded: list[health.Degraded] = field(default_factory=list)
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> StorefrontStatus:
     with ledger.transaction() as session:
         counts = repo.counts_by_state(session, name)
-        cursor = session.get(Cursor, (name, "orders"))
-        rows = session.scalars(
-            select(Order)
-            .where(Order.storefront == name, Order.state == S.NEEDS_ATTENTION.value)
-            .order_by(Order.state_changed_at.desc())
-            .limit(attention_limit)
-        )
-        attention = [
+        cursor = repo.get_cursor(session, name, "orders")
+        attention: list[AttentionItem] = [
             {"id": r.id, "number": r.number, "reason": r.attention_reason, "message": r.last_error,
              "since": r.state_changed_at}
-            for r in rows
+            for r in repo.needing_attention(session, name, attention_limit)
         ]
-        unpushed = session.scalar(
-            select(func.count()).select_from(Package).join(Order, Order.id == Package.order_id)
-            .where(Order.storefront == name, Package.pushed_at.is_(None), Package.push_error == "")
-        )
         inbound = [
-            (plan.name, shipment.confirmation_id or shipment.shipment_id, shipment.status,
-             sum(v["expected"] for v in shipment.items.values()),
-             sum(v["received"] for v in shipment.items.values()))
-            for shipment, plan in session.execute(
-                select(InboundShipment, InboundPlan)
-                .join(InboundPlan, InboundPlan.id == InboundShipment.plan_id)
-                .where(InboundPlan.storefront == name, InboundPlan.status == "open")
-                .order_by(InboundShipment.id))
+            InboundArrival(plan.name, shipment.confirmation_id or shipment.shipment_id, shipment.status,
+                           sum(v["expected"] for v in shipment.items.values()),
+                           sum(v["received"] for v in shipment.items.values()))
+            for shipment, plan in inbound_rows.shipments_of_open_plans(session, name)
         ]
         drifted = repo.drifted_sku_count(session, name)
         stalled = stalled_submissions(session, name, attention_limit)
         flags = open_flags(session, name)
-        stock_cursor = session.get(Cursor, (name, "stock"))
+        stock_cursor = repo.get_cursor(session, name, "stock")
         return StorefrontStatus(
             drifted_skus=drifted,
             stock_checked_at=stock_cursor.last_run_at if stock_cursor else None,
@@ -139,28 +115,22 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
             last_order_poll=cursor.last_run_at if cursor else None,
             lag_seconds=(utcnow() - cursor.position).total_seconds() if cursor else None,
             attention=attention,
-            unpushed_packages=unpushed or 0,
+            unpushed_packages=packages.unpushed_count(session, name),
             stalled=stalled,
             flags=flags,
             degraded=health.degraded_flows_in(session, name),
         )
 
 
-def open_flags(session, storefront: str) -> list[dict]:
+def open_flags(session: Session, storefront: str) -> list[FlagItem]:
     """The watchdog's open flags, oldest first, with the order's number."""
-    rows = session.execute(
-        select(Flag, Order.number).outerjoin(Order, Order.id == Flag.order_id)
-        .where(Flag.storefront == storefront, Flag.cleared_at.is_(None))
-        .order_by(Flag.raised_at, Flag.id)
-    )
     return [
-        {"kind": flag.kind, "order": number or "", "message": flag.message,
-         "since": flag.raised_at}
-        for flag, number in rows
+        {"kind": flag.kind, "order": number, "message": flag.message, "since": flag.raised_at}
+        for flag, number in repo.open_flags_with_numbers(session, storefront)
     ]
 
 
-def stalled_submissions(session, storefront: str, limit: int) -> list[dict]:
+def stalled_submissions(session: Session, storefront: str, limit: int) -> list[StalledItem]:
     """Orders not yet at Amazon whose submission is over its retry budget."""
     return [
         {"id": r.id, "number": r.number, "state": r.state, "attempts": r.attempts,
@@ -170,19 +140,14 @@ def stalled_submissions(session, storefront: str, limit: int) -> list[dict]:
     ]
 
 
-def list_orders(ledger: Ledger, storefront: str | None, state: str | None, limit: int) -> list[Order]:
+def list_orders(ledger: Ledger, storefront: str | None, state: str | None,
+                limit: int) -> list[OrderSummary]:
     with ledger.transaction() as session:
-        query = select(Order).order_by(Order.id.desc()).limit(limit)
-        if storefront:
-            query = query.where(Order.storefront == storefront)
-        if state:
-            query = query.where(Order.state == state)
-        return list(session.scalars(query))
+        return [OrderSummary.of(row) for row in repo.latest_orders(session, storefront, state, limit)]
 
 
-def show_order(ledger: Ledger, reference: str, storefront: str | None = None):
+def show_order(ledger: Ledger, reference: str, storefront: str | None = None) -> OrderDetail:
     with ledger.transaction() as session:
         row = find(session, reference, storefront)
-        events = list(session.scalars(select(Event).where(Event.order_id == row.id).order_by(Event.id)))
-        packages = list(session.scalars(select(Package).where(Package.order_id == row.id)))
-        return row, events, packages
+        return OrderDetail.of(row, packages.order_packages(session, row.id),
+                              repo.order_events(session, row.id))

@@ -8,14 +8,10 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
-from bridge.domain.states import OrderState as S
+from bridge.ledger import inbound as inbound_rows
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import InboundPlan, InboundShipment, Order, OrderLine, utcnow
-
-_CLOSED = ("CLOSED", "CANCELLED", "DELETED")
+from bridge.ledger.tables import utcnow
 
 
 @dataclass(frozen=True)
@@ -32,19 +28,11 @@ def suggest(ledger: Ledger, storefront: str, window_days: int = 30,
             target_days: int = 60) -> list[Hint]:
     since = utcnow() - timedelta(days=window_days)
     with ledger.transaction() as session:
-        sold = dict(session.execute(
-            select(OrderLine.seller_sku, func.sum(OrderLine.quantity))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.storefront == storefront, Order.created_at >= since,
-                   Order.state != S.CANCELLED.value)
-            .group_by(OrderLine.seller_sku)).all())
+        sold = repo.units_ordered_since(session, storefront, since)
         levels = repo.stock_levels(session, storefront)
         inbound: dict[str, int] = {}
-        shipments = session.scalars(
-            select(InboundShipment).join(InboundPlan, InboundPlan.id == InboundShipment.plan_id)
-            .where(InboundPlan.storefront == storefront, InboundPlan.status == "open",
-                   InboundShipment.status.not_in(_CLOSED)))
-        for shipment in shipments:
+        shipments = inbound_rows.shipments_of_open_plans(session, storefront, unclosed_only=True)
+        for shipment, _plan in shipments:
             for sku, counts in shipment.items.items():
                 inbound[sku] = inbound.get(sku, 0) + max(0, counts["expected"] - counts["received"])
     hints = []

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter
@@ -19,11 +19,13 @@ from bridge.domain import fulfillment as amazon
 from bridge.domain.fulfillment import FulfillmentOrder, ShippedPackage
 from bridge.domain.ids import fulfillment_item_id
 from bridge.domain.model import CartOrder
-from bridge.domain.states import AT_AMAZON_OPEN, OrderState as S
+from bridge.domain.states import AT_AMAZON_OPEN
+from bridge.domain.states import OrderState as S
 from bridge.fba.port import FulfillmentNetwork
+from bridge.ledger import packages as packages_of_orders
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, OrderLine, Package, utcnow
+from bridge.ledger.tables import Order, utcnow
 from bridge.services.common import tell_merchant
 
 FLOW = "status"
@@ -53,12 +55,7 @@ def sync_status(
         cursor = repo.get_cursor(session, storefront.name, FLOW)
         start = (cursor.position - OVERLAP) if cursor else now() - timedelta(
             hours=storefront.poll.initial_lookback_hours)
-        tracked = dict(
-            session.execute(
-                select(Order.seller_fulfillment_order_id, Order.amazon_status).where(
-                    Order.storefront == storefront.name, followed_at_amazon())
-            ).all()
-        )
+        tracked = repo.amazon_statuses_followed(session, storefront.name)
     listing = fba.changed_orders(start)
     result.listed = len(listing.orders)
     newest = max(filter(None, (listing.newest_update, cursor.position if cursor else None)),
@@ -75,50 +72,27 @@ def sync_status(
     return result
 
 
-def followed_at_amazon():
-    """Orders whose progress at Amazon bridge follows: open ones, shipped ones whose
-    tracking is still to write, and ones waiting for a person after Amazon accepted
-    them (a too-late cancel still ships, and its tracking must still reach the cart)."""
-    return (
-        Order.state.in_([s.value for s in AT_AMAZON_OPEN] + [S.SHIPPED.value])
-        | ((Order.state == S.NEEDS_ATTENTION.value) & Order.accepted_at.is_not(None))
-    )
-
-
-def reconcile_open(ledger: Ledger, fba: FulfillmentNetwork, cart, storefront: StorefrontConfig,
+def reconcile_open(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
+                   storefront: StorefrontConfig,
                    older_than: datetime, limit: int = 50) -> int:
     """Read back open orders that have not changed for a while: the safety net for a
     change the list missed."""
     with ledger.transaction() as session:
-        ids = list(
-            session.scalars(
-                select(Order.seller_fulfillment_order_id)
-                .where(
-                    Order.storefront == storefront.name,
-                    followed_at_amazon(),
-                    Order.state != S.SHIPPED.value,
-                    Order.state_changed_at < older_than,
-                )
-                .order_by(Order.state_changed_at)
-                .limit(limit)
-            )
-        )
+        ids = repo.unchanged_followed(session, storefront.name, older_than, limit)
     result = StatusResult()
     for sfo_id in ids:
         refresh_order(ledger, fba, cart, sfo_id, result)
     return len(ids)
 
 
-def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart, sfo_id: str,
+def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, sfo_id: str,
                   result: StatusResult) -> bool:
     detail = fba.fulfillment_order(sfo_id)
     if detail is None:
         return False
     notes: list[tuple[CartOrder, str]] = []
     with ledger.transaction() as session:
-        row = session.scalar(
-            select(Order).where(Order.seller_fulfillment_order_id == sfo_id).with_for_update()
-        )
+        row = repo.lock_by_fulfillment_id(session, sfo_id)
         if row is None:
             return False
         changed = apply_fulfillment_order(session, row, detail, result, notes)
@@ -129,7 +103,8 @@ def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart, sfo_id: str,
 
 
 def apply_fulfillment_order(
-    session: Session, row: Order, detail: FulfillmentOrder, result: StatusResult, notes: list
+    session: Session, row: Order, detail: FulfillmentOrder, result: StatusResult,
+    notes: list[tuple[CartOrder, str]],
 ) -> bool:
     """Bring one ledger row in line with Amazon's view of its fulfillment order."""
     status = detail.status
@@ -169,22 +144,22 @@ def apply_fulfillment_order(
     return before != (row.state, row.amazon_status)
 
 
-def _items_to_lines(session: Session, row: Order) -> dict[str, dict]:
+def _items_to_lines(session: Session, row: Order) -> dict[str, dict[str, Any]]:
     """Amazon item id → the cart line it ships (a kit's components all lead to the kit's
     line), from the order's recorded items; plain lines also by their derived id."""
     out = {fulfillment_item_id(line["line_id"]): dict(line)
            for line in row.snapshot.get("lines", [])}
-    for item in session.scalars(select(OrderLine).where(OrderLine.order_id == row.id)):
+    for item in repo.order_lines(session, row.id):
         if item.item_id:
             out[item.item_id] = {"line_id": item.line_id, "sku": item.cart_sku,
                                  "kit_units": item.kit_units}
     return out
 
 
-def _dedupe_kit_lines(lines: list[dict]) -> list[dict]:
+def _dedupe_kit_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per cart line in a package: a kit shipped as several components is
     one line of the cart, counted as the most kits any component completes."""
-    merged: dict[str, dict] = {}
+    merged: dict[str, dict[str, Any]] = {}
     for line in lines:
         seen = merged.get(line["line_id"])
         if seen is None or line["quantity"] > seen["quantity"]:
@@ -195,9 +170,7 @@ def _dedupe_kit_lines(lines: list[dict]) -> list[dict]:
 def _record_packages(session: Session, row: Order, packages: tuple[ShippedPackage, ...]) -> int:
     """One Package row per shipped package, keyed (order, packageNumber): replays add nothing."""
     item_to_line = _items_to_lines(session, row)
-    existing = set(
-        session.scalars(select(Package.package_number).where(Package.order_id == row.id))
-    )
+    existing = packages_of_orders.package_numbers(session, row.id)
     added = 0
     for package in packages:
         number = package.package_number
@@ -213,16 +186,14 @@ def _record_packages(session: Session, row: Order, packages: tuple[ShippedPackag
                 # A kit's component counts as the kits it completes (at least one).
                 "quantity": item.quantity if kit_units == 1 else max(1, item.quantity // kit_units),
             })
-        session.add(
-            Package(
-                order_id=row.id,
-                amazon_shipment_id=package.shipment_id,
-                package_number=number,
-                carrier=package.carrier,
-                tracking_number=package.tracking_number,
-                shipped_at=package.shipped_at,
-                lines=_dedupe_kit_lines(lines),
-            )
+        packages_of_orders.add_package(
+            session, row.id,
+            amazon_shipment_id=package.shipment_id,
+            package_number=number,
+            carrier=package.carrier,
+            tracking_number=package.tracking_number,
+            shipped_at=package.shipped_at,
+            lines=_dedupe_kit_lines(lines),
         )
         existing.add(number)
         added += 1

@@ -15,7 +15,7 @@ When the poll is behind, the cycle runs one itself first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from bridge.config import StorefrontConfig
 from bridge.domain.model import StockLevel
 from bridge.domain.stock import SellerStock, cart_targets, sellable_by_seller_sku
 from bridge.errors import NeedsAttentionError
+from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import ShopStock, utcnow
@@ -59,7 +60,7 @@ class Target:
 
 def sync_stock(
     ledger: Ledger,
-    fba,
+    fba: FulfillmentNetwork,
     cart: CartAdapter,
     storefront: StorefrontConfig,
     *,
@@ -110,15 +111,17 @@ def _moved(ledger: Ledger, storefront: str, targets: dict[str, Target]) -> list[
             if sku not in rows or rows[sku].shop_quantity != target.quantity]
 
 
-def _reconcile(ledger, cart, storefront, targets, candidates, result, now) -> None:
+def _reconcile(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+               targets: dict[str, Target], candidates: list[str], result: StockResult,
+               now: Callable[[], datetime]) -> None:
     read_at = now()
     actual = cart.get_stock(candidates)
     result.checked = len(candidates)
     problems: dict[str, str] = {}
     if any(sku in actual and actual[sku] < targets[sku].quantity for sku in candidates):
-        targets = _with_orders_seen_until(ledger, cart, storefront, read_at)
-        if targets is None:  # a poll is running elsewhere: raise nothing this cycle
-            targets = stock_targets(ledger, storefront)
+        seen = _with_orders_seen_until(ledger, cart, storefront, read_at, now)
+        targets = stock_targets(ledger, storefront) if seen is None else seen
+        if seen is None:  # a poll is running elsewhere: raise nothing this cycle
             for sku in candidates:
                 if sku in actual and actual[sku] < targets[sku].quantity:
                     problems[sku] = ("raising waits until the order poll running now has "
@@ -139,29 +142,39 @@ def _reconcile(ledger, cart, storefront, targets, candidates, result, now) -> No
         fresh = cart.get_stock(stale)
         actual.update(fresh)
         writes = _differences(stale, fresh, targets)
+        # The shop moved between read and write, most likely a sale bridge has not seen:
+        # lowering is still safe, raising waits for the next cycle's order poll.
+        for level in [w for w in writes if w.quantity > (w.expected or 0)]:
+            problems[level.sku] = ("the shop's quantity changed while bridge corrected it; "
+                                   "raised after the next order poll")
+        writes = [w for w in writes if w.sku not in problems]
     for level in writes:
         problems[level.sku] = "the shop's quantity kept changing; checked again next cycle"
     _record(ledger, storefront.name, targets, candidates, actual, landed, problems, result, now())
 
 
-def _with_orders_seen_until(ledger, cart, storefront, read_at) -> dict[str, Target] | None:
+def _with_orders_seen_until(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+                            read_at: datetime,
+                            now: Callable[[], datetime]) -> dict[str, Target] | None:
     """Targets once every order placed before `read_at` is known, running a poll if the
     last one started before it; None when a poll is running elsewhere right now."""
     with ledger.transaction() as session:
         cursor = repo.get_cursor(session, storefront.name, ingest.FLOW)
     if cursor is None or cursor.position < read_at:
-        if ingest.ingest_orders(ledger, cart, storefront).skipped:
+        if ingest.ingest_orders(ledger, cart, storefront, now=now).skipped:
             return None
     return stock_targets(ledger, storefront)
 
 
-def _differences(skus, actual: dict[str, int], targets: dict[str, Target]) -> list[StockLevel]:
+def _differences(skus: Iterable[str], actual: Mapping[str, int],
+                 targets: dict[str, Target]) -> list[StockLevel]:
     """Levels to write: every SKU the shop has whose quantity is not its target."""
     return [StockLevel(sku, targets[sku].quantity, expected=actual[sku])
             for sku in skus if sku in actual and actual[sku] != targets[sku].quantity]
 
 
-def _first_writes(ledger, storefront: str, candidates, actual, targets) -> list[StockLevel]:
+def _first_writes(ledger: Ledger, storefront: str, candidates: list[str], actual: Mapping[str, int],
+                  targets: dict[str, Target]) -> list[StockLevel]:
     """SKUs the shop did not report: written once per target (a platform that keeps
     stock rows, like a SQL shop, creates them; others skip SKUs they do not have), and
     not again every cycle while the target stays the same."""
@@ -186,15 +199,16 @@ def _write(cart: CartAdapter, writes: list[StockLevel], problems: dict[str, str]
         return []
 
 
-def _record(ledger, storefront, targets, candidates, actual, landed, problems, result, at) -> None:
+def _record(ledger: Ledger, storefront: str, targets: dict[str, Target], candidates: list[str],
+            actual: Mapping[str, int], landed: dict[str, int], problems: dict[str, str],
+            result: StockResult, at: datetime) -> None:
     with ledger.transaction() as session:
         rows = repo.shop_stock(session, storefront, candidates)
         for sku in candidates:
             target = targets[sku]
             row = rows.get(sku)
             if row is None:
-                row = ShopStock(storefront=storefront, cart_sku=sku, target=target.quantity)
-                session.add(row)
+                row = repo.add_shop_stock(session, storefront, sku, target.quantity)
             before = actual.get(sku)
             if sku in landed:
                 source = correction_source(row, before, target)

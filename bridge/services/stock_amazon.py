@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from bridge.config import StorefrontConfig
 from bridge.domain.fulfillment import InventoryLevel
 from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import StockLevel as StockRow
 
 FLOW = "stock"
 FULL_FLOW = "stock_full"
 OVERLAP = timedelta(minutes=5)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def full_read_slot(storefront: str, hours: float, now: datetime) -> datetime:
@@ -48,7 +49,7 @@ def read_inventory(ledger: Ledger, fba: FulfillmentNetwork, storefront: Storefro
         cursor = repo.get_cursor(session, storefront.name, FLOW)
     read_at = now()
     full = full or cursor is None or full_read_due(ledger, storefront, read_at)
-    start = None if full else cursor.position - OVERLAP
+    start = None if full or cursor is None else cursor.position - OVERLAP
     levels = fba.inventory_levels(since=start)
     with ledger.transaction() as session:
         repo.lock_storefront(session, storefront.name)
@@ -61,7 +62,7 @@ def read_inventory(ledger: Ledger, fba: FulfillmentNetwork, storefront: Storefro
     return len(levels), full
 
 
-def _apply_levels(session, storefront: str, read: list[InventoryLevel], read_at: datetime,
+def _apply_levels(session: Session, storefront: str, read: list[InventoryLevel], read_at: datetime,
                   full: bool) -> datetime | None:
     levels = repo.stock_levels(session, storefront)
     seen: set[str] = set()
@@ -70,8 +71,7 @@ def _apply_levels(session, storefront: str, read: list[InventoryLevel], read_at:
         sku = amazon.seller_sku
         level = levels.get(sku)
         if level is None:
-            level = levels[sku] = StockRow(storefront=storefront, seller_sku=sku)
-            session.add(level)
+            level = levels[sku] = repo.add_stock_level(session, storefront, sku)
         level.fulfillable, level.inbound, level.reserved = (
             amazon.fulfillable, amazon.inbound, amazon.reserved)
         level.amazon_updated_at = amazon.updated_at

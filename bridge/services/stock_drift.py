@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
@@ -29,7 +30,7 @@ class DriftRow:
     last_source: str
     problem: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["last_corrected"] = self.last_corrected.isoformat() if self.last_corrected else None
         return data

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from bridge.domain.retry_budget import RetryBudget
 from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
+from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
@@ -34,6 +36,7 @@ from bridge.services import ingest
 from bridge.services.common import log, tell_merchant
 
 CLAIMABLE = (S.READY, S.SUBMIT_UNKNOWN)
+DEFAULT_BUDGET = RetryBudget()
 
 
 @dataclass
@@ -48,7 +51,7 @@ class SubmitResult:
 
 def submit_ready(
     ledger: Ledger,
-    fba,
+    fba: FulfillmentNetwork,
     cart: CartAdapter | None,
     storefront: StorefrontConfig,
     limit: int,
@@ -64,7 +67,7 @@ def submit_ready(
         if repo.is_paused(session, storefront.name):
             return result
         stale = cart is not None and _poll_is_stale(session, storefront, settings, now())
-    if stale:
+    if stale and cart is not None:
         result.cancelled = _recheck_cart(ledger, cart, storefront, now)
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
@@ -133,18 +136,22 @@ def _recheck_cart(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
     return polled.cancelled
 
 
-def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
-               result: SubmitResult, budget: RetryBudget = RetryBudget(),
+def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, order_id: int,
+               *, resolve_first: bool,
+               result: SubmitResult, budget: RetryBudget = DEFAULT_BUDGET,
                now: Callable[[], datetime] = utcnow) -> None:
     with ledger.transaction() as session:
-        row = repo.get_order(session, order_id)
+        row = repo.existing_order(session, order_id)
         sfo_id, request, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
+    if sfo_id is None or request is None:
+        # Both are saved when the order becomes ready, before it can be claimed.
+        raise LookupError(f"order {order_id} has no fulfillment order id or request to send")
     if resolve_first:
         if fba.fulfillment_order(sfo_id) is not None:
             _accepted(ledger, order_id, "found at Amazon on read-back", result)
             return
         with ledger.transaction() as session:
-            row = repo.get_order(session, order_id)
+            row = repo.existing_order(session, order_id)
             if row.snapshot.get("cancelled"):
                 # Cancelled in the cart while the outcome was unknown, and Amazon has
                 # no such order: there is nothing to create and nothing to cancel.
@@ -161,7 +168,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
         fba.create_fulfillment_order(request)
     except IndeterminateError as exc:
         with ledger.transaction() as session:
-            row = repo.get_order(session, order_id)
+            row = repo.existing_order(session, order_id)
             repo.transition(session, row, S.SUBMIT_UNKNOWN, "submit_unknown",
                             f"outcome unknown ({exc}); will read back before any retry")
             note = _record_failure(session, row, str(exc), now(), budget)
@@ -177,7 +184,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
             _accepted(ledger, order_id, "found at Amazon after a refused repeat", result)
             return
         with ledger.transaction() as session:
-            row = repo.get_order(session, order_id)
+            row = repo.existing_order(session, order_id)
             repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention",
                             f"Amazon refused the order: {problem.message}", reason=problem.reason)
             repo.clear_stall(session, row, "Amazon refused it; it needs attention")
@@ -194,7 +201,7 @@ def submit_one(ledger: Ledger, fba, cart, order_id: int, *, resolve_first: bool,
 
 def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult) -> None:
     with ledger.transaction() as session:
-        row = repo.get_order(session, order_id)
+        row = repo.existing_order(session, order_id)
         row.accepted_at = utcnow()
         row.last_error = ""
         # What Amazon calls an order it has just validated; the status sync then reads
@@ -209,16 +216,18 @@ def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult)
     log.info("order_accepted", order_id=order_id)
 
 
-def _release(ledger: Ledger, cart, claimed: list[tuple[int, str]], why: str, *,
+def _release(ledger: Ledger, cart: CartAdapter | None, claimed: list[tuple[int, str]], why: str, *,
              budget: RetryBudget | None = None, now: datetime | None = None) -> None:
     """Nothing was sent for these in this run: hand each back to the state it was
     claimed from, so a row whose earlier outcome is unknown is still read back first.
     The first was tried; the others get back the attempt their claim counted. With a
     `budget`, the first one's failure counts against it."""
-    note = snapshot = None
+    note: str | None = None
+    snapshot: dict[str, Any] = {}
+    storefront = ""
     with ledger.transaction() as session:
         for index, (order_id, previous) in enumerate(claimed):
-            row: Order = repo.get_order(session, order_id)
+            row = repo.existing_order(session, order_id)
             if row.state != S.SUBMITTING:
                 continue
             row.last_error = why
@@ -227,9 +236,9 @@ def _release(ledger: Ledger, cart, claimed: list[tuple[int, str]], why: str, *,
             repo.transition(session, row, S(previous), "deferred", f"not sent: {why}")
             if index == 0 and budget is not None:
                 note = _record_failure(session, row, why, now or utcnow(), budget)
-                snapshot = row.snapshot
+                snapshot, storefront = row.snapshot, row.storefront
     if note:
-        _tell(cart, snapshot, note, ledger, row.storefront)
+        _tell(cart, snapshot, note, ledger, storefront)
 
 
 def _record_failure(session: Session, row: Order, error: str, now: datetime,
@@ -252,7 +261,7 @@ def _record_failure(session: Session, row: Order, error: str, now: datetime,
     return f"has not been able to send this order to Amazon since {since}: {error}; it keeps trying"
 
 
-def _tell(cart, snapshot: dict, text: str, ledger: Ledger, storefront: str) -> None:
+def _tell(cart: CartAdapter | None, snapshot: dict[str, Any], text: str, ledger: Ledger, storefront: str) -> None:
     if cart is not None:
         tell_merchant(cart, CartOrder.from_snapshot(snapshot), text,
                       ledger=ledger, storefront=storefront)

@@ -1,8 +1,9 @@
 """The sweep. Celery messages are nudges, not the record: this periodic pass finds
 rows that waited too long and says which flows to nudge again, so a lost message
 delays work but never loses it. (Orders open at Amazon are followed by the scheduled
-status sync; the sweep only reads back those that have been quiet too long.) It also turns submissions stuck in `submitting`
-(a worker died mid-call) into `submit_unknown`, which only a read-back resolves.
+status sync; the sweep only reads back those that have been quiet too long.) It also
+turns submissions stuck in `submitting` (a worker died mid-call) into `submit_unknown`,
+which only a read-back resolves.
 The sweep task then runs the watchdog (watchdog.py), which flags what stays stuck."""
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
-
 from bridge.config import StorefrontConfig
 from bridge.domain.states import OrderState as S
-from bridge.ledger import repo
+from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, Package, utcnow
+from bridge.ledger.tables import utcnow
 
 
 def sweep(
@@ -39,35 +38,14 @@ def sweep(
             for row in stuck:
                 repo.transition(session, row, S.SUBMIT_UNKNOWN, "submit_unknown",
                                 "the submission did not finish; reading back before any retry")
-            waiting = dict(
-                session.execute(
-                    select(Order.state, func.count())
-                    .where(Order.storefront == storefront.name)
-                    .group_by(Order.state)
-                ).all()
-            )
+            waiting = repo.counts_by_state(session, storefront.name)
             if waiting.get(S.READY, 0) or waiting.get(S.SUBMIT_UNKNOWN, 0):
                 flows.add("submit")
             if waiting.get(S.CANCEL_REQUESTED, 0):
                 flows.add("cancel")
-            unpushed = session.scalar(
-                select(exists().where(
-                    Package.pushed_at.is_(None),
-                    Package.push_error == "",
-                    Package.order_id == Order.id,
-                    Order.storefront == storefront.name,
-                ))
-            )
-            if unpushed or waiting.get(S.SHIPPED, 0):
+            if packages.has_unpushed(session, storefront.name) or waiting.get(S.SHIPPED, 0):
                 flows.add("tracking")
-            quiet = session.scalar(
-                select(func.count()).where(
-                    Order.storefront == storefront.name,
-                    Order.state.in_([S.ACCEPTED.value, S.PROCESSING.value]),
-                    Order.state_changed_at < cutoff,
-                )
-            )
-            if quiet:
+            if repo.quiet_at_amazon_count(session, storefront.name, cutoff):
                 flows.add("reconcile")
         if flows:
             nudges[storefront.name] = flows

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder, PackageShipment, ShippedLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
-from bridge.ledger import repo
+from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, Package, utcnow
 from bridge.services.common import tell_merchant_each
@@ -50,17 +50,7 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
             return result
-        query = (
-            select(Package, Order)
-            .join(Order, Order.id == Package.order_id)
-            .where(Order.storefront == storefront.name, Package.pushed_at.is_(None),
-                   Package.push_error == "")
-            .order_by(Package.id)
-            .limit(limit)
-        )
-        if ledger.is_postgres:
-            query = query.with_for_update(of=Package, skip_locked=True)
-        for package, order in session.execute(query).all():
+        for package, order in packages.claim_unpushed(ledger, session, storefront.name, limit):
             shipment = PackageShipment(
                 package_number=package.package_number,
                 carrier=package.carrier,
@@ -93,7 +83,7 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
     return result
 
 
-def _refused(session, order: Order, package: Package, refused: NeedsAttentionError) -> None:
+def _refused(session: Session, order: Order, package: Package, refused: NeedsAttentionError) -> None:
     package.push_error = refused.message
     message = f"the cart refused the tracking of package {package.package_number}: {refused.message}"
     if order.state == S.NEEDS_ATTENTION.value:
@@ -113,18 +103,8 @@ def _refused_note(package: Package, refused: NeedsAttentionError) -> str:
 
 def complete_shipped(ledger: Ledger, storefront: StorefrontConfig) -> int:
     """Shipped orders whose every package is in the cart are complete."""
-    unpushed = exists().where(Package.order_id == Order.id, Package.pushed_at.is_(None))
     with ledger.transaction() as session:
-        rows = list(
-            session.scalars(
-                select(Order).where(
-                    Order.storefront == storefront.name,
-                    Order.state == S.SHIPPED.value,
-                    ~unpushed,
-                    exists().where(Package.order_id == Order.id),
-                )
-            )
-        )
+        rows = repo.shipped_with_all_tracking_written(session, storefront.name)
         for row in rows:
             repo.transition(session, row, S.COMPLETE, "complete", "tracking is in the cart")
     return len(rows)

@@ -22,18 +22,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import BridgeSettings, StorefrontConfig
 from bridge.domain.model import CartOrder
-from bridge.domain.states import OrderState as S
 from bridge.errors import BridgeError
+from bridge.ledger import health as health_rows
+from bridge.ledger import packages as package_rows
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Flag, FlowHealth, Order, Package, utcnow
+from bridge.ledger.tables import Flag, Order, utcnow
 from bridge.logging import get_logger
 from bridge.services.common import tell_merchant
 from bridge.services.ingest import FLOW as ORDERS_FLOW
@@ -164,9 +165,9 @@ def created_on_hold(row: Order) -> bool:
     return (row.request or {}).get("fulfillmentAction") == "Hold"
 
 
-def ship_deadline(row: Order) -> datetime:
+def ship_deadline(row: Order, accepted_at: datetime) -> datetime:
     speed = (row.request or {}).get("shippingSpeedCategory", "")
-    start = row.accepted_at
+    start = accepted_at
     if created_on_hold(row):
         start += HOLD_LIMIT  # it may have been released as late as the hold's last day
     return start + SHIP_ALLOWANCE.get(speed, DEFAULT_SHIP_ALLOWANCE)
@@ -174,14 +175,11 @@ def ship_deadline(row: Order) -> datetime:
 
 def ship_overdue(session: Session, storefront: str, now: datetime) -> list[Finding]:
     shortest = min(SHIP_ALLOWANCE.values())
-    rows = session.scalars(select(Order).where(
-        Order.storefront == storefront,
-        Order.state.in_([S.ACCEPTED.value, S.PROCESSING.value]),
-        Order.accepted_at < now - shortest,
-    ))
     findings = []
-    for row in rows:
-        deadline = ship_deadline(row)
+    for row in repo.accepted_before(session, storefront, now - shortest):
+        if row.accepted_at is None:  # accepted_before returns accepted orders only
+            continue
+        deadline = ship_deadline(row, row.accepted_at)
         if now > deadline:
             speed = (row.request or {}).get("shippingSpeedCategory", "Standard")
             findings.append(Finding(
@@ -194,19 +192,7 @@ def ship_overdue(session: Session, storefront: str, now: datetime) -> list[Findi
 
 def tracking_overdue(session: Session, storefront: str, thresholds: Thresholds,
                      now: datetime) -> list[Finding]:
-    late = (
-        select(Package.order_id, func.count().label("packages"),
-               func.max(Package.push_error).label("error"))
-        .where(Package.pushed_at.is_(None),
-               Package.created_at < now - thresholds.tracking_overdue)
-        .group_by(Package.order_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Order.id, Order.number, late.c.packages, late.c.error)
-        .join(late, late.c.order_id == Order.id)
-        .where(Order.storefront == storefront)
-    )
+    rows = package_rows.late_tracking(session, storefront, now - thresholds.tracking_overdue)
     minutes = int(thresholds.tracking_overdue.total_seconds() // 60)
     findings = []
     for order_id, number, packages, error in rows:
@@ -233,7 +219,7 @@ def poll_overdue(session: Session, storefront: StorefrontConfig, thresholds: Thr
     reason = repo.is_paused(session, name)
     if reason:
         message += f"; the storefront is paused: {reason}"
-    health = session.get(FlowHealth, (name, INGEST_TASK_FLOW))
+    health = health_rows.flow_health(session, name, INGEST_TASK_FLOW)
     if health is not None and health.failures:
         message += (f"; the last {health.failures} poll(s) failed, the latest with: "
                     f"{health.last_error}")
@@ -250,37 +236,27 @@ def watching_since(session: Session, storefront: str, now: datetime) -> datetime
 
 def hold_expiring(session: Session, storefront: str, thresholds: Thresholds,
                   now: datetime) -> list[Finding]:
-    rows = session.scalars(select(Order).where(
-        Order.storefront == storefront,
-        Order.state == S.ACCEPTED.value,
-        Order.amazon_status.in_(HELD_STATUSES),
-        Order.accepted_at <= now - thresholds.hold_warning,
-    ))
+    rows = repo.possibly_held_since(session, storefront, now - thresholds.hold_warning,
+                                    HELD_STATUSES)
     return [
         Finding(HOLD_EXPIRING, row.id,
                 f"the order is on hold at Amazon since {_when(row.accepted_at)}; Amazon "
                 f"cancels held orders after {HOLD_LIMIT.days} days (about "
                 f"{_when(row.accepted_at + HOLD_LIMIT)}) unless they are released",
                 row.number)
-        for row in rows if created_on_hold(row)
+        for row in rows if row.accepted_at is not None and created_on_hold(row)
     ]
 
 
 # ---------------------------------------------------------------- shop notes
 
-def unnoted(session: Session, storefront: str) -> list[tuple[int, dict, str]]:
+def unnoted(session: Session, storefront: str) -> list[tuple[int, dict[str, Any], str]]:
     """Open flags about an order the shop has not been told of: (flag, snapshot, text)."""
-    return list(session.execute(
-        select(Flag.id, Order.snapshot, Flag.message)
-        .join(Order, Order.id == Flag.order_id)
-        .where(Flag.storefront == storefront, Flag.cleared_at.is_(None),
-               Flag.noted_at.is_(None))
-        .order_by(Flag.id)
-    ))
+    return repo.unnoted_flags(session, storefront)
 
 
 def note_in_shop(ledger: Ledger, storefront: str, cart_for: Callable[[str], CartAdapter],
-                 pending: list[tuple[int, dict, str]], now: datetime) -> int:
+                 pending: list[tuple[int, dict[str, Any], str]], now: datetime) -> int:
     """Best effort, like every note: a flag counts as told once the note was tried,
     except when the shop refuses bridge's credentials (the next run tries again)."""
     noted = 0

@@ -23,8 +23,7 @@ from bridge.sim.auth import LwaError, TokenRejected, parse_token_request
 from bridge.sim.config import SimConfig
 from bridge.sim.operations import Operation
 from bridge.sim.simulator import Simulator
-from bridge.sim.wire import (ACCESS_DENIED, QUOTA_EXCEEDED, Call, Reply, SimError, error_body,
-                             new_request_id)
+from bridge.sim.wire import ACCESS_DENIED, QUOTA_EXCEEDED, Call, Reply, SimError, error_body, new_request_id
 
 log = logging.getLogger("bridge.sim")
 
@@ -40,7 +39,7 @@ def _json(status: int, body: dict, headers: dict | None = None) -> Response:
 
 
 def _operation_endpoint(sim: Simulator, op: Operation):
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         sim.stats.called(op.operation_id)
         reply, drop = await _run(sim, op, request)
         sim.stats.answered(op.operation_id, reply.status)
@@ -84,7 +83,7 @@ async def _run(sim: Simulator, op: Operation, request: Request) -> tuple[Reply, 
     return reply, decision.drop_after_act
 
 
-async def _lwa_token(request: Request) -> JSONResponse:
+async def _lwa_token(request: Request) -> Response:
     sim: Simulator = request.app.state.sim
     sim.stats.called("lwaToken")
     try:
@@ -97,7 +96,8 @@ async def _lwa_token(request: Request) -> JSONResponse:
     return _json(status, body, {"Cache-Control": "no-store"})
 
 
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # registered for HTTPException only
     if exc.status_code == 404:
         return _json(404, error_body("NotFound", "The requested resource was not found."))
     if exc.status_code == 405:

@@ -49,8 +49,8 @@ def parse_token_request(raw: bytes, content_type: str) -> dict[str, str]:
 
 
 def _well_formed(value: str | None) -> bool:
-    return bool(value) and len(value) <= _MAX_CREDENTIAL_LENGTH and not any(
-        ch.isspace() for ch in value)
+    return bool(value and len(value) <= _MAX_CREDENTIAL_LENGTH and not any(
+        ch.isspace() for ch in value))
 
 
 class Lwa:
@@ -90,10 +90,10 @@ class Lwa:
             if not _well_formed(fields.get("code")):
                 raise LwaError(400, "invalid_request",
                                "The request is missing a required parameter : code")
-            refresh_token = "Atzr|" + secrets.token_urlsafe(48)
-            self._store.put("refresh_token", hashlib.sha256(refresh_token.encode()).hexdigest(),
+            issued = "Atzr|" + secrets.token_urlsafe(48)
+            self._store.put("refresh_token", hashlib.sha256(issued.encode()).hexdigest(),
                             {"issued": self._real_time()})
-            return self._token_response(refresh_token)
+            return self._token_response(issued)
 
         refresh_token = fields.get("refresh_token")
         if not refresh_token:

@@ -93,7 +93,7 @@ class FaultBook:
                         continue
                     if fault.drop_after_act:
                         decision.drop_after_act = True
-                    else:
+                    elif fault.status:  # fails without drop_after_act: a status is set
                         decision.error = error_for(fault.status)
                 if fault.count is not None:
                     fault.count -= 1

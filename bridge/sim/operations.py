@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.sim.wire import Call, Reply
-from bridge.spapi_models import ModelOperation, operation as model_operation
+from bridge.spapi_models import ModelOperation
+from bridge.spapi_models import operation as model_operation
 
 if TYPE_CHECKING:
     from bridge.sim.simulator import Simulator

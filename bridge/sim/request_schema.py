@@ -4,6 +4,7 @@ InvalidInput naming the field. Outbound and inventory requests share these messa
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 from jsonschema.exceptions import ValidationError
 
@@ -23,7 +24,8 @@ def _message(error: ValidationError) -> str:
         return (f"Value for parameter {field} is too long; the maximum length is "
                 f"{error.validator_value}.")
     if kind == "enum":
-        allowed = ", ".join(map(str, error.validator_value))
+        # An "enum" keyword's value is the schema's list of allowed values.
+        allowed = ", ".join(map(str, cast("list[Any]", error.validator_value)))
         return (f"Value {error.instance!r} for parameter {field} is invalid. "
                 f"Valid values: {allowed}.")
     if kind == "type":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from bridge.config import load_config
 from bridge.worker.schedule import beat_schedule
@@ -22,7 +22,7 @@ app = Celery("bridge", include=["bridge.worker.tasks"])
 def celery_settings(config=None) -> dict:
     config = config or load_config()
     settings = config.settings
-    transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    transport_options: dict[str, float] = {"visibility_timeout": VISIBILITY_TIMEOUT}
     if settings.broker_url.startswith("sqla+"):
         # The SQL transport polls its table; its 1 s default adds a second to every hop
         # of an order's journey, while a poll of a local SQLite table costs microseconds.

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from queue import SimpleQueue
 
 from celery.concurrency.base import apply_target
@@ -256,6 +256,8 @@ class LimitedExecutor:
 
 def storefront_of(args: tuple | None) -> str:
     """The storefront a task message is for ("" for the sweep): its first argument."""
+    if args is None:
+        return ""
     try:
         body, content_type, encoding = args[3], args[4], args[5]
         task_args = loads(bytes(body), content_type, encoding, accept={content_type})[0]
@@ -269,6 +271,7 @@ class EmbeddedPool(ThreadTaskPool):
     `share` is set by `bridge run` before the worker starts."""
 
     share = 1
+    executor: ThreadPoolExecutor | LimitedExecutor  # the base pool's until __init__ replaces it
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -15,7 +15,17 @@ from bridge.ledger import repo
 from bridge.ledger.tables import utcnow
 from bridge.logging import bind_context, get_logger
 from bridge.services import (
-    cancel, followups, health, inbound, ingest, status, stock, submit, sweep, tracking, watchdog,
+    cancel,
+    followups,
+    health,
+    inbound,
+    ingest,
+    status,
+    stock,
+    submit,
+    sweep,
+    tracking,
+    watchdog,
 )
 from bridge.worker import runtime
 from bridge.worker.app import app
@@ -52,7 +62,7 @@ class BridgeTask(Task):
         except TransientError as exc:
             countdown = exc.retry_after or min(2 ** self.request.retries, self.retry_backoff_max)
             log.warning("task_retry", error=str(exc), countdown=countdown)
-            raise self.retry(exc=exc, countdown=countdown, max_retries=self.max_retries)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=self.max_retries) from exc
         except FatalError as exc:
             log.error("storefront_paused", error=str(exc))
             if storefront:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from fakes.inventory import InventoryStandIn
 
 from bridge.carts.contract import CartAdapter
+from bridge.config import CartConnection, FulfillmentAccount, StorefrontConfig
 from bridge.domain.model import (
     Address,
     CartOrder,
@@ -23,15 +25,13 @@ from bridge.domain.model import (
     ShippedLine,
     StockLevel,
 )
-from bridge.config import CartConnection, FulfillmentAccount, StorefrontConfig
 from bridge.errors import FatalError, TransientError
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
 from bridge.services.stock import sync_stock
-from fakes.inventory import InventoryStandIn
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SHIP_TO = Address(
     name="Ava Johnson",
     line1="1200 Pine St",
@@ -108,7 +108,7 @@ class CartHarness(abc.ABC):
     def notes(self) -> list[tuple[str, str]]:
         """(order id, text) of every note bridge added."""
 
-    def prepare_skus(self, skus: Sequence[str]) -> None:
+    def prepare_skus(self, skus: Sequence[str]) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Make SKUs known to the store before stock is set (platforms that need it)."""
 
     def adapter_with_bad_credentials(self) -> CartAdapter | None:

@@ -9,19 +9,12 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-
 from urllib.parse import quote
 
 import jsonschema
 import pytest
 import requests
 import yaml
-
-from bridge import secrets
-from bridge.carts.bigcommerce import BigCommerceAdapter
-from bridge.carts.bigcommerce.stock import READ_PAGE, sku_chunks
-from bridge.domain.model import Address, StockLevel
-from bridge.errors import FatalError, NeedsAttentionError
 from cart_suite import (
     SHIP_TO,
     CartContract,
@@ -35,6 +28,12 @@ from cart_suite import (
 )
 from fakes.bigcommerce_fake import BigCommerceFake, location_record
 from fakes.server import FakeServer
+
+from bridge import secrets
+from bridge.carts.bigcommerce import BigCommerceAdapter
+from bridge.carts.bigcommerce.stock import READ_PAGE, sku_chunks
+from bridge.domain.model import Address, StockLevel
+from bridge.errors import FatalError, NeedsAttentionError
 
 SPEC_DIR = Path(__file__).parents[1] / "fakes" / "bigcommerce" / "spec"
 TOKEN_ENV = "BRIDGE_TEST_BIGCOMMERCE_TOKEN"
@@ -64,8 +63,8 @@ class BigCommerceHarness(CartHarness):
 
     def create_order(self, number: str, lines: Sequence[LineSpec], *, updated_at: datetime,
                      paid: bool = True, address: Address = SHIP_TO) -> str:
-        specs = [{"sku": l.sku, "quantity": l.quantity,
-                  "type": "physical" if l.requires_shipping else "digital"} for l in lines]
+        specs = [{"sku": line.sku, "quantity": line.quantity,
+                  "type": "physical" if line.requires_shipping else "digital"} for line in lines]
         order_id = self.fake.add_order(int(number.lstrip("#")), modified=updated_at,
                                        status_id=11 if paid else 7, lines=specs,
                                        address=address_fields(address))

@@ -16,12 +16,6 @@ import jsonschema
 import pytest
 import requests
 import yaml
-
-from bridge.carts.magento import MagentoAdapter
-from bridge.carts.magento.client import magento_message
-from bridge.carts.magento.mapping import changed_orders_params
-from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
-from bridge.errors import FatalError, NeedsAttentionError
 from cart_suite import (
     SHIP_TO,
     CartContract,
@@ -34,6 +28,12 @@ from cart_suite import (
 )
 from fakes.magento_fake import Integration, MagentoFake, fixture
 from fakes.server import FakeServer
+
+from bridge.carts.magento import MagentoAdapter
+from bridge.carts.magento.client import magento_message
+from bridge.carts.magento.mapping import changed_orders_params
+from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
+from bridge.errors import FatalError, NeedsAttentionError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fakes" / "magento"
 ADMIN_TOKEN = "adm1n7oken0f4magent0st0reXXXXXXX"
@@ -89,7 +89,7 @@ class MagentoHarness(CartHarness):
 
     def create_order(self, number: str, lines: Sequence[LineSpec], *, updated_at: datetime,
                      paid: bool = True, address: Address = SHIP_TO) -> str:
-        rows = [self.fake.item(l.sku, l.quantity, virtual=not l.requires_shipping) for l in lines]
+        rows = [self.fake.item(line.sku, line.quantity, virtual=not line.requires_shipping) for line in lines]
         state = "processing" if paid else "new"
         return str(self.fake.add_order(number, rows, updated_at=updated_at, state=state,
                                        address=magento_address(address)))
@@ -289,7 +289,7 @@ def test_configurable_rows_become_one_line_shipped_through_the_parent(harness, a
     brick = fake.item("24-WG084", 1)
     order_id = fake.add_order("000000050", [parent, child, brick], updated_at=at(0))
     [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
-    assert [(l.line_id, l.sku, l.quantity) for l in order.lines] == [
+    assert [(line.line_id, line.sku, line.quantity) for line in order.lines] == [
         (str(parent["item_id"]), "MH01-S-Gray", 2), (str(brick["item_id"]), "24-WG084", 1)]
     assert adapter.push_shipment(order, package("1ZCONF", (str(parent["item_id"]), "MH01-S-Gray", 2)), notify=True)
     [body] = fake.bodies("POST", r"order/\d+/ship")
@@ -303,7 +303,7 @@ def test_child_sku_is_used_when_the_parent_row_carries_another(adapter, fake):
     parent["sku"] = "TEE"  # some stores keep the configurable's own SKU on the row
     fake.add_order("000000051", [parent, child], updated_at=at(0))
     [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
-    assert [(l.line_id, l.sku) for l in order.lines] == [(str(parent["item_id"]), "TEE-RED-M")]
+    assert [(line.line_id, line.sku) for line in order.lines] == [(str(parent["item_id"]), "TEE-RED-M")]
 
 
 def test_bundle_children_are_lines_and_ship_through_the_bundle(adapter, fake):
@@ -312,8 +312,8 @@ def test_bundle_children_are_lines_and_ship_through_the_bundle(adapter, fake):
     straps = fake.item("24-WG086", 2, parent=bundle)
     order_id = fake.add_order("000000052", [bundle, ball, straps], updated_at=at(0))
     [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
-    assert sorted((l.sku, l.quantity) for l in order.lines) == [("24-WG082-blue", 1), ("24-WG086", 2)]
-    lines = [(l.line_id, l.sku, l.quantity) for l in order.lines]
+    assert sorted((line.sku, line.quantity) for line in order.lines) == [("24-WG082-blue", 1), ("24-WG086", 2)]
+    lines = [(line.line_id, line.sku, line.quantity) for line in order.lines]
     assert adapter.push_shipment(order, package("1ZKIT", *lines), notify=False)
     [body] = fake.bodies("POST", r"order/\d+/ship")
     assert {"order_item_id": bundle["item_id"], "qty": 1} in body["items"]
@@ -324,8 +324,8 @@ def test_virtual_rows_need_no_shipping_and_are_not_shipped(adapter, fake):
     fake.add_order("000000053", [fake.item("MUG-BLUE", 1), fake.item("EBOOK-1", 1, product_type="downloadable",
                                                                       virtual=True)], updated_at=at(0))
     [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
-    assert [(l.sku, l.requires_shipping) for l in order.lines] == [("MUG-BLUE", True), ("EBOOK-1", False)]
-    assert [l.sku for l in order.shippable_lines] == ["MUG-BLUE"]
+    assert [(line.sku, line.requires_shipping) for line in order.lines] == [("MUG-BLUE", True), ("EBOOK-1", False)]
+    assert [line.sku for line in order.shippable_lines] == ["MUG-BLUE"]
 
 
 def test_quantity_is_what_is_left_to_ship(adapter, fake):
@@ -335,7 +335,7 @@ def test_quantity_is_what_is_left_to_ship(adapter, fake):
     done.update(qty_shipped=2)
     fake.add_order("000000054", [partly, done], updated_at=at(0))
     [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
-    assert [(l.sku, l.quantity) for l in order.lines] == [("MUG-BLUE", 2)]
+    assert [(line.sku, line.quantity) for line in order.lines] == [("MUG-BLUE", 2)]
 
 
 def test_sample_order_reads_with_its_documented_fields(adapter, fake):
@@ -348,7 +348,7 @@ def test_sample_order_reads_with_its_documented_fields(adapter, fake):
     assert order.shipping_method == "tablerate_bestway"
     assert order.address == Address(name="Jane Doe", line1="123 Oak Ave", city="Purchase", state="NY",
                                     postal_code="10577", country_code="US", phone="512-555-1111")
-    assert [(l.line_id, l.sku, l.quantity) for l in order.lines] == [("3", "WS12-M-Orange", 1)]
+    assert [(line.line_id, line.sku, line.quantity) for line in order.lines] == [("3", "WS12-M-Orange", 1)]
     assert not order.paid  # the sample is "new": not invoiced yet
 
 

@@ -10,15 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import pytest
-from graphql import parse, validate
-
-from bridge import secrets
-from bridge.carts.shopify import ShopifyAdapter
-from bridge.carts.shopify import queries as q
-from bridge.carts.shopify.client import ShopifyHttp
-from bridge.carts.shopify.settings import ShopifySettings
-from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
-from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
 from cart_suite import (
     SHIP_TO,
     CartContract,
@@ -31,6 +22,15 @@ from cart_suite import (
 from fakes.server import FakeServer
 from fakes.shopify_fake import DEFAULT_LOCATION, ShopifyFake
 from fakes.shopify_graphql import admin_schema
+from graphql import parse, validate
+
+from bridge import secrets
+from bridge.carts.shopify import ShopifyAdapter
+from bridge.carts.shopify import queries as q
+from bridge.carts.shopify.client import ShopifyHttp
+from bridge.carts.shopify.settings import ShopifySettings
+from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
+from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
 
 TOKEN = "shpat_fake_admin_token"
 OTHER_LOCATION = "gid://shopify/Location/2002"

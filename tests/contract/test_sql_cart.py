@@ -8,14 +8,6 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
-from bridge import demo_store, secrets
-from bridge.carts.sql import SqlCartAdapter
-from bridge.carts.sql.settings import DEFAULT_MAPPING, REQUIRED_KEYS
-from bridge.domain.model import Address, StockLevel
-from bridge.errors import FatalError, NeedsAttentionError
-from bridge.ledger.db import make_engine
 from cart_suite import (
     SHIP_TO,
     CartContract,
@@ -25,6 +17,14 @@ from cart_suite import (
     at,
     fetch_all,
 )
+from sqlalchemy.engine import make_url
+
+from bridge import demo_store, secrets
+from bridge.carts.sql import SqlCartAdapter
+from bridge.carts.sql.settings import DEFAULT_MAPPING, REQUIRED_KEYS
+from bridge.domain.model import Address, StockLevel
+from bridge.errors import FatalError, NeedsAttentionError
+from bridge.ledger.db import make_engine
 
 
 def address_columns(address: Address) -> dict[str, str]:
@@ -62,7 +62,7 @@ class SqlHarness(CartHarness):
         return demo_store.insert_order(
             self.url,
             number,
-            [demo_store.DemoLine(l.sku, l.quantity, l.requires_shipping) for l in lines],
+            [demo_store.DemoLine(line.sku, line.quantity, line.requires_shipping) for line in lines],
             updated_at=updated_at,
             paid=paid,
             address=address_columns(address),

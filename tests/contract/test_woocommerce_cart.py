@@ -7,16 +7,10 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from bridge import secrets
-from bridge.carts.woocommerce import WooCommerceAdapter
-from bridge.carts.woocommerce.mapping import ProductFacts, to_cart_order
-from bridge.domain.model import Address, StockLevel
-from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 from cart_suite import (
     SHIP_TO,
     CartContract,
@@ -30,6 +24,12 @@ from cart_suite import (
 )
 from fakes.server import FakeServer
 from fakes.woocommerce_fake import FIXTURES, WooStore, create_app
+
+from bridge import secrets
+from bridge.carts.woocommerce import WooCommerceAdapter
+from bridge.carts.woocommerce.mapping import ProductFacts, to_cart_order
+from bridge.domain.model import Address, StockLevel
+from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 
 
 def no_sleep(_seconds: float) -> None:
@@ -221,8 +221,8 @@ def test_documented_order_payload_maps_to_a_cart_order():
     order = to_cart_order(data, facts, ("processing",), ("cancelled",))
     assert (order.order_id, order.number, order.paid, order.cancelled) == ("727", "727", True, False)
     # The store runs at UTC−3: only the *_gmt fields give the right instant.
-    assert order.updated_at == datetime(2017, 3, 22, 19, 28, 8, tzinfo=timezone.utc)
-    assert [(l.line_id, l.sku, l.quantity, l.requires_shipping) for l in order.lines] == [
+    assert order.updated_at == datetime(2017, 3, 22, 19, 28, 8, tzinfo=UTC)
+    assert [(line.line_id, line.sku, line.quantity, line.requires_shipping) for line in order.lines] == [
         ("315", "WOO-SINGLE-1", 2, True), ("316", "Bar3", 1, False)]
     assert order.address and (order.address.name, order.address.postal_code) == ("John Doe", "94103")
     assert order.address.phone == "(555) 555-5555"  # billing's, as the shipping block has none
@@ -427,7 +427,7 @@ def test_replay_with_throttling_and_edits_during_paging(harness, adapter):
     stamps = [rng.randrange(0, 600) for _ in range(320)] + [300] * 130
     orders = [harness.create_order(f"#3{i:03d}", [LineSpec("MUG-BLUE")], updated_at=at(s))
               for i, s in enumerate(stamps)]
-    crowded = [o for o, s in zip(orders, stamps) if s == 300]
+    crowded = [o for o, s in zip(orders, stamps, strict=True) if s == 300]
     store.clock = lambda: at(700)  # edits land after the window, as "now" always does
     store.throttle.every = 4
     edited: set[str] = set()

@@ -34,7 +34,16 @@ pytestmark = pytest.mark.e2e
 SHIP_FROM = """
 [inbound]
 labels_dir = "{labels}"
-ship_from = {{ name = "Ava Johnson", companyName = "Blue Mug Co", addressLine1 = "1200 Pine St", city = "Seattle", stateOrProvinceCode = "WA", postalCode = "98101", countryCode = "US", phoneNumber = "2065550100" }}
+
+[inbound.ship_from]
+name = "Ava Johnson"
+companyName = "Blue Mug Co"
+addressLine1 = "1200 Pine St"
+city = "Seattle"
+stateOrProvinceCode = "WA"
+postalCode = "98101"
+countryCode = "US"
+phoneNumber = "2065550100"
 """
 ITEMS = "sku,quantity,prep_owner,label_owner\nMUG-BLUE,40,NONE,SELLER\nTEE-M,30,NONE,SELLER\n"
 BOXES = ("box,count,length,width,height,weight,sku,units\n"

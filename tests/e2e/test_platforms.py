@@ -16,11 +16,17 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
+from fakes.bigcommerce_fake import BigCommerceFake
+from fakes.magento_fake import MagentoFake
+from fakes.server import FakeServer
+from fakes.shopify_fake import DEFAULT_LOCATION, ShopifyFake
+from fakes.woocommerce_fake import WooStore, create_app
+from processes import Daemons, wait_for
 from sqlalchemy import func, select
 
 from bridge.config import load_config
@@ -31,13 +37,6 @@ from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
-from fakes.bigcommerce_fake import BigCommerceFake
-from fakes.magento_fake import MagentoFake
-from fakes.server import FakeServer
-from fakes.shopify_fake import DEFAULT_LOCATION, ShopifyFake
-from fakes.woocommerce_fake import WooStore, create_app
-
-from processes import Daemons, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +94,7 @@ SHIP_TO = ShipTo()
 
 def now() -> datetime:
     # The fakes keep whole seconds, as the platforms do.
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class Shop(abc.ABC):
@@ -132,7 +131,7 @@ class Shop(abc.ABC):
     def notes(self) -> list[tuple[str, str]]:
         """(cart order id, text) of every note on an order."""
 
-    def prepare_catalog(self, skus: Sequence[str]) -> None:
+    def prepare_catalog(self, skus: Sequence[str]) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Make the SKUs known to the shop before bridge writes their stock."""
 
 
@@ -503,7 +502,7 @@ def run_platform_flow(platform: str, workdir: Path, topology: Topology) -> None:
         assert sfo_of[unpaid.number] not in shipped
         digital = shipped[sfo_of["1004"]]
         assert [(i["sellerSku"], i["quantity"]) for i in digital["items"]] == [("CAP-01", 1)]
-        ordered = {sfo_of[o.number]: sorted((l.sku, l.quantity) for l in o.lines if l.ships)
+        ordered = {sfo_of[o.number]: sorted((line.sku, line.quantity) for line in o.lines if line.ships)
                    for o in ORDERS if o.paid}
         for sfo, lines in ordered.items():
             assert sorted((i["sellerSku"], i["quantity"]) for i in shipped[sfo]["items"]) == lines

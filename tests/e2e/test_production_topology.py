@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from processes import Daemons, wait_for
 from sqlalchemy import func, select
 
 from bridge import demo_store
@@ -16,8 +17,6 @@ from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
-
-from processes import Daemons, wait_for
 
 pytestmark = pytest.mark.e2e
 

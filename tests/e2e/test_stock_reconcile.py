@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from processes import Daemons, wait_for
 from sqlalchemy import select
 
 from bridge import demo_store
@@ -22,8 +23,6 @@ from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
-
-from processes import Daemons, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import cache
 from pathlib import Path
@@ -73,14 +73,14 @@ def documented_429() -> tuple[int, dict[str, str]]:
 
 
 def rfc2822(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(timezone.utc).replace(microsecond=0))
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
 
 
 def parse_filter_date(text: str) -> datetime:
     try:
-        return parsedate_to_datetime(text).astimezone(timezone.utc)
+        return parsedate_to_datetime(text).astimezone(UTC)
     except (TypeError, ValueError):
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @dataclass
@@ -270,7 +270,7 @@ class BigCommerceFake:
             with self.lock:
                 if "staff_notes" in body:
                     order["staff_notes"] = body["staff_notes"]
-                order["date_modified"] = rfc2822(datetime.now(timezone.utc))
+                order["date_modified"] = rfc2822(datetime.now(UTC))
         return JSONResponse(order)
 
     async def order_products(self, request: Request) -> Response:
@@ -312,12 +312,12 @@ class BigCommerceFake:
         order = self.orders[order_id]
         shipped = all(p["quantity_shipped"] >= p["quantity"] for p in products.values()
                       if p["type"] == "physical")
-        self._set_status(order, 2 if shipped else 3, datetime.now(timezone.utc))
+        self._set_status(order, 2 if shipped else 3, datetime.now(UTC))
         record = copy.deepcopy(fixture("v2_shipment_create_response.json"))
         provider = body.get("shipping_provider", "")
         record.update(
             id=self.new_id(), order_id=order_id, order_address_id=body["order_address_id"],
-            date_created=rfc2822(datetime.now(timezone.utc)),
+            date_created=rfc2822(datetime.now(UTC)),
             tracking_number=body.get("tracking_number", ""),
             shipping_method=body.get("shipping_method", ""), comments=body.get("comments", ""),
             shipping_provider=provider, tracking_carrier=body.get("tracking_carrier", ""),
@@ -498,7 +498,7 @@ class _Gate:
 
 
 def _modified(order: dict) -> datetime:
-    return parsedate_to_datetime(order["date_modified"]).astimezone(timezone.utc)
+    return parsedate_to_datetime(order["date_modified"]).astimezone(UTC)
 
 
 def _paged(rows: list, query) -> Response:

@@ -4,14 +4,14 @@ In memory, for tests whose subject is the shop side (the simulator covers the wi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge.fba import outbound_mapping
 
 
 class InventoryStandIn:
     def __init__(self) -> None:
-        self.clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.clock = datetime(2026, 1, 1, tzinfo=UTC)
         self.fulfillable: dict[str, int] = {}
         self.updated: dict[str, datetime] = {}
         self.reads: list[datetime | None] = []

@@ -24,7 +24,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ def fixture(name: str) -> Any:
 
 
 def magento_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(TIME)
+    return moment.astimezone(UTC).strftime(TIME)
 
 
 def error(status: int, message: str, parameters: Any = None) -> JSONResponse:
@@ -333,7 +333,8 @@ class MagentoFake:
                   self._guarded(self.get_source, "Magento_InventoryApi::source"), methods=["GET"]),
             Route(f"{v1}/inventory/sources",
                   self._guarded(self.search_sources, "Magento_InventoryApi::source"), methods=["GET"]),
-            Route(f"{v1}/stockItems/{{sku}}", self._guarded(self.get_stock_item, "Magento_CatalogInventory::cataloginventory")),
+            Route(f"{v1}/stockItems/{{sku}}",
+                  self._guarded(self.get_stock_item, "Magento_CatalogInventory::cataloginventory")),
             Route(f"{v1}/products/{{sku}}/stockItems/{{item_id}}",
                   self._guarded(self.put_stock_item, "Magento_CatalogInventory::cataloginventory"), methods=["PUT"]),
         ]
@@ -424,14 +425,14 @@ class MagentoFake:
         shipment_id = self.next_id("shipment")
         self.shipments.append({
             "entity_id": shipment_id, "order_id": order["entity_id"],
-            "increment_id": f"{shipment_id:09d}", "created_at": magento_time(datetime.now(timezone.utc)),
+            "increment_id": f"{shipment_id:09d}", "created_at": magento_time(datetime.now(UTC)),
             "items": [{"order_item_id": k, "qty": float(v)} for k, v in shipped.items()],
             "tracks": [self._track(order["entity_id"], shipment_id, t) for t in tracks],
             "comments": [],
         })
         if all(self._left(row) == 0 for row in order["items"] if not row.get("is_virtual")):
             order["state"] = order["status"] = "complete"
-        order["updated_at"] = magento_time(datetime.now(timezone.utc))
+        order["updated_at"] = magento_time(datetime.now(UTC))
         return JSONResponse(shipment_id)
 
     @staticmethod
@@ -444,7 +445,8 @@ class MagentoFake:
         rows = {row["item_id"]: row for row in order["items"]}
         unknown = [i for i in requested if i not in rows]
         if unknown:
-            return error(400, "Shipment Document Validation Error(s):\nThe order does not contain item %1.", [unknown[0]])
+            return error(400, "Shipment Document Validation Error(s):\nThe order does not contain item %1.",
+                         [unknown[0]])
         shipped: dict[int, Decimal] = {}
         for row in order["items"]:
             if row.get("is_virtual"):
@@ -473,7 +475,7 @@ class MagentoFake:
             "track_number": track["track_number"], "title": track["title"],
             "carrier_code": track["carrier_code"], "weight": track.get("weight"),
             "qty": track.get("qty"), "description": track.get("description"),
-            "created_at": magento_time(datetime.now(timezone.utc)),
+            "created_at": magento_time(datetime.now(UTC)),
         }
 
     def list_shipments(self, request: Request, body: Any) -> Response:

@@ -59,7 +59,7 @@ def read_request(conn) -> dict:
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     method, path, _ = lines[0].split(" ", 2)
-    headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
     while len(body) < int(headers.get("content-length", 0)):
         body += conn.recv(65536)
     return {"method": method, "path": path, "headers": headers, "body": body}

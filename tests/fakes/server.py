@@ -25,7 +25,7 @@ class FakeServer:
                                                      lifespan="off"))
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         daemon=True)
         self._thread.start()

@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -131,7 +131,7 @@ class ShopifyFake:
         self.idempotency_keys: dict[str, dict] = {}  # key → {input, result, failed}
         self.replays = 0  # results answered from an idempotency key, not executed again
         # Shopify keeps whole seconds.
-        self.clock = lambda: datetime.now(timezone.utc).replace(microsecond=0)
+        self.clock = lambda: datetime.now(UTC).replace(microsecond=0)
         self._ids = itertools.count(5_000_000_001)
         self._calls = 0
         self.app = Starlette(routes=[
@@ -451,9 +451,11 @@ class ShopifyFake:
         if len(orders) > 1 or len(locations) > 1:
             errors.append(_user_error(["fulfillment"], "Fulfillment orders must belong to one order and location."))
         taking: list[tuple[FoLine, int]] = []
-        for group, (fo, _order) in zip(groups, fos):
+        for group, (fo, _order) in zip(groups, fos, strict=True):
             if fo.status not in ("OPEN", "IN_PROGRESS"):
-                errors.append(_user_error(["fulfillment"], f"Fulfillment order {fo.id} has an unfulfillable status= {fo.status.lower()}."))
+                errors.append(_user_error(
+                    ["fulfillment"],
+                    f"Fulfillment order {fo.id} has an unfulfillable status= {fo.status.lower()}."))
                 continue
             items = group.get("fulfillmentOrderLineItems")
             if not items:
@@ -553,7 +555,7 @@ class ShopifyFake:
                                "allowed of 250.", "MAX_INPUT_SIZE_EXCEEDED")
         items = {v["inventory_item_id"] for v in self.variants}
         seen = set()
-        for i, (entry, sent) in enumerate(zip(quantities, raw)):
+        for i, (entry, sent) in enumerate(zip(quantities, raw, strict=False)):
             path = ["input", "quantities", str(i)]
             if "changeFromQuantity" not in sent:
                 errors.append(_user_error([*path, "changeFromQuantity"],
@@ -638,7 +640,7 @@ def _order_key(order: Order) -> tuple:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _payload(name: str, value: Any, errors: list[dict]) -> dict:

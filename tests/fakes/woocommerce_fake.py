@@ -30,7 +30,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -53,15 +53,15 @@ def wc_error(code: str, message: str, status: int, **data) -> JSONResponse:
 
 
 def gmt_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def local_text(moment: datetime) -> str:
-    return (moment.astimezone(timezone.utc) + STORE_OFFSET).strftime("%Y-%m-%dT%H:%M:%S")
+    return (moment.astimezone(UTC) + STORE_OFFSET).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_gmt(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @dataclass
@@ -78,7 +78,7 @@ class WooStore:
     consumer_key: str = "ck_fake_0123456789abcdef"
     consumer_secret: str = "cs_fake_0123456789abcdef"
     tracking_extension: bool = True
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     orders: dict[int, dict] = field(default_factory=dict)
     products: dict[int, dict] = field(default_factory=dict)   # products and variations
     notes: dict[int, list[dict]] = field(default_factory=dict)
@@ -86,7 +86,7 @@ class WooStore:
     throttle: Throttle = field(default_factory=Throttle)
     # Called (under the lock) with the query before every order list is answered: tests
     # edit orders here, as a merchant would while bridge pages.
-    on_order_list: Callable[["WooStore", dict], None] | None = None
+    on_order_list: Callable[[WooStore, dict], None] | None = None
     requests: list[tuple[str, str, dict]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 700

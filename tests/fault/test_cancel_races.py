@@ -6,6 +6,7 @@ goes to needs_attention with a note in the shop, since nothing can be recalled."
 from __future__ import annotations
 
 import pytest
+from processes import Daemons, wait_for
 from sqlalchemy import select
 
 from bridge import demo_store
@@ -16,8 +17,6 @@ from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
-
-from processes import Daemons, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from processes import Daemons, wait_for
 
 from bridge import demo_store
 from bridge.demo import write_config
@@ -23,8 +24,6 @@ from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Lease, Order, utcnow
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
-
-from processes import Daemons, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +44,7 @@ class Stall:
         self.engine = make_engine(store_url)
         self.connection = None
 
-    def __enter__(self) -> "Stall":
+    def __enter__(self) -> Stall:
         self.connection = self.engine.connect()
         self.connection.execute(sa.text("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
         return self

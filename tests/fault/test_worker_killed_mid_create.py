@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from processes import Daemons, wait_for
 from sqlalchemy import select
 
 from bridge import demo_store
@@ -19,8 +20,6 @@ from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Event, Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
-
-from processes import Daemons, wait_for
 
 pytestmark = pytest.mark.e2e
 

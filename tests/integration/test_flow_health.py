@@ -3,7 +3,7 @@ words, through the real task base class; a run that goes through clears it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from bridge.services import health
 from bridge.worker import runtime
 from bridge.worker.tasks import ingest_task
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def clock(*moments):

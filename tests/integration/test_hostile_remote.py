@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from fakes.raw_http import StandIn, reply
 from support import with_fulfillment
 
 from bridge import demo_store, net
@@ -22,14 +23,12 @@ from bridge.config import load_config
 from bridge.demo import write_config
 from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
-from bridge.errors import (AnswerTooLarge, CertificateError, ConfigError, IndeterminateError,
-                           RedirectRefused)
+from bridge.errors import AnswerTooLarge, CertificateError, ConfigError, IndeterminateError, RedirectRefused
 from bridge.fba.auth import LwaAuth
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter
 from bridge.services.ingest import ingest_orders
 from bridge.services.submit import submit_ready
-from fakes.raw_http import StandIn, reply
 
 CREATE_PATH = "/fba/outbound/2020-07-01/fulfillmentOrders"
 TOKEN = json.dumps({"access_token": "Atza|stand-in", "token_type": "bearer", "expires_in": 3600})

@@ -8,7 +8,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from fakes.inventory import InventoryStandIn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import make_cart, with_policy
 
 from bridge import demo_store
 from bridge.config import load_config
@@ -19,8 +22,6 @@ from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
 from bridge.services.ingest import ingest_orders
 from bridge.services.stock import sync_stock
-from fakes.inventory import InventoryStandIn
-from support import make_cart, with_policy
 
 SELLER_SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M")
 KIT = {"MUG-BLUE": 2, "TEE-M": 1}

@@ -7,8 +7,8 @@ import re
 import pytest
 import requests
 
-from bridge.sim.config import SimConfig
 from bridge.sim.apis import all_operations
+from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
 from bridge.spapi_models import validate_response
 

@@ -7,9 +7,20 @@ from __future__ import annotations
 import pytest
 import requests
 from sim_helpers import MARKETPLACE
-from test_sim_inbound_helpers import (BOX, IN24, V0, InboundApi, created_plan, finish,
-                                      packed_plan, partnered_parcel, placed_plan, plan_body,
-                                      ready_to_ship_start, shipped_plan)
+from test_sim_inbound_helpers import (
+    BOX,
+    IN24,
+    V0,
+    InboundApi,
+    created_plan,
+    finish,
+    packed_plan,
+    partnered_parcel,
+    placed_plan,
+    plan_body,
+    ready_to_ship_start,
+    shipped_plan,
+)
 
 from bridge.sim.apis import all_operations
 from bridge.spapi_models import model_operations, operation

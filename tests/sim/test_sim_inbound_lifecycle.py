@@ -8,8 +8,17 @@ import re
 import pytest
 import requests
 from sim_helpers import INVENTORY, MARKETPLACE
-from test_sim_inbound_helpers import (V0, InboundApi, created_plan, fail_next, finish,
-                                      placed_plan, plan_body, ready_to_ship_start, shipped_plan)
+from test_sim_inbound_helpers import (
+    V0,
+    InboundApi,
+    created_plan,
+    fail_next,
+    finish,
+    placed_plan,
+    plan_body,
+    ready_to_ship_start,
+    shipped_plan,
+)
 
 from bridge.sim.config import SimConfig
 

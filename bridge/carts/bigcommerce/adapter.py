@@ -92,7 +92,7 @@ class BigCommerceAdapter:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], secret: SecretResolver,
-                      **options: Any) -> "BigCommerceAdapter":
+                      **options: Any) -> BigCommerceAdapter:
         problems = check_settings(settings)
         if problems:
             raise ConfigError([("-", f"cart.{key}", what) for key, what in problems])

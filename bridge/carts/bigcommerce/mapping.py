@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ SHIPMENT_MARK = "bridge"
 
 
 def rfc2822(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(timezone.utc).replace(microsecond=0))
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -43,8 +43,8 @@ def parse_date(value: Any) -> datetime | None:
         except ValueError:
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def epoch_floor(moment: datetime) -> int:
@@ -52,7 +52,7 @@ def epoch_floor(moment: datetime) -> int:
 
 
 def from_epoch(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 # --- page token ---------------------------------------------------------------------
@@ -68,10 +68,12 @@ class OrderCursor:
     at: int
     seen: tuple[int, ...] = ()
 
-    def after(self, returned: Sequence[Mapping[str, Any]]) -> "OrderCursor":
+    def after(self, returned: Sequence[Mapping[str, Any]]) -> OrderCursor:
         if not returned:
             return self
         last = modified_second(returned[-1])
+        if last is None:
+            raise ValueError(f"order {returned[-1].get('id')} has no date_modified")
         same = tuple(int(row["id"]) for row in returned if modified_second(row) == last)
         if last == self.at:
             same = tuple(dict.fromkeys((*self.seen, *same)))
@@ -82,7 +84,7 @@ class OrderCursor:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "OrderCursor":
+    def decode(cls, token: str) -> OrderCursor:
         try:
             data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             return cls(int(data["t"]), tuple(int(i) for i in data["s"]))
@@ -129,6 +131,8 @@ def cart_order(
 ) -> CartOrder:
     status = _int(row.get("status_id"))
     updated_at = parse_date(row.get("date_modified"))
+    if updated_at is None:
+        raise ValueError(f"order {row.get('id')} has no date_modified")
     created_at = parse_date(row.get("date_created")) or updated_at
     # "Paid" means handed to bridge: Awaiting Fulfillment, or already Shipped by bridge
     # (so bridge's own shipment does not read as an edit). An order the merchant

@@ -52,7 +52,7 @@ class BigCommerceSettings:
     ca_bundle: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "BigCommerceSettings":
+    def from_settings(cls, settings: Mapping[str, Any]) -> BigCommerceSettings:
         value = {**DEFAULTS, **settings}
         return cls(
             store_hash=value["store_hash"],

@@ -27,6 +27,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import requests
+
 from bridge import secrets
 from bridge.carts import tls
 from bridge.carts.contract import Capabilities, SecretResolver
@@ -51,13 +53,13 @@ from bridge.carts.magento.settings import (
 )
 from bridge.carts.magento.stock import (
     READ_PAGE,
-    source_problems,
     asked_spelling,
     json_body,
     sku_chunks,
     source_item_level,
     source_item_rows,
     source_items_params,
+    source_problems,
     stock_item_level,
 )
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
@@ -89,7 +91,7 @@ class MagentoAdapter:
                              stock_read_batch_size=1 if self.legacy_stock else READ_PAGE)
         if store_caps != type(self).capabilities:
             # Shadows the class default for this store only.
-            self.capabilities = store_caps
+            self.capabilities = store_caps  # type: ignore[misc]  # an instance value on purpose
         self._stock_item_ids: dict[str, int] = {}
 
     # -- construction
@@ -99,7 +101,7 @@ class MagentoAdapter:
         return check_settings(settings)
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "MagentoAdapter":
+    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> MagentoAdapter:
         problems = check_settings(settings)
         if problems:
             raise ConfigError([("-", f"cart.{key}", what) for key, what in problems])
@@ -112,6 +114,7 @@ class MagentoAdapter:
             except ValueError as exc:
                 raise ConfigError([("-", f"cart.{key}", str(exc))]) from None
             secrets.remember(values[key])
+        auth: requests.auth.AuthBase
         if "consumer_key" in values:
             auth = oauth1_signer(values["consumer_key"], values["consumer_secret"],
                                  values["access_token"], values["access_token_secret"])

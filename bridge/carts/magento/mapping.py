@@ -21,7 +21,7 @@ import base64
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -38,7 +38,7 @@ _SUBTRACTED = ("qty_shipped", "qty_canceled", "qty_refunded")
 def magento_time(moment: datetime) -> str:
     """A bound for a filter on a second-precision UTC column. Rounded up: for whole
     seconds s, `s >= t` and `s < t` hold exactly when they hold for `ceil(t)`."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment.strftime(MAGENTO_TIME)

@@ -73,7 +73,7 @@ class ShopifyAdapter:
         return check_settings(settings)
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "ShopifyAdapter":
+    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> ShopifyAdapter:
         return cls(ShopifySettings.from_settings(settings, secret))
 
     def probe(self) -> list[tuple[str, str]]:
@@ -104,7 +104,8 @@ class ShopifyAdapter:
     def _all_fulfillment_orders(self, order_id: str) -> list[dict]:
         """Every fulfillment order of one order with every line item, for orders larger
         than a page's nested connections."""
-        found, after = [], None
+        found: list[dict[str, Any]] = []
+        after: str | None = None
         while True:
             data = self.http.graphql(q.ORDER_FULFILLMENT_ORDERS, {"id": order_id, "after": after},
                                      cost=q.ORDER_FULFILLMENT_ORDERS_COST)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.domain.model import Address, CartLine, CartOrder
 
@@ -30,16 +30,15 @@ class FulfillmentOrderLine:
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def search_time(moment: datetime) -> str:
     """A bound for Shopify's search syntax. Shopify keeps whole seconds, so rounding a
     bound up to the next second selects exactly the same orders."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     if utc.microsecond:
-        utc = utc.replace(microsecond=0).timestamp() + 1
-        utc = datetime.fromtimestamp(utc, timezone.utc)
+        utc = datetime.fromtimestamp(utc.replace(microsecond=0).timestamp() + 1, UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -77,7 +77,7 @@ class ShopifySettings:
         return bool(self.client_id and self.client_secret)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], secret: SecretResolver) -> "ShopifySettings":
+    def from_settings(cls, settings: Mapping[str, Any], secret: SecretResolver) -> ShopifySettings:
         problems = check_settings(settings)
         if problems:
             raise ConfigError([("-", f"cart.{key}", what) for key, what in problems])

@@ -54,7 +54,7 @@ class SqlCartAdapter:
         return check_settings(settings)
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> "SqlCartAdapter":
+    def from_settings(cls, settings: dict[str, Any], secret: SecretResolver) -> SqlCartAdapter:
         problems = check_settings(settings)
         if problems:
             raise ConfigError([("-", f"cart.{key}", what) for key, what in problems])
@@ -127,7 +127,7 @@ class SqlCartAdapter:
         batches = [wanted[start : start + size] for start in range(0, len(wanted), size)]
         column = self.mapping.stock["quantity"]
         found: dict[str, int] = {}
-        for batch, rows in zip(batches, self.sql.stock_rows(batches)):
+        for batch, rows in zip(batches, self.sql.stock_rows(batches), strict=True):
             found.update(stock_levels(rows, batch, column))
         return found
 

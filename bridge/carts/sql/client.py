@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -120,7 +120,8 @@ class SqlClient:
             more = len(rows) > limit
             rows = rows[:limit]
             lines = self._lines_of([row["f_id"] for row in rows], conn)
-        return rows, lines, more
+        # Every column is labelled, so the rows are keyed by text.
+        return cast(Rows, rows), lines, more
 
     def _lines_of(self, order_keys: list, conn: sa.Connection) -> dict[str, Rows]:
         """All lines of a page's orders in one query."""
@@ -136,7 +137,7 @@ class SqlClient:
         )
         grouped: dict[str, Rows] = {}
         for row in conn.execute(stmt).mappings():
-            grouped.setdefault(str(row["f_order_id"]), []).append(row)
+            grouped.setdefault(str(row["f_order_id"]), []).append(cast(Mapping[str, Any], row))
         return grouped
 
     # -- tracking and notes
@@ -242,6 +243,7 @@ class SqlClient:
     def _db_time(self, moment: datetime) -> datetime:
         """What a timestamp column is given: naive UTC on SQLite (it keeps no zone)."""
         utc = as_utc(moment)
+        assert utc is not None  # a datetime always converts
         return utc.replace(tzinfo=None) if self._sqlite else utc
 
     def _bind_time(self, moment: datetime) -> sa.BindParameter:

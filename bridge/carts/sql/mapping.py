@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,14 +42,14 @@ def as_utc(value: Any) -> datetime | None:
             return None
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(value, timezone.utc)
+            return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             return None
     else:
         return None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def as_quantity(value: Any) -> int:
@@ -206,7 +206,7 @@ def shipment_values(order: CartOrder, shipment: PackageShipment, notify: bool) -
         "tracking_number": shipment.tracking_number,
         "carrier": shipment.carrier,
         "tracking_url": shipment.tracking_url,
-        "shipped_at": shipment.shipped_at or datetime.now(timezone.utc),
+        "shipped_at": shipment.shipped_at or datetime.now(UTC),
         "package_number": shipment.package_number,
         "lines": json.dumps([vars(line) for line in shipment.lines]),
         "notify": notify,
@@ -214,4 +214,4 @@ def shipment_values(order: CartOrder, shipment: PackageShipment, notify: bool) -
 
 
 def note_values(order: CartOrder, text: str) -> dict[str, Any]:
-    return {"order_id": order.order_id, "note": text, "created_at": datetime.now(timezone.utc)}
+    return {"order_id": order.order_id, "note": text, "created_at": datetime.now(UTC)}

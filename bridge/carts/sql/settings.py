@@ -109,7 +109,7 @@ class SqlMapping:
     cancelled_values: tuple = ()
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "SqlMapping":
+    def from_settings(cls, settings: Mapping[str, Any]) -> SqlMapping:
         sections = {}
         for section, defaults in DEFAULT_MAPPING.items():
             given = settings.get(section) or {}

@@ -33,7 +33,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import requests
@@ -56,7 +56,7 @@ from bridge.carts.woocommerce.stock import (
     searchable,
     stock_row,
 )
-from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
+from bridge.domain.model import CartLine, CartOrder, OrderPage, PackageShipment, ShippedLine, StockLevel
 from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 from bridge.logging import get_logger
 
@@ -100,7 +100,7 @@ class WooCommerceAdapter:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], secret: SecretResolver,
-                      **options: Any) -> "WooCommerceAdapter":
+                      **options: Any) -> WooCommerceAdapter:
         problems = check_settings(settings)
         if problems:
             raise ConfigError([("-", f"cart.{key}", what) for key, what in problems])
@@ -316,7 +316,7 @@ class WooCommerceAdapter:
             # A provider the extension knows gets its tracking link from the extension.
             body["tracking_provider"] = shipment.carrier
         if shipment.shipped_at:
-            body["date_shipped"] = shipment.shipped_at.astimezone(timezone.utc).date().isoformat()
+            body["date_shipped"] = shipment.shipped_at.astimezone(UTC).date().isoformat()
         self.http.request("POST", f"{TRACKING_API}/orders/{order_id}/shipment-trackings", json=body)
 
     def _record_shipped(self, order: CartOrder, shipment: PackageShipment) -> bool:
@@ -332,7 +332,7 @@ class WooCommerceAdapter:
             return False  # completed, cancelled or held by someone: not ours to change
         shipped = _shipped_record(data)
         # A package without line details is taken to be the rest of the order.
-        lines = shipment.lines or tuple(order.shippable_lines)
+        lines: tuple[ShippedLine | CartLine, ...] = shipment.lines or tuple(order.shippable_lines)
         shipped[shipment.tracking_number] = {line.line_id: line.quantity for line in lines}
         totals: dict[str, int] = defaultdict(int)
         for per_line in shipped.values():
@@ -497,7 +497,7 @@ def _resolve(secret: SecretResolver, key: str, reference: str, prefix: str) -> s
 
 
 def _ceil_second(moment: datetime) -> int:
-    return math.ceil(moment.astimezone(timezone.utc).timestamp())
+    return math.ceil(moment.astimezone(UTC).timestamp())
 
 
 def _stamp_of(row: dict) -> int | None:

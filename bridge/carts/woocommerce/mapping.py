@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.carts.timestamps import parse_utc
@@ -26,7 +26,7 @@ class ProductFacts:
 def naive_gmt(epoch_second: int) -> str:
     """A bound for `modified_after`/`modified_before` with `dates_are_gmt=true`: no zone
     suffix, which WordPress would otherwise convert into the store's time zone."""
-    return datetime.fromtimestamp(epoch_second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def product_key(item: Mapping[str, Any]) -> int:

@@ -52,16 +52,16 @@ class Position:
     seen: frozenset[int] = field(default_factory=frozenset)
     sweep: Sweep | None = None
 
-    def after(self, stamp: int, order_id: int) -> "Position":
+    def after(self, stamp: int, order_id: int) -> Position:
         """The position once the order (modified at `stamp`) has been returned."""
         if stamp > self.anchor:
             return Position(anchor=stamp, seen=frozenset({order_id}))
         return replace(self, seen=self.seen | {order_id})
 
-    def crowded(self) -> "Position":
+    def crowded(self) -> Position:
         return replace(self, sweep=self.sweep or Sweep())
 
-    def next_second(self) -> "Position":
+    def next_second(self) -> Position:
         return Position(anchor=self.anchor + 1)
 
 

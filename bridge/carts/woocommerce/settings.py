@@ -41,7 +41,7 @@ class WooSettings:
     ca_bundle: str | None = None
 
     @classmethod
-    def from_mapping(cls, settings: Mapping[str, Any]) -> "WooSettings":
+    def from_mapping(cls, settings: Mapping[str, Any]) -> WooSettings:
         """Build from a table `check_settings` found no problem with."""
         return cls(
             url=settings["url"].rstrip("/"),

@@ -14,12 +14,20 @@ from bridge.sim.inbound import places as inbound_places
 from bridge.sim.inbound.labels import document_url, save_document
 from bridge.sim.inbound.plans import create_plan, shipment_of
 from bridge.sim.inbound.transport import preview_of
-from bridge.sim.inbound.views import (box_view, delivery_window_view, item_view,
-                                      packing_option_view, pallet_view, placement_option_view,
-                                      plan_summary, plan_view, preview_view, shipment_view,
-                                      transportation_option_view)
-from bridge.sim.inbound.wire import (MODEL, bad_request, check_body, page, path_id, query_id,
-                                     required_text)
+from bridge.sim.inbound.views import (
+    box_view,
+    delivery_window_view,
+    item_view,
+    packing_option_view,
+    pallet_view,
+    placement_option_view,
+    plan_summary,
+    plan_view,
+    preview_view,
+    shipment_view,
+    transportation_option_view,
+)
+from bridge.sim.inbound.wire import MODEL, bad_request, check_body, page, path_id, query_id, required_text
 from bridge.sim.operations import Operation
 from bridge.sim.wire import Call, Reply, SimError, known_fields
 

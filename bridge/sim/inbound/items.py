@@ -93,6 +93,7 @@ def _apply_set_prep(net, plan, params, at) -> None:
 
 def compliance_view(net: InboundNetwork, msku: str) -> dict:
     item = net.stock.get(msku)
+    assert item is not None, msku  # the API answers 400 for an unknown MSKU before asking
     view = {"msku": msku, "asin": item["asin"], "fnsku": item["fnSku"]}
     stored = net.store.get(COMPLIANCE, msku)
     if stored is not None:

@@ -14,6 +14,7 @@ store's transaction.
 from __future__ import annotations
 
 import heapq
+from typing import Any
 
 from bridge.sim.clock import iso
 from bridge.sim.config import SimConfig
@@ -78,7 +79,9 @@ class InboundNetwork:
                         self._complete(op, due)
                     continue
                 plan = self.store.get(PLAN, key)
-                shipment = plan["shipments"].get(shipment_id) if plan else None
+                if plan is None:
+                    continue  # superseded: the plan is gone
+                shipment = plan["shipments"].get(shipment_id)
                 if shipment is None or shipment.get("nextEventAt") != due:
                     continue  # superseded: cancelled, rescheduled or reset
                 shipment["nextEventAt"] = None
@@ -91,7 +94,7 @@ class InboundNetwork:
         """Accept a 202 operation: check it now, complete it later. Returns its operationId."""
         self.actions[operation].check(self, plan, params, now)
         seq = self.next_number("operation")
-        op = {"id": new_operation_id(), "seq": seq, "operation": operation,
+        op: dict[str, Any] = {"id": new_operation_id(), "seq": seq, "operation": operation,
               "planId": plan["id"] if plan else None, "params": params,
               "status": "IN_PROGRESS", "problems": [], "createdAt": now,
               "dueAt": now + self.config.inbound_operation_seconds,

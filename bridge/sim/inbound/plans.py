@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bridge.sim.inbound import items as inbound_items
 from bridge.sim.inbound import places as inbound_places
@@ -363,7 +363,7 @@ def _apply_generate_placement(net, plan, params, at) -> None:
         chosen = [by_id.get(c["warehouseId"]) or {**warehouses[0],
                                                    "warehouseId": c["warehouseId"]}
                   for c in custom]
-        layouts = [(chosen, [])]
+        layouts: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = [(chosen, [])]
     else:
         layouts = [([warehouses[0]], [_fee(plan, units)])]
         if len(boxes) > 1:

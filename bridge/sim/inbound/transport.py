@@ -9,9 +9,16 @@ from __future__ import annotations
 from bridge.sim.clock import parse_iso
 from bridge.sim.inbound import lifecycle as inbound_lifecycle
 from bridge.sim.inbound.actions import Action
-from bridge.sim.inbound.plans import (MAX_BOXES_PER_REQUEST, confirmed_placement, normalized_item,
-                                      number_boxes, require_ready, shipment_of, spread_units,
-                                      units_by_msku)
+from bridge.sim.inbound.plans import (
+    MAX_BOXES_PER_REQUEST,
+    confirmed_placement,
+    normalized_item,
+    number_boxes,
+    require_ready,
+    shipment_of,
+    spread_units,
+    units_by_msku,
+)
 from bridge.sim.inbound.wire import bad_request, new_id
 
 DAY = 86400.0

@@ -6,7 +6,7 @@ printing labels makes a WORKING shipment READY_TO_SHIP, which starts its trip.""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bridge.sim.clock import iso
 from bridge.sim.inbound import items as inbound_items
@@ -152,7 +152,7 @@ def _query(call: Call, query_types: tuple[str, ...]) -> dict:
                                                                           int):
             raise invalid_input("Invalid NextToken.")
         return state
-    query = {"marketplaceId": marketplace_id, "offset": 0, "after": None, "before": None,
+    query: dict[str, Any] = {"marketplaceId": marketplace_id, "offset": 0, "after": None, "before": None,
              "statuses": [], "ids": []}
     if query_type == "DATE_RANGE":
         query["after"] = call.date("LastUpdatedAfter")
@@ -172,7 +172,7 @@ def _in_range(query: dict, shipment: dict) -> bool:
 
 def _paged(rows: list, query: dict, key: str) -> Reply:
     offset = query["offset"]
-    result = {key: rows[offset:offset + PAGE_SIZE]}
+    result: dict[str, Any] = {key: rows[offset:offset + PAGE_SIZE]}
     if offset + PAGE_SIZE < len(rows):
         result["NextToken"] = encode_token({**query, "offset": offset + PAGE_SIZE})
     return Reply(200, {"payload": result})

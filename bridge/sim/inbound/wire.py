@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any, cast
 
 from jsonschema.exceptions import ValidationError
 
-from bridge.sim.wire import (Call, SimError, decode_token, encode_token, field_path,
-                             first_schema_error)
+from bridge.sim.wire import Call, SimError, decode_token, encode_token, field_path, first_schema_error
 from bridge.spapi_models import definition_validator, operation
 
 MODEL = "fulfillmentInbound_2024-03-20.json"
@@ -73,8 +73,8 @@ def _message(error: ValidationError) -> str:
     }
     if kind == "enum":
         return f"The value {error.instance!r} of {field} is invalid. Valid values: " \
-               f"{', '.join(map(str, limit))}."
-    return f"The value of {field} {texts.get(kind, 'is invalid')}."
+               f"{', '.join(map(str, cast('list[Any]', limit)))}."  # an "enum" keyword's list
+    return f"The value of {field} {texts.get(str(kind), 'is invalid')}."
 
 
 def check_body(body: dict, definition: str) -> None:
@@ -103,11 +103,12 @@ def page(call: Call, items: list, operation_id: str) -> tuple[list, dict]:
     token = call.text("paginationToken")
     if token:
         try:
-            offset = decode_token(token).get("offset")
+            decoded = decode_token(token).get("offset")
         except SimError:
-            offset = None
-        if not isinstance(offset, int) or offset < 0:
+            decoded = None
+        if not isinstance(decoded, int) or decoded < 0:
             raise bad_request("The paginationToken is invalid.")
+        offset = decoded
     chunk = items[offset:offset + size]
     if offset + size < len(items):
         return chunk, {"pagination": {"nextToken": encode_token({"offset": offset + size})}}

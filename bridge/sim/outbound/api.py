@@ -11,8 +11,12 @@ from typing import TYPE_CHECKING
 from bridge.sim.marketplaces import Marketplace, resolve
 from bridge.sim.operations import Operation
 from bridge.sim.outbound import features, order_views, previews, returns, tracking
-from bridge.sim.outbound.validation import (check_against_model, parse_create_request,
-                                       parse_update_request, seller_fulfillment_order_id)
+from bridge.sim.outbound.validation import (
+    check_against_model,
+    parse_create_request,
+    parse_update_request,
+    seller_fulfillment_order_id,
+)
 from bridge.sim.wire import Call, Reply, decode_token, encode_token, invalid_input, not_found
 
 if TYPE_CHECKING:

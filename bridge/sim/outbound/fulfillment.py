@@ -11,8 +11,7 @@ from bridge.sim.config import SimConfig
 from bridge.sim.inventory.stock import StockBook
 from bridge.sim.outbound import returns, tracking
 from bridge.sim.outbound.counters import next_number
-from bridge.sim.outbound.lifecycle import (CANCELLABLE, KIND, PROGRESS, TERMINAL,
-                                           OrderLifecycle)
+from bridge.sim.outbound.lifecycle import CANCELLABLE, KIND, PROGRESS, TERMINAL, OrderLifecycle
 from bridge.sim.outbound.order_views import ITEM_OPTIONAL
 from bridge.sim.outbound.reservations import open_units, release_excess, top_up
 from bridge.sim.outbound.validation import MAX_UNITS
@@ -83,8 +82,12 @@ class Fulfillment:
         }
         for line in request["items"]:
             item = dict(line)
-            item["fulfillmentNetworkSku"] = line.get("fulfillmentNetworkSku") or \
-                self._stock.get(line["sellerSku"])["fnSku"]
+            fnsku = line.get("fulfillmentNetworkSku")
+            if not fnsku:
+                known = self._stock.get(line["sellerSku"])
+                assert known is not None, line["sellerSku"]  # unknown SKUs were refused above
+                fnsku = known["fnSku"]
+            item["fulfillmentNetworkSku"] = fnsku
             item.update(reservedByFc={}, shipped=0, cancelledQuantity=0, unfulfillableQuantity=0)
             order["items"].append(item)
         top_up(self._stock, order, now)

@@ -25,8 +25,7 @@ from bridge.sim.fulfillment_centers import center
 from bridge.sim.inventory.stock import StockBook
 from bridge.sim.outbound import carriers, features, returns, tracking
 from bridge.sim.outbound.counters import next_number
-from bridge.sim.outbound.reservations import (any_reserved, give_up_shortfall, open_units,
-                                              release_all, reserved, top_up)
+from bridge.sim.outbound.reservations import any_reserved, give_up_shortfall, open_units, release_all, reserved, top_up
 from bridge.sim.state import Store
 
 KIND = "order"

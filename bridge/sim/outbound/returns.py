@@ -17,7 +17,7 @@ shipped), NoReturnableQuantity (every shipped unit already has a return)."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bridge.sim.clock import iso
 from bridge.sim.fulfillment_centers import center
@@ -124,7 +124,7 @@ def _check_item(order: dict, request_item: dict, seen: set[str],
     known_item = any(i["sellerFulfillmentOrderItemId"] == item_id for i in order["items"])
     in_shipment = shipment is not None and any(
         line["sellerFulfillmentOrderItemId"] == item_id for line in shipment["items"])
-    if not known_item or not in_shipment or \
+    if not known_item or shipment is None or not in_shipment or \
             request_item["returnReasonCode"] not in REASON_CODES:
         return _invalid(request_item, "InvalidValues",
                         "The item was not found in a fulfillment order.")
@@ -162,7 +162,9 @@ def create_fulfillment_return(sim: Simulator, call: Call) -> Reply:
     now = sim.now()
     config = sim.config
     seen: set[str] = set()
-    accepted, invalid, authorizations = [], [], {}
+    accepted: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = []
+    authorizations: dict[str, dict[str, Any]] = {}
     for request_item in body["items"]:
         problem = _check_item(order, request_item, seen, order["returnItems"] + accepted)
         seen.add(request_item["sellerReturnItemId"])

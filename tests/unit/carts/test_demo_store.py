@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge import demo_store
 from bridge.carts.sql import SqlCartAdapter
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SKUS = ["MUG-BLUE", "TEE-M", "CAP-RED", "SOCKS-L"]
 
 
@@ -63,4 +63,4 @@ def test_helpers_change_and_read_back(tmp_path):
     assert demo_store.read_shipments(url) == []
     assert demo_store.read_stock(url) == {}
     [note] = demo_store.read_notes(url)
-    assert note["order_id"] == order_id and note["created_at"].tzinfo == timezone.utc
+    assert note["order_id"] == order_id and note["created_at"].tzinfo == UTC

@@ -10,12 +10,19 @@ import time
 
 import pytest
 import requests
+from fakes.raw_http import StandIn, reply
 
 from bridge import net
 from bridge.carts.http import CartHttp, read_json
-from bridge.errors import (AnswerTooLarge, CertificateError, DeadlineExceeded, IndeterminateError,
-                           MalformedAnswer, RedirectRefused, RemoteUnreachable)
-from fakes.raw_http import StandIn, reply
+from bridge.errors import (
+    AnswerTooLarge,
+    CertificateError,
+    DeadlineExceeded,
+    IndeterminateError,
+    MalformedAnswer,
+    RedirectRefused,
+    RemoteUnreachable,
+)
 
 DEADLINE = 0.5
 

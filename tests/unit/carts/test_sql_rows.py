@@ -4,7 +4,7 @@ a schema of its own, and failures classified at the SQL edge."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -25,8 +25,8 @@ from bridge.domain.model import Address
 from bridge.errors import FatalError, NeedsAttentionError, TransientError
 from bridge.ledger.db import make_engine
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
-UTC = timezone.utc
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+UTC = UTC
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_reserved_words_and_text_ids_work(merchant_url):
     assert (first.order_id, first.paid, first.cancelled) == ("A-1", False, True)
     assert (second.order_id, second.paid, second.cancelled) == ("A-2", True, False)
     assert second.number == "A-2"
-    assert [(l.sku, l.quantity, l.requires_shipping) for l in second.lines] == [
+    assert [(line.sku, line.quantity, line.requires_shipping) for line in second.lines] == [
         ("MUG", 2, True), ("EBOOK", 1, False)
     ]
     assert first.lines[0].requires_shipping is True
@@ -181,10 +181,10 @@ def test_bad_data_still_yields_orders(merchant_url):
     assert broken.address is None
     assert broken.paid is False and broken.cancelled is False
     assert broken.created_at == broken.updated_at == T0
-    assert [(l.sku, l.quantity) for l in broken.lines] == [("MUG", 0)]
+    assert [(line.sku, line.quantity) for line in broken.lines] == [("MUG", 0)]
     partial = orders["B-2"]
     assert partial.address == Address(city="Austin")
-    assert [(l.sku, l.quantity) for l in partial.lines] == [("", 0)]
+    assert [(line.sku, line.quantity) for line in partial.lines] == [("", 0)]
     assert orders["B-3"].lines == ()
 
 

@@ -3,7 +3,7 @@ could smuggle SQL rejected, and a URL's password never shown."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -178,7 +178,7 @@ def test_password_is_masked_in_display_and_errors():
         {"url": "env:STORE_DB_URL", "connect_timeout_seconds": 2}, lambda ref: url
     )
     assert "s3cr3t-pw" not in repr(adapter)
-    moment = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    moment = datetime(2024, 5, 1, tzinfo=UTC)
     with pytest.raises(TransientError) as caught:
         adapter.fetch_orders(moment, moment, None, 10)
     adapter.close()

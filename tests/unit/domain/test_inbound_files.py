@@ -15,7 +15,8 @@ def problems_of(call, *args) -> list[str]:
 
 
 def test_a_good_items_file_becomes_amazon_item_inputs():
-    items = parse_items("sku,quantity,prep_owner,label_owner,expiration\nMUG,24,none,seller,2027-01-31\nTEE,10,,,\n", US)
+    items = parse_items("sku,quantity,prep_owner,label_owner,expiration\n"
+                        "MUG,24,none,seller,2027-01-31\nTEE,10,,,\n", US)
     assert [i.as_input() for i in items] == [
         {"msku": "MUG", "quantity": 24, "prepOwner": "NONE", "labelOwner": "SELLER", "expiration": "2027-01-31"},
         {"msku": "TEE", "quantity": 10, "prepOwner": "SELLER", "labelOwner": "SELLER"},

@@ -1,7 +1,8 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.domain.ids import is_valid_seller_fulfillment_order_id, seller_fulfillment_order_id
 from bridge.domain.mapping import MappingPolicy, build_fulfillment_request
@@ -9,7 +10,7 @@ from bridge.domain.model import Address, CartLine, CartOrder
 from bridge.domain.skus import SkuMap
 from bridge.errors import NeedsAttentionError
 
-NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ADDRESS = Address(name="Ava Johnson", line1="12 Main St", city="Seattle", state="WA",
                   postal_code="98101", country_code="US")
 POLICY = MappingPolicy(

@@ -3,13 +3,13 @@ called stalled."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bridge.domain.retry_budget import RetryBudget, duration, is_stalled, over_budget
 
-T0 = datetime(2026, 12, 14, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
 BUDGET = RetryBudget(seconds=3600, attempts=20)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.domain.skus import SkuMap
 from bridge.domain.stock import SellerStock, cart_targets, sellable_by_seller_sku

@@ -1,17 +1,21 @@
+import itertools
+
 import pytest
 
 from bridge.domain.states import (
     REOPENED_BY_THE_CART,
     TERMINAL,
     IllegalTransition,
-    OrderState as S,
     check_transition,
+)
+from bridge.domain.states import (
+    OrderState as S,
 )
 
 
 def test_the_happy_path_is_allowed():
     path = [S.RECEIVED, S.READY, S.SUBMITTING, S.ACCEPTED, S.PROCESSING, S.SHIPPED, S.COMPLETE]
-    for current, target in zip(path, path[1:]):
+    for current, target in itertools.pairwise(path):
         check_transition(current, target)
 
 

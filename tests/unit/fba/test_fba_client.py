@@ -4,7 +4,7 @@ read and page what Amazon answers (fakes checked against the models too)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -80,7 +80,7 @@ def test_list_all_follows_next_token(amazon, make_client, models):
         models.validate(OUT, "ListAllFulfillmentOrdersResponse", page)
         amazon.add(responses.GET, f"{amazon.OUTBOUND}/fulfillmentOrders", json=page)
 
-    start = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     orders = list(make_client().list_all_fulfillment_orders(start))
 
     assert [o["sellerFulfillmentOrderId"] for o in orders] == ["a", "b", "c"]
@@ -96,7 +96,7 @@ def test_a_repeated_next_token_is_an_error_not_a_loop(amazon, make_client):
     page = {"payload": {"nextToken": "same", "fulfillmentOrders": []}}
     amazon.add(responses.GET, f"{amazon.OUTBOUND}/fulfillmentOrders", json=page)
     with pytest.raises(TransientError):
-        list(make_client().list_all_fulfillment_orders(datetime.now(timezone.utc)))
+        list(make_client().list_all_fulfillment_orders(datetime.now(UTC)))
 
 
 def test_tracking_details_are_read_by_package_number(amazon, make_client, models):
@@ -127,7 +127,7 @@ def test_inventory_changes_follow_next_token_keeping_the_start(amazon, make_clie
         models.validate(INV, "GetInventorySummariesResponse", page)
         amazon.add(responses.GET, f"{amazon.INVENTORY}/summaries", json=page)
 
-    since = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)
+    since = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
     summaries = list(make_client().get_inventory_summaries(start=since))
 
     assert [s["sellerSku"] for s in summaries] == ["A", "B", "C"]
@@ -155,7 +155,7 @@ def test_inventory_by_sku_asks_at_most_fifty_at_a_time(amazon, make_client, mode
 
 def test_inventory_refuses_a_start_with_skus_that_amazon_would_ignore(make_client):
     with pytest.raises(ValueError):
-        list(make_client().get_inventory_summaries(start=datetime.now(timezone.utc), seller_skus=["A"]))
+        list(make_client().get_inventory_summaries(start=datetime.now(UTC), seller_skus=["A"]))
 
 
 def test_from_account_resolves_secrets_and_builds_a_working_client(amazon, monkeypatch):

@@ -12,8 +12,7 @@ import pytest
 import requests
 import responses
 
-from bridge.errors import (AnswerTooLarge, DeadlineExceeded, IndeterminateError, MalformedAnswer,
-                           RedirectRefused)
+from bridge.errors import AnswerTooLarge, DeadlineExceeded, IndeterminateError, MalformedAnswer, RedirectRefused
 from bridge.fba.auth import LwaAuth
 
 ORDER_ID = "demo-1001"

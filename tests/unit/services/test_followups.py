@@ -8,8 +8,16 @@ import pytest
 from bridge.errors import FatalError
 from bridge.services.cancel import CancelResult
 from bridge.services.followups import (
-    FLOWS, MAX_PARALLEL_SUBMITS, Nudge, after_cancel, after_ingest, after_reconcile,
-    after_status, after_submit, after_sweep, pause_for,
+    FLOWS,
+    MAX_PARALLEL_SUBMITS,
+    Nudge,
+    after_cancel,
+    after_ingest,
+    after_reconcile,
+    after_status,
+    after_submit,
+    after_sweep,
+    pause_for,
 )
 from bridge.services.ingest import IngestResult
 from bridge.services.status import StatusResult

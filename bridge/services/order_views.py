@@ -1,0 +1,116 @@
+"""Read models of orders for the command line and `bridge status`: plain frozen values
+copied out of the ledger inside its transaction, so nothing printed is a live row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, TypedDict
+
+from bridge.ledger.tables import Event, Order, Package
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """One line of `bridge orders list`."""
+
+    id: int
+    storefront: str
+    number: str
+    state: str
+    amazon_status: str
+    seller_fulfillment_order_id: str | None
+    attention_reason: str
+
+    @classmethod
+    def of(cls, row: Order) -> OrderSummary:
+        return cls(row.id, row.storefront, row.number, row.state, row.amazon_status,
+                   row.seller_fulfillment_order_id, row.attention_reason)
+
+
+@dataclass(frozen=True)
+class EventLine:
+    created_at: datetime
+    kind: str
+    from_state: str
+    to_state: str
+    message: str
+
+    @classmethod
+    def of(cls, event: Event) -> EventLine:
+        return cls(event.created_at, event.kind, event.from_state, event.to_state, event.message)
+
+
+@dataclass(frozen=True)
+class PackageLine:
+    package_number: int
+    carrier: str
+    tracking_number: str
+    pushed_at: datetime | None  # None: its tracking is not in the cart yet
+
+    @classmethod
+    def of(cls, package: Package) -> PackageLine:
+        return cls(package.package_number, package.carrier, package.tracking_number,
+                   package.pushed_at)
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """`bridge orders show`: the order, its packages and its whole event log."""
+
+    id: int
+    storefront: str
+    cart_order_id: str
+    number: str
+    state: str
+    amazon_status: str
+    seller_fulfillment_order_id: str | None
+    attempts: int
+    attention_reason: str
+    last_error: str
+    packages: tuple[PackageLine, ...]
+    events: tuple[EventLine, ...]
+
+    @classmethod
+    def of(cls, row: Order, packages: list[Package], events: list[Event]) -> OrderDetail:
+        return cls(row.id, row.storefront, row.cart_order_id, row.number, row.state,
+                   row.amazon_status, row.seller_fulfillment_order_id, row.attempts,
+                   row.attention_reason, row.last_error,
+                   tuple(PackageLine.of(p) for p in packages), tuple(EventLine.of(e) for e in events))
+
+
+# The status lists stay mappings (callers read them by key), typed per kind.
+
+class AttentionItem(TypedDict):
+    id: int
+    number: str
+    reason: str
+    message: str
+    since: datetime
+
+
+class StalledItem(TypedDict):
+    id: int
+    number: str
+    state: str
+    attempts: int
+    reason: str
+    failing_since: datetime | None
+    since: datetime | None
+
+
+class FlagItem(TypedDict):
+    kind: str
+    order: str  # "" for a flag about the storefront
+    message: str
+    since: datetime
+
+
+class InboundArrival(NamedTuple):
+    """An open inbound shipment and how many of its units Amazon has received."""
+
+    plan: str
+    shipment: str
+    status: str
+    expected: int
+    received: int
