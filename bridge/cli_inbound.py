@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from bridge.cli_common import runtime as _runtime
 from bridge.domain.inbound import InboundInputError, check_address, parse_boxes, parse_items
+from bridge.domain.inbound_amazon import InboundOption, PackingOption, PlacementOption, TransportationOption
 from bridge.errors import BridgeError, NeedsAttentionError, TransientError
 from bridge.services import inbound as inbound_service
 from bridge.services.inbound import Json
@@ -45,21 +47,19 @@ def _read_address(path: str | None, default: Json) -> Json:
     return address
 
 
-def _interactive_chooser(kind: str, options: list[Json]) -> Json:
+def _interactive_chooser(kind: str, options: Sequence[InboundOption]) -> InboundOption:
     table = Table("#", "option", "details", title=f"{kind} options")
     for index, option in enumerate(options, start=1):
-        identifier = next((v for k, v in option.items() if k.endswith("OptionId")), "")
-        if kind in ("packing", "placement"):
+        if isinstance(option, PackingOption | PlacementOption):
             details = f"fees−discounts {inbound_service.option_cost(option):.2f}"
-            if kind == "placement":
-                details += f", shipments {len(option.get('shipmentIds') or [])}"
-        elif kind == "transportation":
-            details = (f"{option.get('shippingSolution')} {option.get('shippingMode')} "
-                       f"{(option.get('carrier') or {}).get('name', '')} "
+            if isinstance(option, PlacementOption):
+                details += f", shipments {len(option.shipment_ids)}"
+        elif isinstance(option, TransportationOption):
+            details = (f"{option.shipping_solution} {option.shipping_mode} {option.carrier_name} "
                        f"cost {inbound_service.transport_cost(option):.2f}")
         else:
-            details = f"{option.get('startDate')} → {option.get('endDate')}"
-        table.add_row(str(index), identifier, details)
+            details = f"{option.start} → {option.end}"
+        table.add_row(str(index), option.option_id, details)
     console.print(table)
     choice = IntPrompt.ask("choose", choices=[str(i) for i in range(1, len(options) + 1)],
                            default=1)

@@ -1,6 +1,8 @@
-"""The port services use to reach Amazon's fulfillment network. `FbaClient` implements it
-over the SP-API; `bridge.fba.fake.FakeFulfillmentNetwork` in memory, for unit tests. A
-contract test runs the same cases against both, so the fake cannot drift from the wire.
+"""The ports services use to reach Amazon's fulfillment network. `FbaClient` implements
+`FulfillmentNetwork` over the SP-API; `bridge.fba.fake.FakeFulfillmentNetwork` in memory, for
+unit tests. A contract test runs the same cases against both, so the fake cannot drift from
+the wire. `bridge.fba.inbound.InboundClient` implements `InboundNetwork` (Fulfillment
+Inbound 2024-03-20 and v0), the simulator stands in for Amazon in its tests.
 
 Errors are those of `bridge.errors`: TransientError (throttled, down; nothing done),
 IndeterminateError (a write may have been done: read back), NeedsAttentionError (Amazon
@@ -8,10 +10,27 @@ refused the request), FatalError (credentials refused), MalformedAnswer (a wrong
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bridge.domain.fulfillment import CancelOutcome, ChangedOrders, FulfillmentOrder, InventoryLevel
+from bridge.domain.inbound import InboundItem
+from bridge.domain.inbound_amazon import (
+    CreatedInboundPlan,
+    DeliveryWindowOption,
+    InboundPlanSummary,
+    InboundShipmentStatus,
+    ItemQuantity,
+    OperationId,
+    OperationStatus,
+    PackageGrouping,
+    PackingOption,
+    PlacementOption,
+    ReceivedItem,
+    TransportationOption,
+    TransportationSelection,
+)
 
 
 @runtime_checkable
@@ -32,3 +51,80 @@ class FulfillmentNetwork(Protocol):
     def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
         """SKUs whose inventory changed at or after `since`; all of them without it (a
         SKU a full read leaves out has no stock)."""
+
+
+@runtime_checkable
+class InboundNetwork(Protocol):
+    """Sending stock to Amazon. Methods returning an OperationId start a 202 operation:
+    wait for it with `wait_for_operation`. Plan ids are Amazon's inboundPlanId."""
+
+    def inbound_plans(self) -> list[InboundPlanSummary]:
+        """Every inbound plan Amazon has for the seller."""
+
+    def create_inbound_plan(self, name: str, items: Sequence[InboundItem],
+                            source_address: Mapping[str, Any]) -> CreatedInboundPlan:
+        """IndeterminateError: Amazon may have created it; find it by name."""
+
+    def cancel_inbound_plan(self, plan_id: str) -> OperationId: ...
+
+    def generate_packing_options(self, plan_id: str) -> OperationId: ...
+
+    def packing_options(self, plan_id: str) -> list[PackingOption]: ...
+
+    def confirm_packing_option(self, plan_id: str, option_id: str) -> OperationId: ...
+
+    def packing_group_items(self, plan_id: str, packing_group_id: str) -> list[ItemQuantity]: ...
+
+    def set_packing_information(self, plan_id: str, groupings: Sequence[PackageGrouping],
+                                items: Mapping[str, InboundItem]) -> OperationId:
+        """The boxes of each packing group; `items` are the plan's items by msku."""
+
+    def plan_boxes(self, plan_id: str) -> list[str]:
+        """The boxIds of the plan's boxes (empty before packing information is set)."""
+
+    def generate_placement_options(self, plan_id: str) -> OperationId: ...
+
+    def placement_options(self, plan_id: str) -> list[PlacementOption]: ...
+
+    def confirm_placement_option(self, plan_id: str, option_id: str) -> OperationId: ...
+
+    def shipment(self, plan_id: str, shipment_id: str) -> InboundShipmentStatus: ...
+
+    def shipment_items(self, plan_id: str, shipment_id: str) -> list[ItemQuantity]: ...
+
+    def shipment_boxes(self, plan_id: str, shipment_id: str) -> list[str]: ...
+
+    def generate_transportation_options(self, plan_id: str, placement_option_id: str,
+                                        shipment_ids: Sequence[str], ready_from: datetime) -> OperationId:
+        """Each shipment ready to ship from `ready_from` (UTC)."""
+
+    def transportation_options(self, plan_id: str, placement_option_id: str,
+                               shipment_id: str | None = None) -> list[TransportationOption]: ...
+
+    def confirm_transportation_options(self, plan_id: str,
+                                       selections: Sequence[TransportationSelection]) -> OperationId: ...
+
+    def generate_delivery_window_options(self, plan_id: str, shipment_id: str) -> OperationId: ...
+
+    def delivery_window_options(self, plan_id: str, shipment_id: str) -> list[DeliveryWindowOption]: ...
+
+    def confirm_delivery_window_option(self, plan_id: str, shipment_id: str,
+                                       option_id: str) -> OperationId: ...
+
+    def operation_status(self, operation_id: str) -> OperationStatus: ...
+
+    def wait_for_operation(self, operation_id: str, what: str, timeout: float = 300,
+                           interval: float = 1.0) -> OperationStatus:
+        """Poll until SUCCESS; InboundOperationFailed on FAILED, TransientError past `timeout`."""
+
+    def box_labels(self, shipment_confirmation_id: str, box_ids: Sequence[str]) -> str:
+        """The download URL of the box labels PDF (v0 getLabels)."""
+
+    def item_labels(self, items: Sequence[ItemQuantity]) -> list[str]:
+        """The download URLs of item labels for the given units."""
+
+    def received_items(self, shipment_confirmation_id: str) -> list[ReceivedItem]:
+        """Units shipped and received per SKU (v0)."""
+
+    def download(self, url: str) -> bytes:
+        """A document Amazon links to (labels)."""

@@ -10,18 +10,34 @@ from __future__ import annotations
 
 import secrets as random_tokens
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from bridge.config import StorefrontConfig
 from bridge.domain.inbound import BoxType, InboundItem
+from bridge.domain.inbound_amazon import (
+    ACCEPTED,
+    CONFIRMED_DELIVERY_WINDOW,
+    OFFERED,
+    OWN_CARRIER,
+    PARTNERED_CARRIER,
+    InboundOption,
+    ItemQuantity,
+    OperationId,
+    PackageGrouping,
+    PackingOption,
+    PlacementOption,
+    TransportationOption,
+    TransportationSelection,
+)
 from bridge.errors import BridgeError, IndeterminateError, NeedsAttentionError
-from bridge.fba.inbound import InboundClient, InboundOperationFailed
+from bridge.fba.inbound import InboundOperationFailed
+from bridge.fba.port import InboundNetwork
 from bridge.ledger import inbound as inbound_rows
 from bridge.ledger import repo
 from bridge.ledger.inbound import CLOSED_SHIPMENT_STATUSES
@@ -37,11 +53,13 @@ STEPS = (
 FOLLOWING = "labels_fetched"
 CLOSED_STATUSES = CLOSED_SHIPMENT_STATUSES
 
-# chooser(kind, options) → the chosen option; kinds: packing, placement, transportation,
-# delivery_window. The default follows the storefront's [inbound] policy.
-Json = dict[str, Any]  # an SP-API payload or a JSON column, as it comes
-Chooser = Callable[[str, list[Json]], Json]
+# chooser(kind, options) → the chosen option (one of `options`); kinds: packing, placement,
+# transportation, delivery_window. The default follows the storefront's [inbound] policy.
+Json = dict[str, Any]  # a JSON column, as it comes
+Chooser = Callable[[str, Sequence[InboundOption]], InboundOption]
 Progress = Callable[[str], None]
+Option = TypeVar("Option", PackingOption, PlacementOption, TransportationOption, InboundOption)
+Confirmable = TypeVar("Confirmable", PackingOption, PlacementOption)
 
 
 @dataclass
@@ -81,7 +99,7 @@ def _event(session: Session, plan: InboundPlan, kind: str, message: str) -> None
 class Workflow:
     """Drives one plan from its current step to labels on disk."""
 
-    def __init__(self, ledger: Ledger, client: InboundClient, plan_id: int,
+    def __init__(self, ledger: Ledger, client: InboundNetwork, plan_id: int,
                  chooser: Chooser | None = None, progress: Progress = lambda _text: None,
                  labels_dir: Path = Path("var/labels"), operation_timeout: float = 600,
                  settle_seconds: float = 60) -> None:
@@ -113,12 +131,13 @@ class Workflow:
 
     # -- the at-most-once pattern for 202 operations -----------------------------------
 
-    def _operation(self, name: str, what: str, call: Callable[[], Json],
-                   already_done: Callable[[], bool], **saved_from_answer: str) -> None:
+    def _operation(self, name: str, what: str, call: Callable[[], OperationId],
+                   already_done: Callable[[], bool], saved: dict[str, str] | None = None) -> None:
         """Run one 202 operation at most once. The intent is committed before the call
         and the operationId right after it; a run that died between the two left the
         intent alone, and Amazon may or may not have the call: such a resume gives the
-        operation time to show its effect before it calls again."""
+        operation time to show its effect before it calls again. `saved` holds ledger
+        columns `call` fills from Amazon's answer, recorded with the operationId."""
         plan = self.plan()
         if plan.pending_operation == name and plan.pending_operation_id:
             operation_id = plan.pending_operation_id
@@ -130,17 +149,15 @@ class Workflow:
             self._update(kind="inbound_call", pending_operation=name, pending_operation_id="")
             self.progress(f"asking Amazon to {what}")
             try:
-                answer = call()
+                operation_id = call()
             except IndeterminateError:
                 raise  # Amazon may have it: the intent stays, and a resume reads back
             except BridgeError:
                 # Refused or never sent: nothing to wait for on the next run.
                 self._update(pending_operation="", pending_operation_id="")
                 raise
-            operation_id = answer["operationId"]
-            extra = {column: answer[key] for column, key in saved_from_answer.items()}
             self._update(f"{name} sent (operation {operation_id})", kind="inbound_call",
-                         pending_operation_id=operation_id, **extra)
+                         pending_operation_id=operation_id, **(saved or {}))
         try:
             self.client.wait_for_operation(operation_id, what, timeout=self.operation_timeout)
         except InboundOperationFailed as failed:
@@ -161,6 +178,14 @@ class Workflow:
             if already_done():
                 return True
         return False
+
+    def _pick(self, kind: str, options: Sequence[Option]) -> Option:
+        """The chooser's pick, which must be one of `options`."""
+        chosen = self.choose(kind, options)
+        for option in options:
+            if option == chosen:
+                return option
+        raise NeedsAttentionError("inbound_bad_choice", f"the {kind} option chosen is not one Amazon offered")
 
     # -- the steps ----------------------------------------------------------------------
 
@@ -185,80 +210,71 @@ class Workflow:
 
     def _create(self, plan: InboundPlan) -> None:
         def find_by_name() -> bool:
-            for summary in self.client.pages("listInboundPlans", "inboundPlans"):
-                if summary.get("name") == plan.name:
-                    self._update(f"found plan {summary['inboundPlanId']} at Amazon by name",
-                                 inbound_plan_id=summary["inboundPlanId"])
+            for summary in self.client.inbound_plans():
+                if summary.name == plan.name:
+                    self._update(f"found plan {summary.inbound_plan_id} at Amazon by name",
+                                 inbound_plan_id=summary.inbound_plan_id)
                     return True
             return False
 
-        body = {"destinationMarketplaces": [self.client.marketplace_id], "items": plan.items,
-                "sourceAddress": plan.source_address, "name": plan.name}
-        self._operation("createInboundPlan", "create the inbound plan",
-                        lambda: self.client.call("createInboundPlan", body=body), find_by_name,
-                        inbound_plan_id="inboundPlanId")
+        saved: dict[str, str] = {}
+
+        def create() -> OperationId:
+            created = self.client.create_inbound_plan(plan.name, plan_items(plan), plan.source_address)
+            saved["inbound_plan_id"] = created.inbound_plan_id
+            return created.operation_id
+
+        self._operation("createInboundPlan", "create the inbound plan", create, find_by_name, saved)
         self._advance("plan_created", f"inbound plan {self.plan().inbound_plan_id} created")
 
-    def _packing_options(self, plan: InboundPlan) -> list[Json]:
-        return list(self.client.pages("listPackingOptions", "packingOptions",
-                                      inboundPlanId=amazon_plan_id(plan)))
+    def _packing_options(self, plan: InboundPlan) -> list[PackingOption]:
+        return self.client.packing_options(amazon_plan_id(plan))
 
     def _generate_packing(self, plan: InboundPlan) -> None:
         self._operation("generatePackingOptions", "generate packing options",
-                        lambda: self.client.call("generatePackingOptions",
-                                                 inboundPlanId=amazon_plan_id(plan)),
+                        lambda: self.client.generate_packing_options(amazon_plan_id(plan)),
                         lambda: bool(self._packing_options(plan)))
         self._advance("packing_generated", "packing options ready")
 
-    def _confirm_option(self, kind: str, options: Callable[[], list[Json]], id_key: str,
-                        operation: str, confirm: Callable[[str], Json]) -> Json:
+    def _confirm_option(self, kind: str, options: Callable[[], list[Confirmable]], operation: str,
+                        confirm: Callable[[str], OperationId]) -> Confirmable:
         """Choose one offered option (or find the one already accepted) and confirm it
         once; returns the option."""
-        def accepted() -> Json | None:
-            return next((o for o in options() if o.get("status") == "ACCEPTED"), None)
+        def accepted() -> Confirmable | None:
+            return next((o for o in options() if o.status == ACCEPTED), None)
 
         chosen = accepted()
         if chosen is None:
             offered = options()
-            chosen = self.choose(kind, [o for o in offered if o.get("status") == "OFFERED"] or offered)
-        option_id = chosen[id_key]
+            chosen = self._pick(kind, [o for o in offered if o.status == OFFERED] or offered)
+        option_id = chosen.option_id
         self._operation(operation, f"confirm the {kind} option",
                         lambda: confirm(option_id), lambda: accepted() is not None)
         return chosen
 
     def _confirm_packing(self, plan: InboundPlan) -> None:
         chosen = self._confirm_option(
-            "packing", lambda: self._packing_options(plan), "packingOptionId", "confirmPackingOption",
-            lambda option_id: self.client.call("confirmPackingOption",
-                                               inboundPlanId=amazon_plan_id(plan),
-                                               packingOptionId=option_id))
-        self._advance("packing_confirmed", f"packing option {chosen['packingOptionId']} confirmed",
-                      packing_option_id=chosen["packingOptionId"])
+            "packing", lambda: self._packing_options(plan), "confirmPackingOption",
+            lambda option_id: self.client.confirm_packing_option(amazon_plan_id(plan), option_id))
+        self._advance("packing_confirmed", f"packing option {chosen.option_id} confirmed",
+                      packing_option_id=chosen.option_id)
 
     def _set_packing(self, plan: InboundPlan) -> None:
-        option = next(o for o in self._packing_options(plan)
-                      if o["packingOptionId"] == plan.packing_option_id)
-        body = {"packageGroupings": self._groupings(plan, option.get("packingGroups") or [])}
+        option = next(o for o in self._packing_options(plan) if o.option_id == plan.packing_option_id)
+        groupings = self._groupings(plan, option.packing_groups)
+        items = {item.msku: item for item in plan_items(plan)}
         self._operation("setPackingInformation", "take the box contents",
-                        lambda: self.client.call("setPackingInformation", body=body,
-                                                 inboundPlanId=amazon_plan_id(plan)),
-                        lambda: bool(list(self.client.pages(
-                            "listInboundPlanBoxes", "boxes", inboundPlanId=amazon_plan_id(plan)))))
+                        lambda: self.client.set_packing_information(amazon_plan_id(plan), groupings, items),
+                        lambda: bool(self.client.plan_boxes(amazon_plan_id(plan))))
         self._advance("packing_set", "box contents, sizes and weights sent")
 
-    def _groupings(self, plan: InboundPlan, group_ids: list[str]) -> list[Json]:
+    def _groupings(self, plan: InboundPlan, group_ids: Sequence[str]) -> list[PackageGrouping]:
         """Each box type goes to the packing group that holds all of its SKUs."""
-        items = {item["msku"]: InboundItem(item["msku"], item["quantity"], item["prepOwner"],
-                                           item["labelOwner"], item.get("expiration", ""),
-                                           item.get("manufacturingLotCode", ""))
-                 for item in plan.items}
         group_skus = {
-            group: {i["msku"] for i in self.client.pages(
-                "listPackingGroupItems", "items", inboundPlanId=amazon_plan_id(plan),
-                packingGroupId=group)}
+            group: {i.msku for i in self.client.packing_group_items(amazon_plan_id(plan), group)}
             for group in group_ids
         }
-        groupings: dict[str, list[Json]] = {group: [] for group in group_ids}
+        groupings: dict[str, list[BoxType]] = {group: [] for group in group_ids}
         for raw in plan.boxes:
             box = BoxType(**raw)
             home = [g for g, skus in group_skus.items() if set(box.contents) <= skus]
@@ -267,135 +283,104 @@ class Workflow:
                     "inbound_box_split",
                     f"box {box.label} mixes SKUs Amazon put in different packing groups "
                     f"({', '.join(sorted(box.contents))}); pack them in separate boxes")
-            groupings[home[0]].append(box.as_input(items))
-        return [{"packingGroupId": g, "boxes": boxes} for g, boxes in groupings.items() if boxes]
+            groupings[home[0]].append(box)
+        return [PackageGrouping(g, tuple(boxes)) for g, boxes in groupings.items() if boxes]
 
-    def _placement_options(self, plan: InboundPlan) -> list[Json]:
-        return list(self.client.pages("listPlacementOptions", "placementOptions",
-                                      inboundPlanId=amazon_plan_id(plan)))
+    def _placement_options(self, plan: InboundPlan) -> list[PlacementOption]:
+        return self.client.placement_options(amazon_plan_id(plan))
 
     def _generate_placement(self, plan: InboundPlan) -> None:
         self._operation("generatePlacementOptions", "generate placement options",
-                        lambda: self.client.call("generatePlacementOptions", body={},
-                                                 inboundPlanId=amazon_plan_id(plan)),
+                        lambda: self.client.generate_placement_options(amazon_plan_id(plan)),
                         lambda: bool(self._placement_options(plan)))
         self._advance("placement_generated", "placement options ready")
 
     def _confirm_placement(self, plan: InboundPlan) -> None:
         chosen = self._confirm_option(
-            "placement", lambda: self._placement_options(plan), "placementOptionId",
-            "confirmPlacementOption",
-            lambda option_id: self.client.call("confirmPlacementOption",
-                                               inboundPlanId=amazon_plan_id(plan),
-                                               placementOptionId=option_id))
+            "placement", lambda: self._placement_options(plan), "confirmPlacementOption",
+            lambda option_id: self.client.confirm_placement_option(amazon_plan_id(plan), option_id))
         # A resumed run may find the accepted option without its shipment ids filled yet.
-        chosen = next(o for o in self._placement_options(plan)
-                      if o["placementOptionId"] == chosen["placementOptionId"])
-        shipment_ids = chosen.get("shipmentIds") or []
+        chosen = next(o for o in self._placement_options(plan) if o.option_id == chosen.option_id)
+        shipment_ids = list(chosen.shipment_ids)
         self._record_shipments(plan, shipment_ids)
         self._advance("placement_confirmed",
-                      f"placement option {chosen['placementOptionId']} confirmed: "
+                      f"placement option {chosen.option_id} confirmed: "
                       f"{len(shipment_ids)} shipment(s), placement fees {option_cost(chosen):.2f}",
-                      placement_option_id=chosen["placementOptionId"])
+                      placement_option_id=chosen.option_id)
 
     def _record_shipments(self, plan: InboundPlan, shipment_ids: list[str]) -> None:
         for shipment_id in shipment_ids:
-            shipment = self.client.call("getShipment", inboundPlanId=amazon_plan_id(plan),
-                                        shipmentId=shipment_id)
-            expected = {item["msku"]: {"expected": int(item["quantity"]), "received": 0}
-                        for item in self.client.pages("listShipmentItems", "items",
-                                                      inboundPlanId=amazon_plan_id(plan),
-                                                      shipmentId=shipment_id)}
+            shipment = self.client.shipment(amazon_plan_id(plan), shipment_id)
+            expected = {item.msku: {"expected": item.quantity, "received": 0}
+                        for item in self.client.shipment_items(amazon_plan_id(plan), shipment_id)}
             with self.ledger.transaction() as session:
                 row = inbound_rows.find_shipment(session, plan.id, shipment_id)
                 if row is None:
                     row = inbound_rows.add_shipment(session, plan.id, shipment_id, expected)
-                row.confirmation_id = shipment.get("shipmentConfirmationId") or ""
-                row.status = shipment.get("status") or ""
-                row.destination = (shipment.get("destination") or {}).get("warehouseId") or ""
+                row.confirmation_id = shipment.confirmation_id
+                row.status = shipment.status
+                row.destination = shipment.warehouse_id
 
     def _shipments(self, plan: InboundPlan) -> list[InboundShipment]:
         with self.ledger.transaction() as session:
             return inbound_rows.plan_shipments(session, plan.id)
 
-    def _transport_options(self, plan: InboundPlan, shipment_id: str | None = None) -> list[Json]:
-        params = {"placementOptionId": plan.placement_option_id}
-        if shipment_id:
-            params["shipmentId"] = shipment_id
-        return list(self.client.pages("listTransportationOptions", "transportationOptions",
-                                      params=params, inboundPlanId=amazon_plan_id(plan)))
+    def _transport_options(self, plan: InboundPlan, shipment_id: str | None = None) -> list[TransportationOption]:
+        return self.client.transportation_options(amazon_plan_id(plan), plan.placement_option_id,
+                                                  shipment_id)
 
     def _generate_transport(self, plan: InboundPlan) -> None:
         ready = (utcnow() + timedelta(days=int(plan.choices.get("ready_in_days", 1))))
-        body = {
-            "placementOptionId": plan.placement_option_id,
-            "shipmentTransportationConfigurations": [
-                {"shipmentId": s.shipment_id,
-                 "readyToShipWindow": {"start": ready.strftime("%Y-%m-%dT%H:%M:%SZ")}}
-                for s in self._shipments(plan)
-            ],
-        }
+        shipment_ids = [s.shipment_id for s in self._shipments(plan)]
         self._operation("generateTransportationOptions", "generate transportation options",
-                        lambda: self.client.call("generateTransportationOptions", body=body,
-                                                 inboundPlanId=amazon_plan_id(plan)),
+                        lambda: self.client.generate_transportation_options(
+                            amazon_plan_id(plan), plan.placement_option_id, shipment_ids, ready),
                         lambda: bool(self._transport_options(plan)))
         # Choose now, once, and keep the choice: a resume must confirm the same options.
         for shipment in self._shipments(plan):
             options = self._transport_options(plan, shipment.shipment_id)
-            chosen = self.choose("transportation", filter_carrier(options, plan.choices))
+            chosen = self._pick("transportation", filter_carrier(options, plan.choices))
             with self.ledger.transaction() as session:
-                _shipment(session, shipment.id).transportation_option_id = (
-                    chosen["transportationOptionId"])
+                _shipment(session, shipment.id).transportation_option_id = chosen.option_id
         self._advance("transport_generated", "transportation options chosen")
 
     def _delivery_windows(self, plan: InboundPlan) -> None:
         for shipment in self._shipments(plan):
             option = next((o for o in self._transport_options(plan, shipment.shipment_id)
-                           if o["transportationOptionId"] == shipment.transportation_option_id), {})
-            if "CONFIRMED_DELIVERY_WINDOW" in (option.get("preconditions") or []):
+                           if o.option_id == shipment.transportation_option_id), None)
+            if option is not None and CONFIRMED_DELIVERY_WINDOW in option.preconditions:
                 self._delivery_window(amazon_plan_id(plan), shipment.shipment_id)
         self._advance("delivery_windows_confirmed", "delivery windows confirmed where required")
 
     def _delivery_window(self, plan_id: str, shipment_id: str) -> None:
         """Have Amazon offer delivery windows for one shipment and confirm one."""
-        def windows() -> list[Json]:
-            return list(self.client.pages("listDeliveryWindowOptions", "deliveryWindowOptions",
-                                          inboundPlanId=plan_id, shipmentId=shipment_id))
-
         self._operation(f"generateDeliveryWindowOptions:{shipment_id}",
                         f"offer delivery windows for shipment {shipment_id}",
-                        lambda: self.client.call("generateDeliveryWindowOptions",
-                                                 inboundPlanId=plan_id, shipmentId=shipment_id),
-                        lambda: bool(windows()))
+                        lambda: self.client.generate_delivery_window_options(plan_id, shipment_id),
+                        lambda: bool(self.client.delivery_window_options(plan_id, shipment_id)))
 
         def window_confirmed() -> bool:
-            got = self.client.call("getShipment", inboundPlanId=plan_id, shipmentId=shipment_id)
-            return bool(got.get("selectedDeliveryWindow"))
+            return self.client.shipment(plan_id, shipment_id).delivery_window_selected
 
         if window_confirmed():
             return
-        chosen = self.choose("delivery_window", windows())
+        chosen = self._pick("delivery_window", self.client.delivery_window_options(plan_id, shipment_id))
         self._operation(f"confirmDeliveryWindowOptions:{shipment_id}",
                         f"confirm a delivery window for shipment {shipment_id}",
-                        lambda: self.client.call("confirmDeliveryWindowOptions",
-                                                 deliveryWindowOptionId=chosen["deliveryWindowOptionId"],
-                                                 inboundPlanId=plan_id, shipmentId=shipment_id),
+                        lambda: self.client.confirm_delivery_window_option(plan_id, shipment_id,
+                                                                           chosen.option_id),
                         window_confirmed)
 
     def _confirm_transport(self, plan: InboundPlan) -> None:
         shipments = self._shipments(plan)
-        body = {"transportationSelections": [
-            {"shipmentId": s.shipment_id, "transportationOptionId": s.transportation_option_id}
-            for s in shipments]}
+        selections = [TransportationSelection(s.shipment_id, s.transportation_option_id) for s in shipments]
 
         def all_selected() -> bool:
-            return all(self.client.call("getShipment", inboundPlanId=amazon_plan_id(plan),
-                                        shipmentId=s.shipment_id).get("selectedTransportationOptionId")
+            return all(self.client.shipment(amazon_plan_id(plan), s.shipment_id).selected_transportation_option_id
                        for s in shipments)
 
         self._operation("confirmTransportationOptions", "confirm the transportation options",
-                        lambda: self.client.call("confirmTransportationOptions", body=body,
-                                                 inboundPlanId=amazon_plan_id(plan)),
+                        lambda: self.client.confirm_transportation_options(amazon_plan_id(plan), selections),
                         all_selected)
         self._record_shipments(plan, [s.shipment_id for s in shipments])
         self._advance("transport_confirmed", "transportation confirmed")
@@ -407,23 +392,19 @@ class Workflow:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for shipment in self._shipments(plan):
-            boxes = [str(b["boxId"]) for b in self.client.pages(
-                "listShipmentBoxes", "boxes", inboundPlanId=amazon_plan_id(plan),
-                shipmentId=shipment.shipment_id) if b.get("boxId")]
+            boxes = [box for box in self.client.shipment_boxes(amazon_plan_id(plan), shipment.shipment_id)
+                     if box]
             self.progress(f"fetching labels for {len(boxes)} box(es) of {shipment.confirmation_id}")
-            url = self.client.get_labels(shipment.confirmation_id, boxes)
+            url = self.client.box_labels(shipment.confirmation_id, boxes)
             path = folder / f"{plan.name}-{shipment.confirmation_id}-box-labels.pdf"
             path.write_bytes(self.client.download(url))
             written.append(path)
-        seller_labelled = [{"msku": i["msku"], "quantity": i["quantity"]}
-                           for i in plan.items if i["labelOwner"] == "SELLER"]
+        seller_labelled = [ItemQuantity(item.msku, item.quantity)
+                           for item in plan_items(plan) if item.label_owner == "SELLER"]
         if seller_labelled:
-            answer = self.client.call("createMarketplaceItemLabels", body={
-                "labelType": "STANDARD_FORMAT", "marketplaceId": self.client.marketplace_id,
-                "mskuQuantities": seller_labelled, "pageType": "A4_21"})
-            for index, document in enumerate(answer.get("documentDownloads") or []):
+            for index, uri in enumerate(self.client.item_labels(seller_labelled)):
                 path = folder / f"{plan.name}-item-labels-{index + 1}.pdf"
-                path.write_bytes(self.client.download(document["uri"]))
+                path.write_bytes(self.client.download(uri))
                 written.append(path)
         self._advance(FOLLOWING, "labels saved: " + ", ".join(str(p) for p in written),
                       labels_path=str(folder))
@@ -431,33 +412,34 @@ class Workflow:
 
 # -- choosing ---------------------------------------------------------------------------
 
-def option_cost(option: Json) -> float:
+def option_cost(option: PackingOption | PlacementOption) -> float:
     """Fees minus discounts of a packing or placement option."""
-    fees = sum(float((f.get("value") or {}).get("amount") or 0) for f in option.get("fees") or [])
-    discounts = sum(float((d.get("value") or {}).get("amount") or 0)
-                    for d in option.get("discounts") or [])
-    return fees - discounts
+    return option.cost
 
 
-def transport_cost(option: Json) -> float:
-    return float(((option.get("quote") or {}).get("cost") or {}).get("amount") or 0)
+def transport_cost(option: TransportationOption) -> float:
+    return option.cost
 
 
-def filter_carrier(options: list[Json], choices: Json) -> list[Json]:
-    wanted = ("AMAZON_PARTNERED_CARRIER" if choices.get("carrier") == "partnered"
-              else "USE_YOUR_OWN_CARRIER")
-    return [o for o in options if o.get("shippingSolution") == wanted] or options
+def filter_carrier(options: list[TransportationOption], choices: Json) -> list[TransportationOption]:
+    wanted = PARTNERED_CARRIER if choices.get("carrier") == "partnered" else OWN_CARRIER
+    return [o for o in options if o.shipping_solution == wanted] or options
 
 
-def policy_chooser(kind: str, options: list[Json]) -> Json:
+def policy_chooser(kind: str, options: Sequence[InboundOption]) -> InboundOption:
     """Cheapest placement and transportation; the first packing option and window."""
     if not options:
         raise NeedsAttentionError("inbound_no_options", f"Amazon offered no {kind} options")
-    if kind == "placement":
-        return min(options, key=option_cost)
-    if kind == "transportation":
-        return min(options, key=transport_cost)
+    if kind in ("placement", "transportation"):
+        return min(options, key=lambda o: o.cost if isinstance(o, PlacementOption | TransportationOption) else 0.0)
     return options[0]
+
+
+def plan_items(plan: InboundPlan) -> list[InboundItem]:
+    """The plan's items as recorded (each an ItemInput as the domain built it)."""
+    return [InboundItem(item["msku"], item["quantity"], item["prepOwner"], item["labelOwner"],
+                        item.get("expiration", ""), item.get("manufacturingLotCode", ""))
+            for item in plan.items]
 
 
 def amazon_plan_id(plan: InboundPlan) -> str:
@@ -524,7 +506,7 @@ def known_skus(ledger: Ledger, storefront: str, allow_unknown: bool) -> set[str]
 
 # -- following shipments ----------------------------------------------------------------
 
-def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> int:
+def follow_shipments(ledger: Ledger, client: InboundNetwork, storefront: str) -> int:
     """Read every open shipment's status and received quantities; record changes.
     Returns how many shipments changed."""
     with ledger.transaction() as session:
@@ -533,10 +515,8 @@ def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> 
     changed = 0
     for shipment in shipments:
         plan = plans[shipment.plan_id]
-        status = client.call("getShipment", inboundPlanId=amazon_plan_id(plan),
-                             shipmentId=shipment.shipment_id).get("status") or ""
-        received = {row["SellerSKU"]: int(row.get("QuantityReceived") or 0)
-                    for row in client.shipment_items(shipment.confirmation_id)}
+        status = client.shipment(amazon_plan_id(plan), shipment.shipment_id).status
+        received = {row.sku: row.received for row in client.received_items(shipment.confirmation_id)}
         with ledger.transaction() as session:
             row = _shipment(session, shipment.id)
             items = {sku: dict(v) for sku, v in row.items.items()}
@@ -559,15 +539,15 @@ def follow_shipments(ledger: Ledger, client: InboundClient, storefront: str) -> 
     return changed
 
 
-def cancel_plan(ledger: Ledger, client: InboundClient, plan_id: int) -> str:
+def cancel_plan(ledger: Ledger, client: InboundNetwork, plan_id: int) -> str:
     """Cancel at Amazon (if it has the plan) and close it in the ledger."""
     with ledger.transaction() as session:
         plan = _plan(session, plan_id)
     if plan.status != "open":
         raise NeedsAttentionError("inbound_closed", f"plan {plan.name} is already {plan.status}")
     if plan.inbound_plan_id:
-        answer = client.call("cancelInboundPlan", inboundPlanId=plan.inbound_plan_id)
-        client.wait_for_operation(answer["operationId"], "cancel the inbound plan")
+        operation_id = client.cancel_inbound_plan(plan.inbound_plan_id)
+        client.wait_for_operation(operation_id, "cancel the inbound plan")
     with ledger.transaction() as session:
         plan = _plan(session, plan_id)
         plan.status = "cancelled"

@@ -1,12 +1,13 @@
 """Inbound plans, on a small stand-in for Amazon's inbound API: following shipments
 until every one is closed, and cancelling. (The eleven-step workflow that creates a
-plan at Amazon speaks the inbound API's own payloads; it runs on the simulator.)"""
+plan at Amazon runs on the simulator.)"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from bridge.domain.inbound import BoxType, InboundItem
+from bridge.domain.inbound_amazon import InboundShipmentStatus, OperationId, OperationStatus, ReceivedItem
 from bridge.ledger.tables import InboundPlan, InboundShipment
 from bridge.services.inbound import (
     FOLLOWING,
@@ -28,22 +29,25 @@ class InboundStandIn:
         self.received: dict[str, dict[str, int]] = {}
         self.calls: list[str] = []
 
-    def call(self, operation_id: str, body=None, params=None, **path) -> dict:
-        self.calls.append(operation_id)
-        if operation_id == "getShipment":
-            return {"shipmentId": path["shipmentId"], "status": self.status[path["shipmentId"]]}
-        if operation_id == "cancelInboundPlan":
-            return {"operationId": "op-cancel"}
-        raise AssertionError(f"unexpected call {operation_id}")
+    def shipment(self, plan_id: str, shipment_id: str) -> InboundShipmentStatus:
+        self.calls.append("getShipment")
+        return InboundShipmentStatus(shipment_id, status=self.status[shipment_id])
+
+    def cancel_inbound_plan(self, plan_id: str) -> OperationId:
+        self.calls.append("cancelInboundPlan")
+        return OperationId("op-cancel")
 
     def wait_for_operation(self, operation_id: str, what: str, timeout: float = 300,
-                           interval: float = 1.0) -> dict:
+                           interval: float = 1.0) -> OperationStatus:
         self.calls.append(f"wait:{operation_id}")
-        return {"operationStatus": "SUCCESS"}
+        return OperationStatus(operation_id, "SUCCESS")
 
-    def shipment_items(self, confirmation_id: str) -> list[dict]:
-        return [{"SellerSKU": sku, "QuantityReceived": units}
+    def received_items(self, confirmation_id: str) -> list[ReceivedItem]:
+        return [ReceivedItem(sku, received=units)
                 for sku, units in self.received.get(confirmation_id, {}).items()]
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"unexpected call {name}")
 
 
 def new_plan(store) -> int:
