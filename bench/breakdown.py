@@ -32,10 +32,10 @@ class TimedFba:
         self.cpu = 0.0
         self.calls = 0
 
-    def create_fulfillment_order(self, body: dict) -> None:
+    def create_fulfillment_order(self, request) -> None:
         start = time.process_time()
         try:
-            return self._fba.create_fulfillment_order(body)
+            return self._fba.create_fulfillment_order(request)
         finally:
             self.cpu += time.process_time() - start
             self.calls += 1

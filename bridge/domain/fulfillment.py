@@ -1,13 +1,17 @@
 """What bridge needs to know from Amazon's fulfillment network, in bridge's own words:
 a fulfillment order's status and shipped packages, the orders that changed since a
-moment, a SKU's inventory, and how a cancel went. The SP-API's JSON is turned into these
-in `bridge/fba/` and nowhere else, so services never walk Amazon's payloads."""
+moment, a SKU's inventory, and how a cancel went; and, the other way, the fulfillment order
+bridge asks Amazon to create. The SP-API's JSON is turned into and out of these in
+`bridge/fba/` and nowhere else, so services never walk Amazon's payloads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from bridge.domain.model import Address
 
 # Amazon's fulfillmentOrderStatus values bridge acts on.
 RECEIVED = "Received"
@@ -108,3 +112,62 @@ class CancelOutcome:
     @classmethod
     def not_found(cls) -> CancelOutcome:
         return cls(CancelVerdict.NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class RequestedItem:
+    """One item of a fulfillment order bridge asks for."""
+
+    seller_sku: str
+    item_id: str  # becomes the item's sellerFulfillmentOrderItemId
+    quantity: int
+
+
+@dataclass(frozen=True)
+class FulfillmentOrderRequest:
+    """The fulfillment order bridge asks Amazon to create, checked by the domain's mapping.
+    `destination` holds trimmed values ("" where the shop gave none), its country code in
+    upper case. Saved on the ledger row as `to_json()` (bridge's own field names), read
+    back with `from_json`; `bridge.fba.outbound_mapping.create_order_body` writes
+    Amazon's createFulfillmentOrder body from it."""
+
+    seller_fulfillment_order_id: str
+    displayable_id: str
+    displayable_date: datetime  # aware
+    comment: str
+    shipping_speed: str  # Amazon's shippingSpeedCategory value
+    destination: Address
+    fulfillment_policy: str
+    items: tuple[RequestedItem, ...]
+    notification_emails: tuple[str, ...] = ()
+    hold: bool = False  # created on hold: Amazon ships it only once released
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seller_fulfillment_order_id": self.seller_fulfillment_order_id,
+            "displayable_id": self.displayable_id,
+            "displayable_date": self.displayable_date.isoformat(),
+            "comment": self.comment,
+            "shipping_speed": self.shipping_speed,
+            "destination": asdict(self.destination),
+            "fulfillment_policy": self.fulfillment_policy,
+            "items": [asdict(item) for item in self.items],
+            "notification_emails": list(self.notification_emails),
+            "hold": self.hold,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FulfillmentOrderRequest:
+        """The request `to_json` saved."""
+        return cls(
+            seller_fulfillment_order_id=data["seller_fulfillment_order_id"],
+            displayable_id=data["displayable_id"],
+            displayable_date=datetime.fromisoformat(data["displayable_date"]),
+            comment=data["comment"],
+            shipping_speed=data["shipping_speed"],
+            destination=Address(**data["destination"]),
+            fulfillment_policy=data["fulfillment_policy"],
+            items=tuple(RequestedItem(**item) for item in data["items"]),
+            notification_emails=tuple(data.get("notification_emails", ())),
+            hold=bool(data.get("hold", False)),
+        )

@@ -1,5 +1,6 @@
-"""Turns a cart order into Amazon's createFulfillmentOrder request, or says precisely
-why it cannot (a NeedsAttentionError with a stable reason code). Pure: no I/O."""
+"""Turns a cart order into the fulfillment order bridge asks Amazon for (a
+`FulfillmentOrderRequest`, checked against the createFulfillmentOrder model's limits), or
+says precisely why it cannot (a NeedsAttentionError with a stable reason code). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import string
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
 
+from bridge.domain.fulfillment import FulfillmentOrderRequest, RequestedItem
 from bridge.domain.ids import fulfillment_item_id
-from bridge.domain.model import CartLine, CartOrder
+from bridge.domain.model import Address, CartLine, CartOrder
 from bridge.domain.skus import SkuMap
 from bridge.errors import NeedsAttentionError
 
@@ -72,7 +73,7 @@ def reserved_lines(order: CartOrder, sku_map: SkuMap) -> tuple[MappedLine, ...]:
 
 @dataclass(frozen=True)
 class MappedOrder:
-    request: dict[str, Any]
+    request: FulfillmentOrderRequest
     lines: tuple[MappedLine, ...]
 
 
@@ -94,7 +95,7 @@ def _render_comment(template: str, order: CartOrder) -> str:
         ) from None
 
 
-def _check_address(order: CartOrder, require_latin: bool) -> dict[str, Any]:
+def _check_address(order: CartOrder, require_latin: bool) -> Address:
     address = order.address
     if address is None or not any(
         (address.name, address.line1, address.city, address.postal_code, address.country_code)
@@ -142,7 +143,17 @@ def _check_address(order: CartOrder, require_latin: bool) -> dict[str, Any]:
                 + ", ".join(bad)
                 + "; enter a transliterated address in the cart",
             )
-    return {key: value.strip() for key, value in fields.items() if value.strip()}
+    return Address(
+        name=address.name.strip(),
+        line1=address.line1.strip(),
+        line2=address.line2.strip(),
+        line3=address.line3.strip(),
+        city=address.city.strip(),
+        state=address.state.strip(),
+        postal_code=address.postal_code.strip(),
+        country_code=country,
+        phone=address.phone.strip(),
+    )
 
 
 def _map_lines(
@@ -198,7 +209,7 @@ def build_fulfillment_request(
     policy: MappingPolicy,
     known_skus: Collection[str] | None = None,
 ) -> MappedOrder:
-    """The createFulfillmentOrder body for `order`. `known_skus` (seller SKUs Amazon
+    """The fulfillment order to ask Amazon for `order`. `known_skus` (seller SKUs Amazon
     holds stock records for) catches unknown SKUs before Amazon does; None skips it."""
     if order.cancelled:
         raise NeedsAttentionError("cancelled", "the order is cancelled in the cart")
@@ -219,25 +230,15 @@ def build_fulfillment_request(
         )
     address = _check_address(order, policy.require_latin_address)
     lines = _map_lines(order, policy, known_skus)
-    created = order.created_at.astimezone(UTC)
-    request = {
-        "sellerFulfillmentOrderId": seller_fulfillment_order_id,
-        "displayableOrderId": displayable_id,
-        "displayableOrderDate": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "displayableOrderComment": comment,
-        "shippingSpeedCategory": policy.speed_for(order.shipping_method),
-        "destinationAddress": address,
-        "fulfillmentAction": "Ship",
-        "fulfillmentPolicy": policy.fulfillment_policy,
-        "items": [
-            {
-                "sellerSku": line.seller_sku,
-                "sellerFulfillmentOrderItemId": line.item_id,
-                "quantity": line.quantity,
-            }
-            for line in lines
-        ],
-    }
-    if order.email and len(order.email) <= MAX_EMAIL:
-        request["notificationEmails"] = [order.email]
+    request = FulfillmentOrderRequest(
+        seller_fulfillment_order_id=seller_fulfillment_order_id,
+        displayable_id=displayable_id,
+        displayable_date=order.created_at.astimezone(UTC),
+        comment=comment,
+        shipping_speed=policy.speed_for(order.shipping_method),
+        destination=address,
+        fulfillment_policy=policy.fulfillment_policy,
+        items=tuple(RequestedItem(line.seller_sku, line.item_id, line.quantity) for line in lines),
+        notification_emails=(order.email,) if order.email and len(order.email) <= MAX_EMAIL else (),
+    )
     return MappedOrder(request=request, lines=lines)

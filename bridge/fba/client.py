@@ -22,7 +22,13 @@ import requests
 
 from bridge import net
 from bridge.config import FulfillmentAccount
-from bridge.domain.fulfillment import CancelOutcome, ChangedOrders, FulfillmentOrder, InventoryLevel
+from bridge.domain.fulfillment import (
+    CancelOutcome,
+    ChangedOrders,
+    FulfillmentOrder,
+    FulfillmentOrderRequest,
+    InventoryLevel,
+)
 from bridge.errors import ConfigError, MalformedAnswer, NeedsAttentionError, TransientError
 from bridge.fba import outbound_mapping
 from bridge.fba.auth import LwaAuth
@@ -150,6 +156,9 @@ class FbaClient:
             outbound_mapping.order_change(summary)
             for summary in self.list_all_fulfillment_orders(since)))
 
+    def create_fulfillment_order(self, request: FulfillmentOrderRequest) -> None:
+        self.post_fulfillment_order(outbound_mapping.create_order_body(request))
+
     def cancel_order(self, seller_fulfillment_order_id: str) -> CancelOutcome:
         try:
             self.cancel_fulfillment_order(seller_fulfillment_order_id)
@@ -166,9 +175,10 @@ class FbaClient:
 
     # Fulfillment Outbound
 
-    def create_fulfillment_order(self, body: dict[str, Any]) -> None:
-        """Send a CreateFulfillmentOrderRequest built by the domain layer. Raises
-        IndeterminateError when Amazon may have created it: read back, never resend blindly."""
+    def post_fulfillment_order(self, body: dict[str, Any]) -> None:
+        """createFulfillmentOrder with a CreateFulfillmentOrderRequest body (marketplaceId
+        added). Raises IndeterminateError when Amazon may have created it: read back, never
+        resend blindly."""
         self._http.call(
             OPERATIONS["createFulfillmentOrder"],
             body={"marketplaceId": self.marketplace_id, **body},

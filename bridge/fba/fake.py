@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any
 
 from bridge.domain import fulfillment as amazon
 from bridge.domain.fulfillment import (
     CancelOutcome,
     ChangedOrders,
     FulfillmentOrder,
+    FulfillmentOrderRequest,
     InventoryLevel,
     OrderChange,
     PackageItem,
@@ -91,6 +91,7 @@ class _Order:
     items: list[_Item]
     status: str
     updated_at: datetime
+    request: FulfillmentOrderRequest
     due_at: datetime | None = None
     packages: list[ShippedPackage] = field(default_factory=list)
 
@@ -152,25 +153,23 @@ class FakeFulfillmentNetwork:
 
     # -- the port -------------------------------------------------------------------------
 
-    def create_fulfillment_order(self, request: dict[str, Any]) -> None:
+    def create_fulfillment_order(self, request: FulfillmentOrderRequest) -> None:
         fault = self._enter("create_fulfillment_order")
-        order_id = request["sellerFulfillmentOrderId"]
+        order_id = request.seller_fulfillment_order_id
         if order_id in self._orders:
             raise NeedsAttentionError("amazon_rejected", f"A fulfillment order with "
                                       f"sellerFulfillmentOrderId {order_id} already exists.")
-        for line in request["items"]:
-            if line["sellerSku"] not in self._stock:
+        for line in request.items:
+            if line.seller_sku not in self._stock:
                 raise NeedsAttentionError("amazon_rejected", f"The SellerSKU for Item Id: "
-                                          f"{line['sellerFulfillmentOrderItemId']} is invalid.")
+                                          f"{line.item_id} is invalid.")
         now = self.clock()
-        hold = request.get("fulfillmentAction") == "Hold"
         order = _Order(
             order_id=order_id, seq=len(self._orders) + 1,
-            policy=request.get("fulfillmentPolicy") or "FillOrKill", hold=hold,
-            items=[_Item(line["sellerSku"], line["sellerFulfillmentOrderItemId"],
-                         int(line["quantity"])) for line in request["items"]],
-            status=amazon.RECEIVED, updated_at=now,
-            due_at=now + timedelta(seconds=self.lifecycle.hold_expiry if hold
+            policy=request.fulfillment_policy or "FillOrKill", hold=request.hold,
+            items=[_Item(line.seller_sku, line.item_id, line.quantity) for line in request.items],
+            status=amazon.RECEIVED, updated_at=now, request=request,
+            due_at=now + timedelta(seconds=self.lifecycle.hold_expiry if request.hold
                                    else self.lifecycle.received),
         )
         self._reserve(order, now)

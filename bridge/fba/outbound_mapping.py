@@ -1,5 +1,6 @@
 """Amazon's outbound and inventory payloads → bridge's domain types
-(`bridge.domain.fulfillment`). The only place that knows the field names services need.
+(`bridge.domain.fulfillment`), and the createFulfillmentOrder body ← bridge's
+`FulfillmentOrderRequest`. The only place that knows the field names services need.
 
 A value of the wrong kind where bridge reads it is a MalformedAnswer naming the field,
 never an AttributeError in a task. Missing optional fields read as empty; counts Amazon
@@ -12,6 +13,7 @@ from typing import Any
 
 from bridge.domain.fulfillment import (
     FulfillmentOrder,
+    FulfillmentOrderRequest,
     InventoryLevel,
     OrderChange,
     PackageItem,
@@ -23,6 +25,45 @@ GET_ORDER = "getFulfillmentOrder"
 LIST_ORDERS = "listAllFulfillmentOrders"
 INVENTORY = "getInventorySummaries"
 _INBOUND = ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
+
+
+def create_order_body(request: FulfillmentOrderRequest) -> dict[str, Any]:
+    """The CreateFulfillmentOrderRequest body (without marketplaceId, which the client
+    adds). Empty address fields and an empty email list are left out, as Amazon wants."""
+    address = request.destination
+    destination = {
+        "name": address.name,
+        "addressLine1": address.line1,
+        "addressLine2": address.line2,
+        "addressLine3": address.line3,
+        "city": address.city,
+        "stateOrRegion": address.state,
+        "postalCode": address.postal_code,
+        "countryCode": address.country_code,
+        "phone": address.phone,
+    }
+    body: dict[str, Any] = {
+        "sellerFulfillmentOrderId": request.seller_fulfillment_order_id,
+        "displayableOrderId": request.displayable_id,
+        "displayableOrderDate": request.displayable_date.astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"),
+        "displayableOrderComment": request.comment,
+        "shippingSpeedCategory": request.shipping_speed,
+        "destinationAddress": {key: value for key, value in destination.items() if value},
+        "fulfillmentAction": "Hold" if request.hold else "Ship",
+        "fulfillmentPolicy": request.fulfillment_policy,
+        "items": [
+            {
+                "sellerSku": item.seller_sku,
+                "sellerFulfillmentOrderItemId": item.item_id,
+                "quantity": item.quantity,
+            }
+            for item in request.items
+        ],
+    }
+    if request.notification_emails:
+        body["notificationEmails"] = list(request.notification_emails)
+    return body
 
 
 def fulfillment_order(payload: dict[str, Any]) -> FulfillmentOrder:

@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from bridge.domain.fulfillment import CancelOutcome, ChangedOrders, FulfillmentOrder, InventoryLevel
+from bridge.domain.fulfillment import (
+    CancelOutcome,
+    ChangedOrders,
+    FulfillmentOrder,
+    FulfillmentOrderRequest,
+    InventoryLevel,
+)
 from bridge.domain.inbound import InboundItem
 from bridge.domain.inbound_amazon import (
     CreatedInboundPlan,
@@ -35,8 +41,8 @@ from bridge.domain.inbound_amazon import (
 
 @runtime_checkable
 class FulfillmentNetwork(Protocol):
-    def create_fulfillment_order(self, request: dict[str, Any]) -> None:
-        """Send a CreateFulfillmentOrderRequest body as the domain layer built it.
+    def create_fulfillment_order(self, request: FulfillmentOrderRequest) -> None:
+        """Ask Amazon to create the fulfillment order the domain's mapping built.
         IndeterminateError: Amazon may have created it; read back, never resend blindly."""
 
     def fulfillment_order(self, seller_fulfillment_order_id: str) -> FulfillmentOrder | None:

@@ -243,7 +243,7 @@ def prepare(
                     detail=problem.message)
         return
     row.seller_fulfillment_order_id = sfo_id
-    row.request = mapped.request
+    row.request = mapped.request.to_json()
     repo.replace_lines(session, row, mapped.lines)
     repo.transition(session, row, S.READY, "ready", f"ready as {sfo_id}")
     result.ready += 1

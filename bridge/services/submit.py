@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bridge.carts.contract import CartAdapter
 from bridge.config import BridgeSettings, StorefrontConfig
 from bridge.domain import retry_budget
+from bridge.domain.fulfillment import FulfillmentOrderRequest
 from bridge.domain.model import CartOrder
 from bridge.domain.retry_budget import RetryBudget
 from bridge.domain.states import NOT_YET_SUBMITTED
@@ -142,10 +143,11 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
                now: Callable[[], datetime] = utcnow) -> None:
     with ledger.transaction() as session:
         row = repo.existing_order(session, order_id)
-        sfo_id, request, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
-    if sfo_id is None or request is None:
+        sfo_id, saved, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
+    if sfo_id is None or saved is None:
         # Both are saved when the order becomes ready, before it can be claimed.
         raise LookupError(f"order {order_id} has no fulfillment order id or request to send")
+    request = FulfillmentOrderRequest.from_json(saved)
     if resolve_first:
         if fba.fulfillment_order(sfo_id) is not None:
             _accepted(ledger, order_id, "found at Amazon on read-back", result)

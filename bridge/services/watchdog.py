@@ -162,11 +162,11 @@ def _when(moment: datetime) -> str:
 
 def created_on_hold(row: Order) -> bool:
     # Amazon takes Hold only at creation, so the saved request says whether it was asked.
-    return (row.request or {}).get("fulfillmentAction") == "Hold"
+    return bool((row.request or {}).get("hold"))
 
 
 def ship_deadline(row: Order, accepted_at: datetime) -> datetime:
-    speed = (row.request or {}).get("shippingSpeedCategory", "")
+    speed = (row.request or {}).get("shipping_speed", "")
     start = accepted_at
     if created_on_hold(row):
         start += HOLD_LIMIT  # it may have been released as late as the hold's last day
@@ -181,7 +181,7 @@ def ship_overdue(session: Session, storefront: str, now: datetime) -> list[Findi
             continue
         deadline = ship_deadline(row, row.accepted_at)
         if now > deadline:
-            speed = (row.request or {}).get("shippingSpeedCategory", "Standard")
+            speed = (row.request or {}).get("shipping_speed", "Standard")
             findings.append(Finding(
                 SHIP_OVERDUE, row.id,
                 f"Amazon accepted the order on {_when(row.accepted_at)} ({speed}) and has not "

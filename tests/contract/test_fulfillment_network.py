@@ -4,12 +4,13 @@ fake test the services against what the wire really does."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
-from bridge.domain.fulfillment import CancelVerdict
+from bridge.domain.fulfillment import CancelVerdict, FulfillmentOrderRequest, RequestedItem
+from bridge.domain.model import Address
 from bridge.errors import IndeterminateError, NeedsAttentionError, TransientError
 from bridge.fba.auth import LwaAuth
 from bridge.fba.client import FbaClient
@@ -25,21 +26,19 @@ TO_PLANNING, TO_PROCESSING, TO_COMPLETE = 31, 60, 120  # each step from the one 
 CLIENT_TIMEOUT, DROP_SECONDS = 0.8, 1.5
 
 
-def create_body(order_id: str = "CT-1001", quantity: int = 2, sku: str = "SKU-1") -> dict:
-    return {
-        "sellerFulfillmentOrderId": order_id,
-        "displayableOrderId": order_id,
-        "displayableOrderDate": "2026-01-05T09:00:00Z",
-        "displayableOrderComment": "Thank you for your order.",
-        "shippingSpeedCategory": "Standard",
-        "fulfillmentPolicy": "FillOrKill",
-        "destinationAddress": {
-            "name": "Jane Doe", "addressLine1": "1 Main St", "city": "Seattle",
-            "stateOrRegion": "WA", "postalCode": "98101", "countryCode": "US",
-        },
-        "items": [{"sellerSku": sku, "sellerFulfillmentOrderItemId": f"{order_id}-1",
-                   "quantity": quantity}],
-    }
+def create_body(order_id: str = "CT-1001", quantity: int = 2,
+                sku: str = "SKU-1") -> FulfillmentOrderRequest:
+    return FulfillmentOrderRequest(
+        seller_fulfillment_order_id=order_id,
+        displayable_id=order_id,
+        displayable_date=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        comment="Thank you for your order.",
+        shipping_speed="Standard",
+        destination=Address(name="Jane Doe", line1="1 Main St", city="Seattle", state="WA",
+                            postal_code="98101", country_code="US"),
+        fulfillment_policy="FillOrKill",
+        items=(RequestedItem(sku, f"{order_id}-1", quantity),),
+    )
 
 
 class OnTheFake:

@@ -20,6 +20,7 @@ from support import (
 
 from bridge import demo_store
 from bridge.demo_store import DemoLine
+from bridge.domain.fulfillment import FulfillmentOrderRequest
 from bridge.domain.states import OrderState as S
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter
@@ -177,7 +178,7 @@ def test_cancelled_while_the_outcome_is_unknown_and_amazon_has_it_is_cancelled_t
     shop.sim.admin.add_fault("createFulfillmentOrder", status=503, count=1)
     submit(shop)
     # The lost attempt did reach Amazon after all.
-    shop.fba.create_fulfillment_order(shop.row("#C1").request)
+    shop.fba.create_fulfillment_order(FulfillmentOrderRequest.from_json(shop.row("#C1").request))
 
     cancel_in_store_and_poll(shop, order_id)
     submit(shop)

@@ -162,8 +162,8 @@ def test_cart_edit_before_submission_remaps_and_after_submission_only_notes(shop
     edited = poll(shop, start + timedelta(minutes=3))
     assert (edited.changed, edited.recorded, edited.ready) == (1, 0, 1)
     row = shop.row("#EDIT")
-    assert row.request["destinationAddress"]["city"] == "Portland"
-    assert row.request["sellerFulfillmentOrderId"] == first_request["sellerFulfillmentOrderId"]
+    assert row.request["destination"]["city"] == "Portland"
+    assert row.request["seller_fulfillment_order_id"] == first_request["seller_fulfillment_order_id"]
 
     assert submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, limit=10,
                         now=at(start + timedelta(minutes=3))).accepted == 1

@@ -144,7 +144,7 @@ def test_a_create_answered_with_a_flood_is_cut_at_the_cap():
         with FbaClient(amazon.base_url, "ATVPDKIKX0DER", auth, NoLimiter(), "stand-in",
                        session=session, max_body=512 * 1024) as fba:
             with pytest.raises(IndeterminateError, match="524288-byte limit"):
-                fba.create_fulfillment_order({"sellerFulfillmentOrderId": "DEMO-1"})
+                fba.post_fulfillment_order({"sellerFulfillmentOrderId": "DEMO-1"})
     assert flood.sent < flood.total
 
 
@@ -166,7 +166,7 @@ def test_a_redirect_to_another_host_is_refused_with_the_host_named(shop):
     with redirect as amazon:
         fba = _client_for(shop.storefront, amazon.base_url, 5.0)
         with pytest.raises(RedirectRefused) as caught:
-            fba.create_fulfillment_order({"sellerFulfillmentOrderId": "DEMO-1"})
+            fba.post_fulfillment_order({"sellerFulfillmentOrderId": "DEMO-1"})
         fba.close()
     assert caught.value.target_host == "collector.example.net"
     assert "collector.example.net" in str(caught.value)
@@ -242,7 +242,7 @@ def test_an_untrusted_amazon_endpoint_sends_nothing_and_the_order_waits(shop, ce
         fba = _client_for(shop.storefront, amazon.base_url, 5.0)
         result = submit_ready(shop.ledger, fba, shop.cart, shop.storefront, 10)
         with pytest.raises(CertificateError, match="self-signed") as caught:
-            fba.create_fulfillment_order({})
+            fba.post_fulfillment_order({})
         fba.close()
         assert amazon.requests == []
     assert result.deferred == 1

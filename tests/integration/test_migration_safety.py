@@ -17,7 +17,7 @@ from bridge.cli import main
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 
-ALL_STEPS = 6  # migrations 0001 … 0006
+ALL_STEPS = 7  # migrations 0001 … 0007
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -17,6 +17,7 @@ from support import (
 
 from bridge import demo_store
 from bridge.demo_store import DemoLine
+from bridge.domain.fulfillment import FulfillmentOrderRequest
 from bridge.domain.states import OrderState as S
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter
@@ -39,7 +40,7 @@ class DiesBeforeSending:
     def __getattr__(self, name):
         return getattr(self._real, name)
 
-    def create_fulfillment_order(self, body: dict) -> None:
+    def create_fulfillment_order(self, request: FulfillmentOrderRequest) -> None:
         raise WorkerDied("killed before the create was sent")
 
 
@@ -91,7 +92,7 @@ def test_crash_after_the_create_before_the_commit_finds_the_order_and_creates_no
     row = shop.row("#5001")
     assert row.state == S.SUBMITTING
     # The create reached Amazon; the worker died before recording the answer.
-    shop.fba.create_fulfillment_order(row.request)
+    shop.fba.create_fulfillment_order(FulfillmentOrderRequest.from_json(row.request))
     assert shop.creates() == 1
 
     sweep(shop.ledger, [shop.storefront], **sweep_now_and_everything_stale())

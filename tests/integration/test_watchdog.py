@@ -65,7 +65,7 @@ def submit(shop, lines_by_number: dict[str, str], *, hold: bool = False) -> dict
         # As a storefront policy that holds orders would have saved the request.
         with shop.ledger.transaction() as session:
             for row in session.scalars(sa.select(Order)):
-                row.request = {**row.request, "fulfillmentAction": "Hold"}
+                row.request = {**row.request, "hold": True}
     accepted = submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, 10).accepted
     assert accepted == len(ids)
     return ids

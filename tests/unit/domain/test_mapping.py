@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.domain.fulfillment import RequestedItem
 from bridge.domain.ids import is_valid_seller_fulfillment_order_id, seller_fulfillment_order_id
 from bridge.domain.mapping import MappingPolicy, build_fulfillment_request
 from bridge.domain.model import Address, CartLine, CartOrder
@@ -37,15 +38,16 @@ def reason_of(**changes) -> str:
 
 def test_maps_a_good_order_to_the_models_fields():
     mapped = build_fulfillment_request(order(), "DEMO-1001", POLICY, known_skus={"FBA-A"})
-    body = mapped.request
-    assert body["sellerFulfillmentOrderId"] == "DEMO-1001"
-    assert body["displayableOrderId"] == "#1001"
-    assert body["displayableOrderDate"] == "2026-11-01T12:00:00Z"
-    assert body["displayableOrderComment"] == "Thanks for order #1001"
-    assert body["shippingSpeedCategory"] == "Expedited"
-    assert body["destinationAddress"]["countryCode"] == "US"
+    request = mapped.request
+    assert request.seller_fulfillment_order_id == "DEMO-1001"
+    assert request.displayable_id == "#1001"
+    assert request.displayable_date == datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    assert request.comment == "Thanks for order #1001"
+    assert request.shipping_speed == "Expedited"
+    assert request.destination.country_code == "US"
+    assert request.notification_emails == ("ava@example.com",)
     # the digital line is not sent; the SKU is mapped
-    assert body["items"] == [{"sellerSku": "FBA-A", "sellerFulfillmentOrderItemId": "L1", "quantity": 2}]
+    assert request.items == (RequestedItem(seller_sku="FBA-A", item_id="L1", quantity=2),)
     assert [line.seller_sku for line in mapped.lines] == ["FBA-A"]
 
 
@@ -88,7 +90,7 @@ def test_a_template_that_cannot_render_needs_attention(template):
 
 def test_unknown_skus_are_left_to_amazon_before_the_first_stock_sync():
     mapped = build_fulfillment_request(order(lines=(CartLine("L1", "NEW", 1),)), "D-1", POLICY, None)
-    assert mapped.request["items"][0]["sellerSku"] == "NEW"
+    assert mapped.request.items[0].seller_sku == "NEW"
 
 
 @given(st.text(min_size=1, max_size=200))
@@ -107,8 +109,7 @@ def test_distinct_cart_ids_get_distinct_fulfillment_ids():
 def test_a_kit_line_ships_as_its_components_each_with_its_own_item_id():
     mapped = build_fulfillment_request(
         order(lines=(CartLine("L1", "KIT", 3), CartLine("L2", "CART-A", 1))), "shop-1001", POLICY)
-    items = [(item["sellerSku"], item["quantity"], item["sellerFulfillmentOrderItemId"])
-             for item in mapped.request["items"]]
+    items = [(item.seller_sku, item.quantity, item.item_id) for item in mapped.request.items]
     assert items == [("FBA-A", 6, "L1_k0"), ("FBA-B", 3, "L1_k1"), ("FBA-A", 1, "L2")]
     assert [(line.line_id, line.cart_sku, line.kit_units) for line in mapped.lines] == [
         ("L1", "KIT", 2), ("L1", "KIT", 1), ("L2", "CART-A", 1)]

@@ -12,8 +12,11 @@ import responses
 
 from bridge import secrets
 from bridge.config import FulfillmentAccount
+from bridge.domain.fulfillment import FulfillmentOrderRequest, RequestedItem
+from bridge.domain.model import Address
 from bridge.errors import ConfigError, TransientError
 from bridge.fba.client import FbaClient, account_key, spapi_datetime
+from bridge.fba.outbound_mapping import create_order_body
 from bridge.fba.ratelimit import NoLimiter
 
 OUT = "fulfillmentOutbound_2020-07-01"
@@ -35,12 +38,31 @@ def test_create_posts_the_body_as_the_model_defines_it(amazon, make_client, mode
     body = amazon.create_body()
     models.validate(OUT, "CreateFulfillmentOrderRequest", body)
 
-    assert make_client().create_fulfillment_order(body) is None
+    assert make_client().post_fulfillment_order(body) is None
 
     sent = json.loads(amazon.spapi_calls[0].request.body)
     models.validate(OUT, "CreateFulfillmentOrderRequest", sent)
     assert sent == {**body, "marketplaceId": amazon.MARKETPLACE}
     models.validate(OUT, "CreateFulfillmentOrderResponse", {})
+
+
+def test_create_sends_the_domain_request_as_its_body(amazon, make_client, models):
+    amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", json={})
+    request = FulfillmentOrderRequest(
+        seller_fulfillment_order_id="demo-1001", displayable_id="1001",
+        displayable_date=datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+        comment="Thank you for your order 1001.", shipping_speed="Standard",
+        destination=Address(name="Jane Doe", line1="1 Main St", city="Seattle", state="WA",
+                            postal_code="98101", country_code="US"),
+        fulfillment_policy="FillOrKill", items=(RequestedItem("SKU-1", "1001-1", 2),),
+        notification_emails=("jane@example.com",),
+    )
+
+    assert make_client().create_fulfillment_order(request) is None
+
+    sent = json.loads(amazon.spapi_calls[0].request.body)
+    models.validate(OUT, "CreateFulfillmentOrderRequest", sent)
+    assert sent == {"marketplaceId": amazon.MARKETPLACE, **create_order_body(request)}
 
 
 def test_an_invalid_body_fails_the_model_check(models, amazon):

@@ -92,7 +92,7 @@ def test_a_rejected_request_needs_attention_with_amazons_errors(amazon, make_cli
         ]},
     )
     with pytest.raises(NeedsAttentionError) as caught:
-        make_client().create_fulfillment_order(amazon.create_body())
+        make_client().post_fulfillment_order(amazon.create_body())
 
     error = caught.value
     assert error.reason == "amazon_rejected"
@@ -147,7 +147,7 @@ def test_throttling_is_retried_no_faster_than_the_bucket_then_transient(amazon, 
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", status=429,
                json=amazon.errors("QuotaExceeded", "You exceeded your quota for the requested resource."))
     with pytest.raises(TransientError) as caught:
-        make_client(max_retries=3).create_fulfillment_order(amazon.create_body())
+        make_client(max_retries=3).post_fulfillment_order(amazon.create_body())
 
     error = caught.value
     assert not isinstance(error, IndeterminateError)  # a throttled create was not acted on
@@ -173,7 +173,7 @@ def test_throttling_honours_retry_after(amazon, make_client, clock):
 def test_an_unknown_outcome_of_a_create_is_indeterminate_at_once(amazon, make_client, failure):
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", **failure)
     with pytest.raises(IndeterminateError) as caught:
-        make_client().create_fulfillment_order(amazon.create_body())
+        make_client().post_fulfillment_order(amazon.create_body())
     assert len(amazon.spapi_calls) == 1
     _pickles(caught.value)
 
@@ -215,7 +215,7 @@ def test_a_read_that_keeps_failing_becomes_transient(amazon, make_client):
 def test_a_request_never_sent_is_retried_even_for_a_create(amazon, make_client, failure):
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", body=failure)
     with pytest.raises(TransientError) as caught:
-        make_client(max_retries=2).create_fulfillment_order(amazon.create_body())
+        make_client(max_retries=2).post_fulfillment_order(amazon.create_body())
 
     assert not isinstance(caught.value, IndeterminateError)
     assert len(amazon.spapi_calls) == 3
@@ -225,14 +225,14 @@ def test_a_request_never_sent_is_retried_even_for_a_create(amazon, make_client, 
 def test_a_create_refused_once_then_accepted_succeeds(amazon, make_client):
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", body=_refused())
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", json={})
-    make_client().create_fulfillment_order(amazon.create_body())
+    make_client().post_fulfillment_order(amazon.create_body())
     assert len(amazon.spapi_calls) == 2
 
 
 def test_an_unreachable_token_service_is_retried_before_anything_is_sent(amazon, make_client):
     amazon.mock.replace(responses.POST, amazon.TOKEN_URL, status=503)
     with pytest.raises(TransientError) as caught:
-        make_client(max_retries=1).create_fulfillment_order(amazon.create_body())
+        make_client(max_retries=1).post_fulfillment_order(amazon.create_body())
     assert not isinstance(caught.value, IndeterminateError)
     assert amazon.spapi_calls == []
     assert len(amazon.token_calls) == 2

@@ -46,7 +46,7 @@ def test_an_unreadable_2xx_to_a_create_is_indeterminate(amazon, make_client, kin
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", body=body, status=200)
 
     with pytest.raises(IndeterminateError) as caught:
-        make_client().create_fulfillment_order(amazon.create_body())
+        make_client().post_fulfillment_order(amazon.create_body())
 
     assert reason in caught.value.message
     assert "may have acted" in caught.value.message
@@ -67,7 +67,7 @@ def test_no_content_is_a_success_for_a_write(amazon, make_client):
 
 def test_an_empty_errors_list_is_still_a_success(amazon, make_client):
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", json={"errors": []})
-    make_client().create_fulfillment_order(amazon.create_body())
+    make_client().post_fulfillment_order(amazon.create_body())
 
 
 # -- reads: retried, then a typed transient error with the reason ----------------------------
@@ -177,7 +177,7 @@ def test_an_answer_over_the_cap_is_not_read_and_not_retried(amazon, make_client)
 def test_a_create_whose_answer_is_over_the_cap_is_indeterminate(amazon, make_client):
     amazon.add(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders", body="{" + " " * 5000 + "}")
     with pytest.raises(IndeterminateError) as caught:
-        make_client(max_body=1000).create_fulfillment_order(amazon.create_body())
+        make_client(max_body=1000).post_fulfillment_order(amazon.create_body())
     assert "1000-byte limit" in caught.value.message
 
 
@@ -194,7 +194,7 @@ def test_a_create_that_outlives_its_deadline_is_indeterminate(amazon, make_clien
     amazon.mock.add_callback(responses.POST, f"{amazon.OUTBOUND}/fulfillmentOrders",
                              callback=_slow_answer(clock, 30, {}))
     with pytest.raises(IndeterminateError) as caught:
-        make_client(clock=clock, deadline=5.0).create_fulfillment_order(amazon.create_body())
+        make_client(clock=clock, deadline=5.0).post_fulfillment_order(amazon.create_body())
     assert "within 5 s" in caught.value.message
     assert len(amazon.spapi_calls) == 1
 
@@ -221,7 +221,7 @@ def test_a_redirect_is_refused_naming_the_target_host(amazon, make_client, statu
                headers={"location": "https://collector.example.net/steal"})
 
     with pytest.raises(RedirectRefused) as caught:
-        make_client().create_fulfillment_order(amazon.create_body())
+        make_client().post_fulfillment_order(amazon.create_body())
 
     assert caught.value.target_host == "collector.example.net"
     assert "collector.example.net" in caught.value.message

@@ -29,7 +29,7 @@ def test_a_paid_order_is_recorded_and_ready(store):
     row = store.row("#1001")
     assert row.state == S.READY
     assert row.seller_fulfillment_order_id == "unit-1001"
-    assert [(i["sellerSku"], i["quantity"]) for i in row.request["items"]] == [("MUG", 2)]
+    assert [(i["seller_sku"], i["quantity"]) for i in row.request["items"]] == [("MUG", 2)]
 
 
 def test_an_unpaid_order_is_not_recorded_until_it_is_paid(store):
@@ -101,7 +101,7 @@ def test_an_edit_before_submission_maps_the_order_again(store):
     assert (result.changed, result.ready) == (1, 1)
     row = store.row("#1008")
     assert row.state == S.READY
-    assert sorted((i["sellerSku"], i["quantity"]) for i in row.request["items"]) == [
+    assert sorted((i["seller_sku"], i["quantity"]) for i in row.request["items"]) == [
         ("MUG", 3), ("TEE", 1)]
     assert "mapping the changed order again" in store.events("#1008")
     assert store.cart.notes == []

@@ -203,7 +203,7 @@ def test_an_order_still_on_hold_on_day_twelve_is_flagged(store):
     t0 = store.clock()
     row = store.row("#7103")
     # bridge's mapping asks for Ship; an order whose saved request asked Amazon for Hold.
-    pin(store, "#7103", accepted_at=t0, request={**row.request, "fulfillmentAction": "Hold"})
+    pin(store, "#7103", accepted_at=t0, request={**row.request, "hold": True})
 
     early = run_watch(store, t0 + timedelta(days=12) - timedelta(minutes=1))
     assert kinds(early, HOLD_EXPIRING) == []
