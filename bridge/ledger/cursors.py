@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bridge.ledger.tables import Cursor, utcnow
+from bridge.ledger.tables import Cursor, session_now
 
 
 def get_cursor(session: Session, storefront: str, flow: str) -> Cursor | None:
@@ -15,7 +15,7 @@ def get_cursor(session: Session, storefront: str, flow: str) -> Cursor | None:
 
 def set_cursor(session: Session, storefront: str, flow: str, position: datetime) -> None:
     cursor = session.get(Cursor, (storefront, flow))
-    now = utcnow()
+    now = session_now(session)
     if cursor is None:
         session.add(Cursor(storefront=storefront, flow=flow, position=position, last_run_at=now))
     else:

@@ -14,7 +14,7 @@ from bridge.domain.mapping import MappedLine
 from bridge.domain.model import CartOrder
 from bridge.domain.states import AT_AMAZON_OPEN, OrderState, check_transition
 from bridge.ledger.events import record_event
-from bridge.ledger.tables import Order, OrderLine, Package, utcnow
+from bridge.ledger.tables import Order, OrderLine, Package, session_now
 from bridge.ledger.transactions import Ledger
 
 
@@ -113,7 +113,7 @@ def transition(
     """Move `row` to `target`, logging the change. `reason` is kept for needs_attention."""
     current = row.state
     check_transition(current, target.value)
-    now = utcnow()
+    now = session_now(session)
     row.state = target.value
     row.state_changed_at = now
     if target is OrderState.NEEDS_ATTENTION:

@@ -73,7 +73,7 @@ from bridge.ledger.stock import (
     units_ordered_since,
 )
 from bridge.ledger.storefronts import is_paused, lock_storefront, pause_storefront, resume_storefront
-from bridge.ledger.tables import Lease, utcnow
+from bridge.ledger.tables import Lease
 from bridge.ledger.transactions import Ledger
 from bridge.ledger.upsert import insert_for
 from bridge.logging import get_logger
@@ -198,7 +198,7 @@ def acquire_lease(ledger: Ledger, name: str, holder: str, seconds: float, *,
                   now: datetime | None = None) -> bool:
     """Take or renew the lease `name` for `seconds` unless another holder has an
     unexpired one whose process is not known to be dead."""
-    now = now or utcnow()
+    now = now or ledger.clock()
     until = now + timedelta(seconds=seconds)
     with ledger.transaction() as session:
         _upsert_lease_row(session, name, now)
@@ -220,7 +220,7 @@ def renew_lease(session: Session, name: str, holder: str, until: datetime) -> bo
 def release_lease(ledger: Ledger, name: str, holder: str) -> None:
     with ledger.transaction() as session:
         session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                        .values(holder="", until=utcnow()))
+                        .values(holder="", until=ledger.clock()))
 
 
 class HeldLease:
@@ -229,9 +229,10 @@ class HeldLease:
     within the lifetime); `check()` and `confirm(session)` then raise `LeaseLost`."""
 
     def __init__(self, ledger: Ledger, name: str, holder: str, seconds: float,
-                 clock: Callable[[], datetime] = utcnow, every: float | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 every: float | None = None) -> None:
         self.ledger, self.name, self.holder, self.seconds = ledger, name, holder, seconds
-        self.clock = clock
+        self.clock = clock = clock or ledger.clock
         self.every = seconds / 3 if every is None else every
         self.owner = threading.get_ident()
         self.expires = clock() + timedelta(seconds=seconds)
@@ -331,13 +332,13 @@ def release_all_leases() -> None:
 
 @contextmanager
 def lease(ledger: Ledger, name: str, seconds: float = LEASE_SECONDS, *,
-          clock: Callable[[], datetime] = utcnow,
+          clock: Callable[[], datetime] | None = None,
           every: float | None = None) -> Iterator[HeldLease | None]:
     """Yields a `HeldLease` (truthy) when this caller holds the lease for the block, kept
     alive by its heartbeat; a falsy value when another does (the caller then skips its
     run: one is already doing the work)."""
     held = HeldLease(ledger, name, holder_id(), seconds, clock, every)
-    if not acquire_lease(ledger, name, held.holder, seconds, now=clock()):
+    if not acquire_lease(ledger, name, held.holder, seconds, now=held.clock()):
         yield None
         return
     with _held_lock:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.ledger.events import record_event
-from bridge.ledger.tables import Storefront, utcnow
+from bridge.ledger.tables import Storefront, session_now
 from bridge.ledger.upsert import insert_for
 
 
@@ -16,7 +16,7 @@ def lock_storefront(session: Session, name: str) -> Storefront:
     # Create the row if missing without racing another worker doing the same.
     session.execute(
         insert_for(session, Storefront)
-        .values(name=name, paused=False, paused_reason="", updated_at=utcnow())
+        .values(name=name, paused=False, paused_reason="", updated_at=session_now(session))
         .on_conflict_do_nothing(index_elements=["name"])
     )
     return session.scalars(select(Storefront).where(Storefront.name == name).with_for_update()).one()
@@ -29,11 +29,11 @@ def is_paused(session: Session, name: str) -> str | None:
 
 def pause_storefront(session: Session, name: str, reason: str) -> None:
     row = lock_storefront(session, name)
-    row.paused, row.paused_reason, row.updated_at = True, reason, utcnow()
+    row.paused, row.paused_reason, row.updated_at = True, reason, session_now(session)
     record_event(session, name, None, "storefront_paused", message=reason)
 
 
 def resume_storefront(session: Session, name: str) -> None:
     row = lock_storefront(session, name)
-    row.paused, row.paused_reason, row.updated_at = False, "", utcnow()
+    row.paused, row.paused_reason, row.updated_at = False, "", session_now(session)
     record_event(session, name, None, "storefront_resumed")

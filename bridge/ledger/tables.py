@@ -3,6 +3,7 @@ fails when the two disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -46,6 +47,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def session_now(session: Session) -> datetime:
+    """The time a ledger function stamps: the clock of the `Ledger` whose transaction this
+    session is (`session.info["clock"]`), else the real one."""
+    clock: Callable[[], datetime] = session.info.get("clock", utcnow)
+    return clock()
 
 
 # Stable constraint names, so migrations can name what they change.

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from bridge.ledger import health as health_rows
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import utcnow
 
 DEGRADED_AFTER = 3
 # A success is written at most this often while nothing failed: no write per run.
@@ -31,8 +30,8 @@ class Degraded:
 
 
 def record_outcome(ledger: Ledger, storefront: str, flow: str, error: BaseException | None,
-                   now: Callable[[], datetime] = utcnow) -> None:
-    at = now()
+                   now: Callable[[], datetime] | None = None) -> None:
+    at = (now or ledger.clock)()
     with ledger.transaction() as session:
         row = health_rows.flow_health(session, storefront, flow)
         if error is None and row is not None and row.failures == 0 and row.last_ok_at \

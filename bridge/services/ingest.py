@@ -60,10 +60,11 @@ def ingest_orders(
     cart: CartAdapter,
     storefront: StorefrontConfig,
     *,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] | None = None,
 ) -> IngestResult:
     """One poll of the cart. Only one poll per storefront runs at a time: a second one
     started meanwhile (a beat tick, a nudge) returns at once with `skipped` set."""
+    now = now or ledger.clock
     with repo.lease(ledger, f"{storefront.name}:{FLOW}", LEASE_SECONDS) as held:
         if not held:
             return IngestResult(skipped=True)

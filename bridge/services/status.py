@@ -25,7 +25,7 @@ from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import packages as packages_of_orders
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, utcnow
+from bridge.ledger.tables import Order
 from bridge.services.common import tell_merchant
 
 FLOW = "status"
@@ -46,8 +46,9 @@ def sync_status(
     cart: CartAdapter | None,
     storefront: StorefrontConfig,
     *,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] | None = None,
 ) -> StatusResult:
+    now = now or ledger.clock
     result = StatusResult()
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):

@@ -27,7 +27,7 @@ from bridge.errors import NeedsAttentionError
 from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import ShopStock, utcnow
+from bridge.ledger.tables import ShopStock
 from bridge.logging import get_logger
 from bridge.services import ingest
 from bridge.services.stock_amazon import read_inventory
@@ -67,11 +67,12 @@ def sync_stock(
     full: bool = False,
     read_amazon: bool = True,
     reconcile: bool | None = None,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] | None = None,
 ) -> StockResult:
     """One stock cycle. `read_amazon` false applies bridge's own reservations only (new
     or cancelled orders), at no SP-API cost; `reconcile` (default: `read_amazon`) reads
     every shop SKU, otherwise only those whose target moved from what the shop showed."""
+    now = now or ledger.clock
     result = StockResult()
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):

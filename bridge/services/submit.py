@@ -31,7 +31,7 @@ from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, T
 from bridge.fba.port import FulfillmentNetwork
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, utcnow
+from bridge.ledger.tables import Order
 from bridge.logging import bind_context
 from bridge.services import ingest
 from bridge.services.common import log, tell_merchant
@@ -58,9 +58,10 @@ def submit_ready(
     limit: int,
     *,
     settings: BridgeSettings | None = None,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] | None = None,
 ) -> SubmitResult:
     """Submit up to `limit` orders that are ready or whose last submission is unknown."""
+    now = now or ledger.clock
     settings = settings or BridgeSettings()
     budget = RetryBudget(settings.stall_after_seconds, settings.stall_after_attempts)
     result = SubmitResult()
@@ -140,7 +141,8 @@ def _recheck_cart(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
 def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, order_id: int,
                *, resolve_first: bool,
                result: SubmitResult, budget: RetryBudget = DEFAULT_BUDGET,
-               now: Callable[[], datetime] = utcnow) -> None:
+               now: Callable[[], datetime] | None = None) -> None:
+    now = now or ledger.clock
     with ledger.transaction() as session:
         row = repo.existing_order(session, order_id)
         sfo_id, saved, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
@@ -150,7 +152,7 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
     request = FulfillmentOrderRequest.from_json(saved)
     if resolve_first:
         if fba.fulfillment_order(sfo_id) is not None:
-            _accepted(ledger, order_id, "found at Amazon on read-back", result)
+            _accepted(ledger, order_id, "found at Amazon on read-back", result, now())
             return
         with ledger.transaction() as session:
             row = repo.existing_order(session, order_id)
@@ -183,7 +185,8 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
         # A refusal after an earlier ambiguous attempt may mean "that id exists":
         # read back before calling it a failure.
         if attempts > 1 and fba.fulfillment_order(sfo_id) is not None:
-            _accepted(ledger, order_id, "found at Amazon after a refused repeat", result)
+            _accepted(ledger, order_id, "found at Amazon after a refused repeat", result,
+                      now())
             return
         with ledger.transaction() as session:
             row = repo.existing_order(session, order_id)
@@ -198,13 +201,14 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
                           ledger=ledger, storefront=row.storefront)
         log.warning("order_refused", order_id=order_id, detail=problem.message)
         return
-    _accepted(ledger, order_id, "Amazon accepted the fulfillment order", result)
+    _accepted(ledger, order_id, "Amazon accepted the fulfillment order", result, now())
 
 
-def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult) -> None:
+def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult,
+              now: datetime) -> None:
     with ledger.transaction() as session:
         row = repo.existing_order(session, order_id)
-        row.accepted_at = utcnow()
+        row.accepted_at = now
         row.last_error = ""
         # What Amazon calls an order it has just validated; the status sync then reads
         # the order again only once Amazon reports something else.
@@ -237,7 +241,7 @@ def _release(ledger: Ledger, cart: CartAdapter | None, claimed: list[tuple[int, 
                 row.attempts -= 1
             repo.transition(session, row, S(previous), "deferred", f"not sent: {why}")
             if index == 0 and budget is not None:
-                note = _record_failure(session, row, why, now or utcnow(), budget)
+                note = _record_failure(session, row, why, now or ledger.clock(), budget)
                 snapshot, storefront = row.snapshot, row.storefront
     if note:
         _tell(cart, snapshot, note, ledger, storefront)

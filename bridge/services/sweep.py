@@ -15,7 +15,6 @@ from bridge.config import StorefrontConfig
 from bridge.domain.states import OrderState as S
 from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import utcnow
 
 
 def sweep(
@@ -25,7 +24,7 @@ def sweep(
     now: datetime | None = None,
 ) -> dict[str, set[str]]:
     """Returns, per storefront, the flows that have work waiting."""
-    now = now or utcnow()
+    now = now or ledger.clock()
     cutoff = now - stale_after
     nudges: dict[str, set[str]] = {}
     for storefront in storefronts:

@@ -16,7 +16,7 @@ from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
 from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, Package, utcnow
+from bridge.ledger.tables import Order, Package, session_now
 from bridge.services.common import tell_merchant_each
 
 # Public tracking pages per Amazon carrier code; unknown carriers get no URL.
@@ -68,7 +68,7 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
                 notes.append((cart_order, _refused_note(package, refused)))
                 result.refused += 1
                 continue
-            package.pushed_at = utcnow()
+            package.pushed_at = session_now(session)
             if written:
                 result.written += 1
             else:

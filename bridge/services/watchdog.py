@@ -34,7 +34,7 @@ from bridge.ledger import health as health_rows
 from bridge.ledger import packages as package_rows
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Flag, Order, utcnow
+from bridge.ledger.tables import Flag, Order
 from bridge.logging import get_logger
 from bridge.services.common import tell_merchant
 from bridge.services.ingest import FLOW as ORDERS_FLOW
@@ -101,7 +101,7 @@ def watch(
     """One watchdog run over every storefront (paused ones too: a paused storefront is
     stuck, and Amazon keeps shipping its orders). `cart_for` gives the adapter for shop
     notes; without it, notes wait for a run that has one."""
-    now = now or utcnow()
+    now = now or ledger.clock()
     result = WatchResult()
     for storefront in storefronts:
         watch_storefront(ledger, storefront, cart_for, thresholds, now, result)

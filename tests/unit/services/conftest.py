@@ -140,17 +140,23 @@ class Shop:
 
 
 @pytest.fixture
-def ledger():
+def clock() -> ManualClock:
+    """The one clock of a test: the fake network's, the shop's and the ledger's own (state
+    changes, acceptance, packages, cursors, leases and flags are stamped from it)."""
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def ledger(clock):
     # One connection for the whole test: an in-memory database lives as long as it.
     engine = make_engine("sqlite://", poolclass=StaticPool)
     Base.metadata.create_all(engine)
-    yield Ledger(engine)
+    yield Ledger(engine, clock=clock)
     engine.dispose()
 
 
 @pytest.fixture
-def shop(ledger) -> Shop:
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+def shop(ledger, clock) -> Shop:
     storefront = StorefrontConfig(
         name="unit", cart=CartConnection(platform=ListCart.platform),
         fulfillment=FulfillmentAccount(client_id="x", client_secret="env:UNUSED",
@@ -282,11 +288,8 @@ def configure():
 
 
 @pytest.fixture
-def store(ledger) -> Shop:
+def store(ledger, clock) -> Shop:
     """A storefront never polled yet, on a shop that pages, dedupes and keeps stock."""
-    # The clock starts at the real moment because the ledger stamps its own times
-    # (state changes, acceptance) with the real clock.
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     storefront = StorefrontConfig(
         name="unit", cart=CartConnection(platform=MemoryCart.platform),
         fulfillment=FulfillmentAccount(client_id="x", client_secret="env:UNUSED",

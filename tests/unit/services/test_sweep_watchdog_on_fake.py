@@ -2,8 +2,9 @@
 nudged again (a stuck submission becomes unknown), and each kind of flag is raised
 past its deadline, not before, noted in the shop once, and cleared when it is gone.
 
-The ledger stamps its own times (state changes, acceptance, packages) with the real
-clock, so each test pins the times it judges to a moment `T0` of its own."""
+The ledger stamps its own times (state changes, acceptance, packages) with the test's
+clock (conftest's `clock` fixture), so a time read off the clock right after a step is
+the time the ledger recorded for it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError
-from bridge.ledger.tables import Order, Package
+from bridge.ledger.tables import Order
 from bridge.services.followups import pause_for
 from bridge.services.ingest import ingest_orders
 from bridge.services.status import sync_status
@@ -44,7 +45,7 @@ def accepted(store, *numbers: str) -> None:
 
 
 def pin(store, number: str, **values) -> None:
-    """Set an order row's times (or saved request) to the test's own moments."""
+    """Set an order row's columns (its saved request) by hand."""
     with store.ledger.transaction() as session:
         session.execute(sa.update(Order).where(Order.number == number).values(**values))
 
@@ -72,9 +73,8 @@ def cleared(result, kind: str) -> int:
 def test_a_submission_stuck_in_submitting_becomes_unknown_once_stale(store):
     store.place("#7001")
     ingest_orders(store.ledger, store.cart, store.storefront, now=store.clock)
-    store.move("#7001", S.SUBMITTING, "a worker claimed it and died")
     t0 = store.clock()
-    pin(store, "#7001", state_changed_at=t0)
+    store.move("#7001", S.SUBMITTING, "a worker claimed it and died")
 
     # Not stale yet: the worker may still be calling Amazon.
     assert nudges(store, t0 + STALE - timedelta(seconds=1)) == {}
@@ -91,9 +91,8 @@ def test_each_kind_of_waiting_work_nudges_its_flow(store):
     ingest_orders(store.ledger, store.cart, store.storefront, now=store.clock)
     assert nudges(store, store.clock()) == {"unit": {"submit"}}
 
-    submit_ready(store.ledger, store.amazon, store.cart, store.storefront, 10, now=store.clock)
     t0 = store.clock()
-    pin(store, "#7002", state_changed_at=t0)
+    submit_ready(store.ledger, store.amazon, store.cart, store.storefront, 10, now=store.clock)
     assert nudges(store, t0) == {}, "accepted and recently changed: the status sync follows it"
     # Quiet at Amazon for longer than the stale period: read it back.
     assert nudges(store, t0 + STALE + timedelta(seconds=1)) == {"unit": {"reconcile"}}
@@ -130,7 +129,6 @@ def test_an_order_not_shipped_within_its_speeds_allowance_is_flagged(store, conf
     configure(store, policy={"shipping_speeds": {"standard": speed}})
     accepted(store, "#7101")
     t0 = store.clock()
-    pin(store, "#7101", accepted_at=t0)
 
     early = run_watch(store, t0 + allowance - timedelta(minutes=1))
     assert kinds(early, SHIP_OVERDUE) == []
@@ -155,10 +153,8 @@ def test_an_order_not_shipped_within_its_speeds_allowance_is_flagged(store, conf
 def test_tracking_not_in_the_shop_after_the_threshold_is_flagged(store):
     accepted(store, "#7102")
     store.amazon.advance(TO_COMPLETE)
-    sync_status(store.ledger, store.amazon, store.cart, store.storefront, now=store.clock)
     t0 = store.clock()
-    with store.ledger.transaction() as session:
-        session.execute(sa.update(Package).values(created_at=t0))
+    sync_status(store.ledger, store.amazon, store.cart, store.storefront, now=store.clock)
     thresholds = Thresholds(tracking_overdue=timedelta(minutes=30))
 
     early = run_watch(store, t0 + timedelta(minutes=29), thresholds)
@@ -192,9 +188,9 @@ def test_a_poll_overdue_flag_names_the_pause_and_clears_after_a_poll(store):
     assert kinds(late, POLL_OVERDUE) == [(POLL_OVERDUE, "")]
     assert "paused: the shop refused the access token" in late.raised[0].message
 
-    # A successful poll (its run time is the ledger's real clock, hence the margin).
+    # A successful poll, run on the same clock as the watchdog.
     ingest_orders(store.ledger, store.cart, store.storefront, now=store.clock)
-    done = run_watch(store, t0 + timedelta(seconds=30))
+    done = run_watch(store, t0)
     assert cleared(done, POLL_OVERDUE) == 1
 
 
@@ -203,7 +199,7 @@ def test_an_order_still_on_hold_on_day_twelve_is_flagged(store):
     t0 = store.clock()
     row = store.row("#7103")
     # bridge's mapping asks for Ship; an order whose saved request asked Amazon for Hold.
-    pin(store, "#7103", accepted_at=t0, request={**row.request, "hold": True})
+    pin(store, "#7103", request={**row.request, "hold": True})
 
     early = run_watch(store, t0 + timedelta(days=12) - timedelta(minutes=1))
     assert kinds(early, HOLD_EXPIRING) == []
