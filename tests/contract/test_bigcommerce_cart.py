@@ -421,8 +421,24 @@ def test_unknown_skus_are_skipped_not_sent(harness, fake):
 # -- replay ----------------------------------------------------------------------------
 
 
+class VirtualClock:
+    """The store's clock, moved only by the adapter's waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_replay_of_a_long_throttled_walk_sees_each_order_once(harness, fake):
-    # ~760 calls against 50 per 0.5 s: the quota runs out whatever the machine's speed.
+    # ~760 calls against 50 per 0.5 s of the store's own (virtual) clock: the quota runs
+    # out after every 50 calls, however busy the machine is.
+    clock = VirtualClock()
+    fake.limit.clock, fake.limit.window_start = clock, None
     fake.limit.quota = fake.limit.left = 50
     fake.limit.window_ms = 500
     fake.limit.forced_429 = 1
@@ -433,7 +449,7 @@ def test_replay_of_a_long_throttled_walk_sees_each_order_once(harness, fake):
         created.append(harness.create_order(f"{30000 + i}", [LineSpec("MUG-BLUE"), LineSpec("TEE-M")],
                                             updated_at=at(second)))
     past_end = harness.create_order("39999", [LineSpec("MUG-BLUE")], updated_at=at(100))
-    adapter = harness.adapter()
+    adapter = harness.adapter(sleep=clock.sleep, clock=clock)
     seen, token, pages = [], None, 0
     while True:
         page = adapter.fetch_orders(at(0), at(100), token, 50)

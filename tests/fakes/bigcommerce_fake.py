@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import cache
@@ -88,11 +90,16 @@ class RateLimit:
     quota: int = 1000
     window_ms: int = 30000
     left: int = 1000
-    window_start: float = field(default_factory=time.monotonic)
+    # The store's clock; a test gives it a virtual one that moves only when the client
+    # sleeps, so running out of quota never depends on how fast the machine is.
+    clock: Callable[[], float] = time.monotonic
+    window_start: float | None = None
     forced_429: int = 0
 
     def take(self) -> tuple[bool, dict[str, str]]:
-        now = time.monotonic()
+        now = self.clock()
+        if self.window_start is None:
+            self.window_start = now
         elapsed_ms = (now - self.window_start) * 1000
         if elapsed_ms >= self.window_ms:
             self.window_start, self.left, elapsed_ms = now, self.quota, 0
@@ -103,7 +110,8 @@ class RateLimit:
             self.left -= 1
         headers = {
             "X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
-            "X-Rate-Limit-Time-Reset-Ms": str(max(1, int(self.window_ms - elapsed_ms))),
+            # Rounded up: waiting exactly this long always reaches the next window.
+            "X-Rate-Limit-Time-Reset-Ms": str(max(1, math.ceil(self.window_ms - elapsed_ms))),
             "X-Rate-Limit-Requests-Quota": str(self.quota),
             "X-Rate-Limit-Requests-Left": str(self.left),
         }

@@ -74,9 +74,11 @@ class BigCommerceAdapter:
     )
 
     def __init__(self, settings: BigCommerceSettings, access_token: str, *,
-                 sleep: Callable[[float], None] = time.sleep, max_retries: int = 4) -> None:
+                 sleep: Callable[[float], None] = time.sleep, max_retries: int = 4,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
-        self.http = BigCommerceHttp(settings.api_base, access_token,
+        # `sleep` and `clock` together time the quota waits (injected by tests).
+        self.http = BigCommerceHttp(settings.api_base, access_token, clock=clock,
                                     timeout=settings.timeout_seconds, sleep=sleep,
                                     max_retries=max_retries, verify=settings.verify,
                                     ca_bundle=settings.ca_bundle)
