@@ -105,6 +105,7 @@ class Workflow:
                  settle_seconds: float = 60) -> None:
         self.ledger, self.client, self.plan_id = ledger, client, plan_id
         self.choose = chooser or policy_chooser
+        self._by_policy = chooser is None  # the storefront's recorded rules decide
         self.progress = progress
         self.labels_dir = labels_dir
         self.operation_timeout = operation_timeout
@@ -179,9 +180,9 @@ class Workflow:
                 return True
         return False
 
-    def _pick(self, kind: str, options: Sequence[Option]) -> Option:
+    def _pick(self, kind: str, options: Sequence[Option], choose: Chooser | None = None) -> Option:
         """The chooser's pick, which must be one of `options`."""
-        chosen = self.choose(kind, options)
+        chosen = (choose or self.choose)(kind, options)
         for option in options:
             if option == chosen:
                 return option
@@ -237,7 +238,8 @@ class Workflow:
         self._advance("packing_generated", "packing options ready")
 
     def _confirm_option(self, kind: str, options: Callable[[], list[Confirmable]], operation: str,
-                        confirm: Callable[[str], OperationId]) -> Confirmable:
+                        confirm: Callable[[str], OperationId],
+                        choose: Chooser | None = None) -> Confirmable:
         """Choose one offered option (or find the one already accepted) and confirm it
         once; returns the option."""
         def accepted() -> Confirmable | None:
@@ -246,7 +248,7 @@ class Workflow:
         chosen = accepted()
         if chosen is None:
             offered = options()
-            chosen = self._pick(kind, [o for o in offered if o.status == OFFERED] or offered)
+            chosen = self._pick(kind, [o for o in offered if o.status == OFFERED] or offered, choose)
         option_id = chosen.option_id
         self._operation(operation, f"confirm the {kind} option",
                         lambda: confirm(option_id), lambda: accepted() is not None)
@@ -296,9 +298,12 @@ class Workflow:
         self._advance("placement_generated", "placement options ready")
 
     def _confirm_placement(self, plan: InboundPlan) -> None:
+        # `[inbound] placement = "first"` takes Amazon's first offer instead of the cheapest.
+        first = self._by_policy and plan.choices.get("placement") == "first"
         chosen = self._confirm_option(
             "placement", lambda: self._placement_options(plan), "confirmPlacementOption",
-            lambda option_id: self.client.confirm_placement_option(amazon_plan_id(plan), option_id))
+            lambda option_id: self.client.confirm_placement_option(amazon_plan_id(plan), option_id),
+            choose=first_offered if first else None)
         # A resumed run may find the accepted option without its shipment ids filled yet.
         chosen = next(o for o in self._placement_options(plan) if o.option_id == chosen.option_id)
         shipment_ids = list(chosen.shipment_ids)
@@ -432,6 +437,12 @@ def policy_chooser(kind: str, options: Sequence[InboundOption]) -> InboundOption
         raise NeedsAttentionError("inbound_no_options", f"Amazon offered no {kind} options")
     if kind in ("placement", "transportation"):
         return min(options, key=lambda o: o.cost if isinstance(o, PlacementOption | TransportationOption) else 0.0)
+    return options[0]
+
+
+def first_offered(kind: str, options: Sequence[InboundOption]) -> InboundOption:
+    if not options:
+        raise NeedsAttentionError("inbound_no_options", f"Amazon offered no {kind} options")
     return options[0]
 
 
