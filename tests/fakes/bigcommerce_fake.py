@@ -100,7 +100,9 @@ class RateLimit:
         now = self.clock()
         if self.window_start is None:
             self.window_start = now
-        elapsed_ms = (now - self.window_start) * 1000
+        # To the microsecond: a client that waits exactly the announced reset must reach
+        # the next window, whatever the float arithmetic of its clock made of the wait.
+        elapsed_ms = round((now - self.window_start) * 1000, 3)
         if elapsed_ms >= self.window_ms:
             self.window_start, self.left, elapsed_ms = now, self.quota, 0
         allowed = self.left > 0 and self.forced_429 == 0
