@@ -12,12 +12,14 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bridge import secrets
 from bridge.domain.skus import SkuMap
 from bridge.errors import ConfigError
+from bridge.net import is_loopback_host
 
 DEFAULT_CONFIG_DIR = Path("config")
 SPEEDS = ("Standard", "Expedited", "Priority", "ScheduledDelivery")
@@ -91,22 +93,10 @@ class FulfillmentAccount(_Strict):
 
     @staticmethod
     def _safe_url(url: str) -> bool:
-        import ipaddress
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url.strip())
         if not parts.hostname:
             return False
-        if parts.scheme == "https":
-            return True
-        if parts.scheme != "http":
-            return False
-        if parts.hostname == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(parts.hostname).is_loopback
-        except ValueError:
-            return False
+        return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
 
     @property
     def base_url(self) -> str:

@@ -11,6 +11,7 @@ The edges decide what an outcome means for their protocol (read or write, retry 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import ssl
@@ -436,3 +437,16 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _first_line(exc: BaseException | None) -> str:
     text = str(exc or "").strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and loopback addresses: the only hosts plain http may reach
+    when credentials travel (a local simulator or a shop on this machine)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

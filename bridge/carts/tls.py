@@ -9,11 +9,12 @@ refused unless the shop's URL is on the loopback."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from bridge.net import is_loopback_host
 
 KEYS = frozenset({"ca_bundle", "verify"})
 
@@ -60,12 +61,4 @@ def _check_ca_bundle(bundle: Any) -> list[tuple[str, str]]:
 def _on_loopback(url: Any) -> bool:
     if not isinstance(url, str):
         return False
-    host = urlsplit(url.strip()).hostname
-    if host is None:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url.strip()).hostname)

@@ -21,13 +21,13 @@ every problem with a given table, as (key, what is wrong).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from bridge import secrets
 from bridge.carts import tls
+from bridge.net import is_loopback_host
 
 DEFAULT_STOCK_BATCH = 20
 MAX_STOCK_BATCH = 1000
@@ -103,16 +103,9 @@ def _check_url(url: Any) -> list[tuple[str, str]]:
         return [("url", "must be the plain base URL: no credentials, query or fragment")]
     if "/rest" in parts.path.lower():
         return [("url", "give the store's base URL; bridge adds /rest/<store_code>/V1 itself")]
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         # A Bearer token or an OAuth exchange over plain HTTP can be read on the way.
         return [("url", "must use https (plain http is only allowed on this machine)")]
     return []
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

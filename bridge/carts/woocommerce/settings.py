@@ -7,7 +7,6 @@ tests), where nothing crosses a network."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bridge import secrets
 from bridge.carts import tls
+from bridge.net import is_loopback_host
 
 TRACKING_MODES = ("shipment-tracking", "notes")
 DEFAULT_READY = ("processing",)
@@ -95,19 +95,12 @@ def check_store_url(url: Any) -> list[tuple[str, str]]:
         return [("url", "must not carry credentials; use consumer_key and consumer_secret")]
     if parts.query or parts.fragment:
         return [("url", "must be the store's base URL, without ?query or #fragment")]
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         return [("url", "plain http:// is refused: WooCommerce keys would cross the network "
                         "in clear text; use https://")]
     return []
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_reference(key: str, value: Any) -> list[tuple[str, str]]:
