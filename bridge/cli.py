@@ -13,10 +13,7 @@ from rich.table import Table
 
 from bridge.cli_common import print_config_problems as _print_config_problems
 from bridge.cli_common import runtime as _runtime
-from bridge.cli_inbound import inbound as inbound_commands
-from bridge.cli_stock import stock as stock_commands
 from bridge.errors import ConfigError
-from bridge.sim.cli import sim as sim_commands
 
 if TYPE_CHECKING:  # loaded only when a command runs: `bridge --help` stays quick
     from bridge.bootstrap import Runtime
@@ -42,7 +39,30 @@ def _checked_runtime(ctx: click.Context) -> Runtime:
     return runtime
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command groups of their own modules are imported only when named: the
+    inbound workflow and the simulator's server would add most of a second to the
+    start of every command (`bridge status` included)."""
+
+    LAZY = ("inbound", "sim", "stock")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "inbound":
+            from bridge.cli_inbound import inbound
+            return inbound
+        if cmd_name == "sim":
+            from bridge.sim.cli import sim
+            return sim
+        if cmd_name == "stock":
+            from bridge.cli_stock import stock
+            return stock
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 @click.option("--config-dir", "-c", type=click.Path(file_okay=False), envvar="BRIDGE_CONFIG_DIR",
               help="Folder with bridge.toml and storefronts/ (default ./config).")
 @click.pass_context
@@ -160,13 +180,16 @@ def run(ctx: click.Context, concurrency: int) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--lane", type=click.Choice(["submit", "flows", "all"]),
+              help="The queues to consume: submit (submit, cancel) or flows (all others); "
+                   "run one of each so submission always has a worker.")
 @click.pass_context
-def worker(ctx: click.Context) -> None:
-    """Run a Celery worker (extra options go to Celery, e.g. -Q submit -c 4)."""
-    from bridge.daemon import celery_main
+def worker(ctx: click.Context, lane: str | None) -> None:
+    """Run a Celery worker (extra options go to Celery, e.g. --lane submit -c 1)."""
+    from bridge.daemon import celery_main, lane_arguments
 
     _checked_runtime(ctx)
-    celery_main(["worker", *ctx.args])
+    celery_main(["worker", *lane_arguments(lane, ctx.args), *ctx.args])
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -184,7 +207,7 @@ def beat(ctx: click.Context) -> None:
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Per storefront: orders by state, last poll, lag, and what needs attention."""
+    """Per storefront: open orders by state, last poll, lag, and what needs attention."""
     from bridge.services.orders import storefront_status
 
     rt = _runtime(ctx)
@@ -199,7 +222,8 @@ def status(ctx: click.Context) -> None:
                           f"since {flow.since.isoformat(timespec='seconds')}: {flow.error}[/red]",
                           soft_wrap=True)
         counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
-        console.print(f"  orders: {counts or 'none'}")
+        # Open states only: finished orders are the history, not the state of things.
+        console.print(f"  open orders: {counts or 'none'}")
         poll = report.last_order_poll.isoformat(timespec='seconds') if report.last_order_poll else "never"
         lag = f"{report.lag_seconds:.0f}s" if report.lag_seconds is not None else "-"
         console.print(f"  last order poll: {poll}   lag: {lag}   tracking to write: {report.unpushed_packages}")
@@ -276,6 +300,9 @@ def orders_show(ctx: click.Context, reference: str, storefront: str | None) -> N
         sys.exit(1)
     console.print(f"[bold]order {row.number}[/bold] ({row.storefront}, cart id {row.cart_order_id}, "
                   f"ledger id {row.id})")
+    if row.archived_at is not None:
+        console.print(f"  archived {row.archived_at.isoformat(timespec='seconds')} "
+                      "(finished; no longer in the live tables)")
     console.print(f"  state: {row.state}   amazon: {row.amazon_status or '-'}   "
                   f"fulfillment order: {row.seller_fulfillment_order_id or '-'}   attempts: {row.attempts}")
     if row.attention_reason:
@@ -306,6 +333,33 @@ def orders_retry(ctx: click.Context, reference: str, storefront: str | None) -> 
         console.print(f"[red]{exc}[/red]")
         sys.exit(1)
     console.print(f"order is now {state}")
+
+
+@orders.command("archive")
+@click.option("--older-than-days", type=int, required=True,
+              help="Archive finished orders whose last change is older than this (at least 7).")
+@click.option("--storefront", "-s", help="Only this storefront (default: every configured one).")
+@click.option("--dry-run", is_flag=True, help="Count what would be archived; change nothing.")
+@click.pass_context
+def orders_archive(ctx: click.Context, older_than_days: int, storefront: str | None,
+                   dry_run: bool) -> None:
+    """Move finished orders (complete, cancelled, ignored) with their history out of the
+    live tables into the archive, in batches; `orders show` still finds them. Replenishment
+    hints count the sales of live orders: keep at least their window (30 days) live."""
+    from bridge.services.retention import RetentionRefused, archive_finished
+
+    rt = _runtime(ctx)
+    try:
+        result = archive_finished(rt.ledger, [storefront] if storefront else list(rt.storefronts),
+                                  older_than_days, dry_run=dry_run)
+    except RetentionRefused as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        sys.exit(2)
+    verb = "would archive" if dry_run else "archived"
+    for name, count in result.archived.items():
+        console.print(f"  {name}: {count}")
+    console.print(f"{verb} {result.total} finished order(s) last changed before "
+                  f"{result.cutoff.isoformat(timespec='seconds')}")
 
 
 @main.group()
@@ -352,11 +406,6 @@ def demo(order_count: int, workdir: str, timeout: int) -> None:
 
     ok = run_demo(Path(workdir), order_count=order_count, timeout=timeout, console=console)
     sys.exit(0 if ok else 1)
-
-
-main.add_command(sim_commands, "sim")
-main.add_command(inbound_commands, "inbound")
-main.add_command(stock_commands, "stock")
 
 
 if __name__ == "__main__":

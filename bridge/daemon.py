@@ -15,13 +15,19 @@ log = get_logger("bridge.daemon")
 
 def prepare_broker(broker_url: str) -> None:
     """Create the broker's own tables/queues once, before worker and scheduler start:
-    on the SQLAlchemy transport both would otherwise race to create them at first use."""
-    from bridge.worker.app import QUEUES, app
+    on the SQLAlchemy transport both would otherwise race to create them at first use.
+    On RabbitMQ the queues are declared exactly as the app declares them (quorum, with
+    their exchanges and bindings): different arguments would be refused."""
+    from bridge.worker.app import QUEUES, app, is_amqp, task_queues
 
     with Connection(broker_url) as connection:
         channel = connection.default_channel
-        for name in QUEUES:
-            channel.queue_declare(queue=name, durable=True, auto_delete=False)
+        if is_amqp(broker_url):
+            for queue in task_queues(broker_url):
+                queue.bind(channel).declare()
+        else:
+            for name in QUEUES:
+                channel.queue_declare(queue=name, durable=True, auto_delete=False)
     app.connection_for_write().ensure_connection(max_retries=3)
 
 
@@ -38,6 +44,17 @@ def ensure_ledger(runtime: Runtime) -> None:
                          "run `bridge db upgrade`")
 
 
+def lane_arguments(lane: str | None, args: list[str]) -> list[str]:
+    """Celery options for a worker lane: its queues, and a node name of its own unless
+    one is given (two lanes on one host must not share a name)."""
+    if lane is None:
+        return []
+    from bridge.worker.app import LANES
+
+    named = any(arg in ("-n", "--hostname") or arg.startswith("--hostname=") for arg in args)
+    return ["--queues", ",".join(LANES[lane]), *([] if named else ["--hostname", f"{lane}@%h"])]
+
+
 def celery_main(argv: list[str]) -> None:
     from bridge.worker.app import app
 
@@ -49,20 +66,21 @@ def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
     thread, not Celery's forked `--beat` child: a forked child inherits the parent's
     SQLite broker connection, which the SQLAlchemy transport cannot share. The worker
     runs on `EmbeddedPool` (bridge/worker/runtime.py): task time limits, and a share of
-    the threads per storefront so one storefront's slow remote cannot hold them all.
+    the threads per storefront and lane so one storefront's slow remote cannot hold them
+    all and submission always finds a thread beside the status syncs.
     On SIGTERM Celery finishes the running tasks; the scheduler then stops and every
     lease this process still holds is released, so a successor starts at once."""
     from celery.beat import EmbeddedService
 
     from bridge.worker.app import QUEUES, app
-    from bridge.worker.runtime import EmbeddedPool, pool_size
+    from bridge.worker.runtime import SUBMIT_SHARE, EmbeddedPool, pool_size
 
     ensure_ledger(runtime)
     prepare_broker(runtime.config.settings.broker_url)
     threads, EmbeddedPool.share = pool_size(concurrency, len(runtime.storefronts))
     app.conf.worker_pool = "bridge.worker.runtime:EmbeddedPool"
     log.info("starting", storefronts=list(runtime.storefronts), threads=threads,
-             storefront_share=EmbeddedPool.share)
+             storefront_share=EmbeddedPool.share, submit_share=SUBMIT_SHARE)
     scheduler = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
     scheduler.start()
     try:

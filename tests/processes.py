@@ -3,13 +3,20 @@ waiting on conditions with a deadline (never asserting on time itself)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
 
 
 class Daemons:
@@ -29,6 +36,13 @@ class Daemons:
             )
         self.children.append((name, child, log_path))
         return child
+
+    def lanes(self, submit: int = 1, flows: int = 2, *extra: str) -> None:
+        """The production worker layout: a prefork worker for the submit lane (submit,
+        cancel) beside one for every other queue, so submission always has a process."""
+        for lane, concurrency in (("submit", submit), ("flows", flows)):
+            self.bridge(f"worker-{lane}", "worker", "--lane", lane, "--pool", "prefork",
+                        "-c", str(concurrency), "--loglevel", "INFO", *extra)
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "bridge.cli", *args], env=self.env,
@@ -68,3 +82,40 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float,
             return
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}\n{on_timeout()}")
+
+
+def rabbitmq_available() -> str:
+    """"" when RabbitMQ answers here and `rabbitmqctl` can manage it, else why not."""
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl is not installed"
+    try:
+        socket.create_connection((RABBITMQ_HOST, RABBITMQ_PORT), timeout=2).close()
+    except OSError as exc:
+        return f"nothing listens on {RABBITMQ_HOST}:{RABBITMQ_PORT} ({exc})"
+    return ""
+
+
+def rabbitmqctl(*args: str) -> str:
+    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr or done.stdout}")
+    return done.stdout
+
+
+@contextlib.contextmanager
+def rabbitmq_vhost() -> Iterator[tuple[str, str]]:
+    """A fresh RabbitMQ virtual host for one test, guest allowed in it; deleted with
+    everything in it afterwards. Yields (vhost, broker URL)."""
+    vhost = "bridge-" + uuid.uuid4().hex[:10]
+    rabbitmqctl("add_vhost", vhost)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield vhost, f"amqp://guest:guest@{RABBITMQ_HOST}:{RABBITMQ_PORT}/{vhost}"
+    finally:
+        rabbitmqctl("delete_vhost", vhost)
+
+
+def rabbitmq_queue_types(vhost: str) -> dict[str, str]:
+    """Queue name → type ("quorum", "classic") in a virtual host."""
+    listed = json.loads(rabbitmqctl("list_queues", "-p", vhost, "name", "type", "--formatter", "json"))
+    return {row["name"]: row["type"] for row in listed}

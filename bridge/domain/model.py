@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -53,15 +53,26 @@ class CartOrder:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy, stored in the ledger and hashed to detect edits."""
-        data = asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        data["updated_at"] = self.updated_at.isoformat()
-        return data
+        # By hand, not dataclasses.asdict: this runs several times per order on every
+        # poll, and asdict deep-copies every field. The result is the same dict.
+        return {
+            "order_id": self.order_id,
+            "number": self.number,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "paid": self.paid,
+            "cancelled": self.cancelled,
+            "lines": [dict(vars(line)) for line in self.lines],
+            "address": dict(vars(self.address)) if self.address is not None else None,
+            "shipping_method": self.shipping_method,
+            "email": self.email,
+        }
 
-    def content_hash(self) -> str:
+    def content_hash(self, snapshot: dict[str, Any] | None = None) -> str:
         """Hash of what matters for fulfillment; `updated_at` is left out so that a
-        touch without a change does not count as an edit."""
-        data = self.snapshot()
+        touch without a change does not count as an edit. `snapshot`: this order's
+        snapshot when the caller has it already."""
+        data = dict(snapshot) if snapshot is not None else self.snapshot()
         data.pop("updated_at")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 

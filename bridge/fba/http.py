@@ -49,6 +49,7 @@ from bridge.errors import (
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.operations import Operation
+from bridge.fba.priority import TOP, current_priority
 from bridge.fba.ratelimit import RateLimiter
 from bridge.net import nothing_sent
 
@@ -181,10 +182,21 @@ class SpApiHttp:
     def _bucket(self, op: Operation) -> str:
         return f"{self._account_key}:{op.name}"
 
+    def _acquire(self, op: Operation) -> None:
+        """A token from the bucket, at the priority of the flow making the call
+        (`bridge.fba.priority`). A top-priority call passes none, so a limiter written
+        before priorities existed still fits."""
+        priority = current_priority()
+        key = self._bucket(op)
+        if priority == TOP:
+            self._limiter.acquire(key, op.rate, op.burst, self._rate_limit_wait)
+        else:
+            self._limiter.acquire(key, op.rate, op.burst, self._rate_limit_wait, priority=priority)
+
     def _attempt(
         self, op: Operation, url: str, params: dict[str, Any] | None, body: dict[str, Any] | None
     ) -> dict[str, Any]:
-        self._limiter.acquire(self._bucket(op), op.rate, op.burst, self._rate_limit_wait)
+        self._acquire(op)
         try:
             token = self._auth.access_token()
         except CertificateError:

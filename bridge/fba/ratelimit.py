@@ -6,6 +6,11 @@ reserves the next token and sleeps until it is due, so waiters are served in ord
 without polling. A wait longer than the caller's `timeout` is refused with a
 TransientError (and nothing is reserved).
 
+Priorities (`bridge.fba.priority`): a caller of a lower tier may take a token only while
+the bucket keeps more than its reserve, and it never reserves a future token: it sleeps
+until its share should be there and asks again, so it cannot queue ahead of a higher
+tier. The top tier (every caller that set nothing) reserves and queues as described above.
+
 `InProcessLimiter` serves one process; `RedisLimiter` keeps the buckets in Redis so every
 worker of a deployment spends one shared budget. `NoLimiter` turns limits off."""
 
@@ -20,6 +25,7 @@ from typing import Protocol
 import redis
 
 from bridge.errors import TransientError
+from bridge.fba.priority import TOP, Priority, reserve
 
 # How long a rate learnt from `x-amzn-RateLimit-Limit` is trusted without being seen again.
 _LEARNT_RATE_TTL_SECONDS = 24 * 3600
@@ -28,7 +34,8 @@ _LEARNT_RATE_RESEND_SECONDS = 600
 
 
 class RateLimiter(Protocol):
-    def acquire(self, key: str, rate: float, burst: int, timeout: float) -> None: ...
+    def acquire(self, key: str, rate: float, burst: int, timeout: float,
+                priority: Priority = TOP) -> None: ...
 
     def update_rate(self, key: str, rate: float) -> None: ...
 
@@ -48,7 +55,8 @@ def _refused(key: str, wait: float) -> TransientError:
 class NoLimiter:
     """Sends as fast as the caller asks (benchmarks, or a simulator with limits off)."""
 
-    def acquire(self, key: str, rate: float, burst: int, timeout: float) -> None:
+    def acquire(self, key: str, rate: float, burst: int, timeout: float,
+                priority: Priority = TOP) -> None:
         return None
 
     def update_rate(self, key: str, rate: float) -> None:
@@ -75,46 +83,64 @@ class InProcessLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._learnt_rates: dict[str, float] = {}
 
-    def acquire(self, key: str, rate: float, burst: int, timeout: float) -> None:
-        wait = self._reserve(key, rate, burst, timeout)
-        if wait > 0:
-            # Sleep outside the lock: the token is already ours, others may reserve theirs.
-            self._sleep(wait)
+    def acquire(self, key: str, rate: float, burst: int, timeout: float,
+                priority: Priority = TOP) -> None:
+        keep, queue = reserve(priority, burst), priority == TOP
+        while True:
+            granted, wait = self._reserve(key, rate, burst, timeout, keep, queue)
+            # Sleep outside the lock: others may reserve theirs meanwhile.
+            if wait > 0:
+                self._sleep(wait)
+            if granted:
+                return
+            timeout = max(0.0, timeout - wait)
 
     def update_rate(self, key: str, rate: float) -> None:
         if rate > 0:
             with self._lock:
                 self._learnt_rates[key] = rate
 
-    def _reserve(self, key: str, rate: float, burst: int, timeout: float) -> float:
+    def _reserve(self, key: str, rate: float, burst: int, timeout: float, keep: float,
+                 queue: bool) -> tuple[bool, float]:
+        """(granted, wait): granted with the wait until the token is due, or not granted
+        (a lower tier) with the wait until it may ask again."""
         with self._lock:
             rate = self._learnt_rates.get(key, rate)
             now = self._clock()
             bucket = self._buckets.setdefault(key, _Bucket(tokens=float(burst), stamp=now))
             tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.stamp) * rate)
-            wait = max(0.0, (1.0 - tokens) / rate)
+            wait = max(0.0, (1.0 + keep - tokens) / rate)
             if wait > timeout:
                 raise _refused(key, wait)
+            if wait > 0 and not queue:
+                return False, wait
             bucket.tokens, bucket.stamp = tokens - 1.0, now
-            return wait
+            return True, wait
 
 
 # The same arithmetic as InProcessLimiter._reserve, atomic inside Redis. The clock is the
 # Redis server's, so workers on hosts whose clocks disagree still share one timeline.
-# Returns {granted (1/0), wait seconds as a string} (Lua numbers would be truncated).
+# ARGV: rate, burst, timeout, tokens to keep (the caller's reserve), 1 if it may queue.
+# Returns {1 granted / 0 refused / 2 ask again after the wait, wait seconds as a string}
+# (Lua numbers would be truncated).
 _RESERVE_SCRIPT = """
 local rate = tonumber(redis.call('GET', KEYS[2]) or ARGV[1])
 local burst = tonumber(ARGV[2])
 local timeout = tonumber(ARGV[3])
+local keep = tonumber(ARGV[4] or '0')
+local queue = (ARGV[5] or '1') == '1'
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
 local tokens = tonumber(state[1]) or burst
 local stamp = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
-local wait = math.max(0, (1 - tokens) / rate)
+local wait = math.max(0, (1 + keep - tokens) / rate)
 if wait > timeout then
   return {0, string.format('%.6f', wait)}
+end
+if wait > 0 and not queue then
+  return {2, string.format('%.6f', wait)}
 end
 tokens = tokens - 1
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'stamp', string.format('%.6f', now))
@@ -145,17 +171,25 @@ class RedisLimiter:
         bucket = f"{self._prefix}{{{key}}}"
         return bucket, bucket + ":rate"
 
-    def acquire(self, key: str, rate: float, burst: int, timeout: float) -> None:
-        try:
-            granted, wait_text = self._script(keys=self._keys(key), args=[rate, burst, timeout])
-        except redis.RedisError as exc:
-            # The URL may hold a password, so only the error's kind is named.
-            raise TransientError(f"the shared rate-limit store is unavailable ({type(exc).__name__})") from None
-        wait = float(wait_text)
-        if not int(granted):
-            raise _refused(key, wait)
-        if wait > 0:
-            self._sleep(wait)
+    def acquire(self, key: str, rate: float, burst: int, timeout: float,
+                priority: Priority = TOP) -> None:
+        keep, queue = reserve(priority, burst), int(priority == TOP)
+        while True:
+            try:
+                granted, wait_text = self._script(keys=self._keys(key),
+                                                  args=[rate, burst, timeout, keep, queue])
+            except redis.RedisError as exc:
+                # The URL may hold a password, so only the error's kind is named.
+                raise TransientError(
+                    f"the shared rate-limit store is unavailable ({type(exc).__name__})") from None
+            wait = float(wait_text)
+            if not int(granted):
+                raise _refused(key, wait)
+            if wait > 0:
+                self._sleep(wait)
+            if int(granted) == 1:
+                return
+            timeout = max(0.0, timeout - wait)
 
     def update_rate(self, key: str, rate: float) -> None:
         if rate <= 0:

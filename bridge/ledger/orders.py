@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.mapping import MappedLine
 from bridge.domain.model import CartOrder
-from bridge.domain.states import AT_AMAZON_OPEN, OrderState, check_transition
+from bridge.domain.states import AT_AMAZON_OPEN, TERMINAL, OrderState, check_transition
+from bridge.ledger import archive
 from bridge.ledger.events import record_event
 from bridge.ledger.tables import Order, OrderLine, Package, session_now
 from bridge.ledger.transactions import Ledger
@@ -31,7 +32,12 @@ def find_order(session: Session, storefront: str, cart_order_id: str, *,
 def find_orders(session: Session, storefront: str, cart_order_ids: Sequence[str], *,
                 lock: bool = False) -> dict[str, Order]:
     """The rows of several cart orders in one query (a page of a poll), locked like
-    `find_order` does; locks are taken in id order so two callers cannot deadlock."""
+    `find_order` does; locks are taken in id order so two callers cannot deadlock.
+
+    An archived order among them is brought back to the live tables first: the cart showed
+    it again (an edit, a refund), and it must be seen as the finished order it is, never
+    recorded and submitted anew. The lookup costs one indexed query, and only when some
+    orders are not live (new ones)."""
     if not cart_order_ids:
         return {}
     query = (select(Order)
@@ -39,7 +45,12 @@ def find_orders(session: Session, storefront: str, cart_order_ids: Sequence[str]
              .order_by(Order.id))
     if lock:
         query = query.with_for_update()
-    return {row.cart_order_id: row for row in session.scalars(query)}
+    found = {row.cart_order_id: row for row in session.scalars(query)}
+    missing = set(cart_order_ids) - found.keys()
+    if missing:
+        for archived in archive.archived_orders(session, storefront, missing, lock=lock):
+            found[archived.cart_order_id] = archive.restore(session, archived)
+    return found
 
 
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
@@ -47,6 +58,13 @@ def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order |
     if lock:
         query = query.with_for_update()
     return session.scalar(query)
+
+
+def get_orders(session: Session, order_ids: Sequence[int]) -> dict[int, Order]:
+    """Several rows by id in one query (a batch written together)."""
+    if not order_ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(Order).where(Order.id.in_(set(order_ids))))}
 
 
 def orders_matching(session: Session, reference: str, storefront: str | None = None,
@@ -78,20 +96,31 @@ def latest_orders(session: Session, storefront: str | None, state: str | None,
 
 
 def add_order(session: Session, storefront: str, order: CartOrder, state: OrderState) -> Order:
-    row = Order(
-        storefront=storefront,
-        cart_order_id=order.order_id,
-        number=order.number,
-        snapshot=order.snapshot(),
-        content_hash=order.content_hash(),
-        state=state.value,
-        cart_updated_at=order.updated_at,
-    )
-    session.add(row)
+    return add_orders(session, storefront, [order], state)[order.order_id]
+
+
+def add_orders(session: Session, storefront: str, orders: Sequence[CartOrder],
+               state: OrderState) -> dict[str, Order]:
+    """New rows for a page's new orders, inserted with one flush (their ids are needed
+    for the lines and events written next)."""
+    rows = {}
+    for order in orders:
+        snapshot = order.snapshot()
+        rows[order.order_id] = Order(
+            storefront=storefront,
+            cart_order_id=order.order_id,
+            number=order.number,
+            snapshot=snapshot,
+            content_hash=order.content_hash(snapshot),
+            state=state.value,
+            cart_updated_at=order.updated_at,
+        )
+    session.add_all(rows.values())
     session.flush()
-    record_event(session, storefront, row.id, "recorded", to_state=state.value,
-                 message=f"order {order.number} recorded from the cart")
-    return row
+    for order in orders:
+        record_event(session, storefront, rows[order.order_id].id, "recorded", to_state=state.value,
+                     message=f"order {order.number} recorded from the cart")
+    return rows
 
 
 def update_snapshot(row: Order, order: CartOrder) -> None:
@@ -148,8 +177,10 @@ def claim_orders(
     return list(session.scalars(query))
 
 
-def replace_lines(session: Session, row: Order, lines: Sequence[MappedLine]) -> None:
-    session.query(OrderLine).filter(OrderLine.order_id == row.id).delete()
+def replace_lines(session: Session, row: Order, lines: Sequence[MappedLine], *, new: bool = False) -> None:
+    """The order's items become `lines` (a `new` row has none to delete yet)."""
+    if not new:
+        session.query(OrderLine).filter(OrderLine.order_id == row.id).delete()
     for line in lines:
         session.add(
             OrderLine(
@@ -169,9 +200,18 @@ def order_lines(session: Session, order_id: int) -> list[OrderLine]:
     return list(session.scalars(select(OrderLine).where(OrderLine.order_id == order_id)))
 
 
+# Every state but the finished ones: the few rows that still have work.
+OPEN_STATES = tuple(state.value for state in OrderState if state not in TERMINAL)
+
+
 def counts_by_state(session: Session, storefront: str) -> dict[str, int]:
+    """Orders per open state. Finished ones are left out: they are nearly all of a
+    ledger's history, and counting them would read it all on every sweep and status;
+    the open ones are found through ix_orders_work (state, storefront)."""
     rows = session.execute(
-        select(Order.state, func.count()).where(Order.storefront == storefront).group_by(Order.state)
+        select(Order.state, func.count())
+        .where(Order.state.in_(OPEN_STATES), Order.storefront == storefront)
+        .group_by(Order.state)
     )
     return {state: count for state, count in rows}
 
@@ -329,7 +369,8 @@ def stalled_orders(session: Session, storefront: str, pending: Iterable[OrderSta
 
 def existing_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
     """The order a caller claimed or was handed by id; LookupError if the ledger has none
-    (rows are never deleted, so that is a wrong id, not a race)."""
+    (rows leave only when archived, finished and with nothing left to do, so that is a
+    wrong id, not a race)."""
     row = get_order(session, order_id, lock=lock)
     if row is None:
         raise LookupError(f"no order {order_id} in the ledger")

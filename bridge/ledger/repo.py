@@ -34,6 +34,7 @@ from bridge.ledger.flags import (
 from bridge.ledger.orders import (
     accepted_before,
     add_order,
+    add_orders,
     amazon_statuses_followed,
     claim_orders,
     clear_settled_failures,
@@ -44,6 +45,7 @@ from bridge.ledger.orders import (
     find_orders,
     followed_at_amazon,
     get_order,
+    get_orders,
     has_orders,
     latest_orders,
     lock_by_fulfillment_id,
@@ -82,9 +84,9 @@ __all__ = [
     # the session factory
     "Ledger",
     # orders
-    "accepted_before", "add_order", "amazon_statuses_followed", "claim_orders",
+    "accepted_before", "add_order", "add_orders", "amazon_statuses_followed", "claim_orders",
     "clear_settled_failures", "clear_stall", "counts_by_state", "existing_order", "find_order", "find_orders",
-    "followed_at_amazon", "get_order", "has_orders", "latest_orders", "lock_by_fulfillment_id",
+    "followed_at_amazon", "get_order", "get_orders", "has_orders", "latest_orders", "lock_by_fulfillment_id",
     "mark_stalled", "needing_attention", "order_lines", "orders_matching", "possibly_held_since",
     "quiet_at_amazon_count", "replace_lines", "shipped_with_all_tracking_written",
     "stalled_orders", "transition", "unchanged_followed", "update_snapshot",

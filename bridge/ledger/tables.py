@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -89,6 +90,10 @@ class Order(Base):
         # Few rows have a failure on record: finding them (to clear a settled one's flag)
         # must not scan a storefront's whole history.
         Index("ix_orders_failing", "storefront", "first_failed_at"),
+        # `bridge orders show <reference>` looks a reference up without a storefront:
+        # the unique key above starts with the storefront, so it cannot serve these.
+        Index("ix_orders_number", "number"),
+        Index("ix_orders_cart_order_id", "cart_order_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     storefront: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -145,7 +150,13 @@ class Package(Base):
     """One package Amazon shipped, and whether its tracking is in the cart yet."""
 
     __tablename__ = "packages"
-    __table_args__ = (UniqueConstraint("order_id", "package_number"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "package_number"),
+        # Few packages wait for their tracking; every tracking, status and sweep round
+        # looks for them, which without this would read every package ever shipped.
+        Index("ix_packages_unpushed", "order_id", postgresql_where=text("pushed_at IS NULL"),
+              sqlite_where=text("pushed_at IS NULL")),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
     amazon_shipment_id: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -316,7 +327,11 @@ class Flag(Base):
     __tablename__ = "flags"
     # One open flag per (storefront, kind, subject): `open_key` names the subject while
     # the flag is open and is NULL once cleared, and NULLs never collide in a unique key.
-    __table_args__ = (UniqueConstraint("storefront", "kind", "open_key"),)
+    __table_args__ = (
+        UniqueConstraint("storefront", "kind", "open_key"),
+        # Deleting an archived order cascades here: without it, one scan of flags per order.
+        Index("ix_flags_order", "order_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     storefront: Mapped[str] = mapped_column(String(40), nullable=False)
     order_id: Mapped[int | None] = mapped_column(
@@ -344,3 +359,41 @@ class FlowHealth(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+
+
+class Schedule(Base):
+    """When each storefront's periodic flow is next due. One tick claims the due rows
+    (moving each to its next due time in the same statement) and fans them out, so the
+    schedule scales with the rows due, not with one timer per storefront and flow."""
+
+    __tablename__ = "schedule"
+    __table_args__ = (Index("ix_schedule_due", "next_due_at"),)
+    storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The type comes from the annotation (float → FLOAT).
+    interval_seconds: Mapped[float] = mapped_column(nullable=False)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ArchivedOrder(Base):
+    """A finished order moved out of the live tables (`bridge orders archive`): its row,
+    lines, packages, events and flags as one JSON record, with the keys it is found by.
+    Ingest consults it, so an archived order the cart shows again is never recorded anew."""
+
+    __tablename__ = "archived_orders"
+    __table_args__ = (
+        UniqueConstraint("storefront", "cart_order_id"),
+        Index("ix_archived_orders_number", "number"),
+        Index("ix_archived_orders_cart_order_id", "cart_order_id"),
+        Index("ix_archived_orders_sfo_id", "seller_fulfillment_order_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    cart_order_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    number: Mapped[str] = mapped_column(String(255), nullable=False)
+    seller_fulfillment_order_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    state: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The order's last state change: when it finished.
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

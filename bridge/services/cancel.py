@@ -13,6 +13,7 @@ from bridge.domain.fulfillment import CancelVerdict
 from bridge.domain.model import CartOrder
 from bridge.domain.states import OrderState as S
 from bridge.fba.port import FulfillmentNetwork
+from bridge.fba.priority import Priority, call_priority
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.services.common import tell_merchant
@@ -24,6 +25,7 @@ class CancelResult:
     too_late: int = 0
 
 
+@call_priority(Priority.CANCEL)  # second in the rate budget, after creates
 def process_cancellations(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
                           storefront: StorefrontConfig, limit: int = 25) -> CancelResult:
     result = CancelResult()

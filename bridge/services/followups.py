@@ -65,7 +65,11 @@ def after_submit(storefront: str, result: SubmitResult, submit_batch: int) -> li
 
 
 def after_status(storefront: str, result: StatusResult) -> list[Nudge]:
-    return [Nudge("tracking", (storefront,))] if result.packages else []
+    nudges = [Nudge("tracking", (storefront,))] if result.packages else []
+    if result.more:
+        # The run stopped at its bounds to free the worker; the next one carries on.
+        nudges.append(Nudge("status", (storefront,)))
+    return nudges
 
 
 def after_reconcile(storefront: str) -> list[Nudge]:

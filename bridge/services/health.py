@@ -17,7 +17,7 @@ from bridge.ledger.repo import Ledger
 
 DEGRADED_AFTER = 3
 # A success is written at most this often while nothing failed: no write per run.
-OK_REFRESH = timedelta(minutes=1)
+OK_REFRESH = timedelta(minutes=15)
 MAX_ERROR = 500
 
 

@@ -18,11 +18,12 @@ from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.ids import seller_fulfillment_order_id
 from bridge.domain.mapping import build_fulfillment_request, reserved_lines
-from bridge.domain.model import CartOrder
+from bridge.domain.model import CartOrder, OrderPage
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
+from bridge.ledger.schedule import lease_taken
 from bridge.ledger.tables import Order, utcnow
 from bridge.services.common import log, mapping_policy, tell_merchant_each
 
@@ -65,33 +66,86 @@ def ingest_orders(
     """One poll of the cart. Only one poll per storefront runs at a time: a second one
     started meanwhile (a beat tick, a nudge) returns at once with `skipped` set."""
     now = now or ledger.clock
+    peek = None if _reading.get(storefront.name) else _peek(ledger, cart, storefront, now)
+    if isinstance(peek, IngestResult):
+        return peek
     with repo.lease(ledger, f"{storefront.name}:{FLOW}", LEASE_SECONDS) as held:
         if not held:
             return IngestResult(skipped=True)
         try:
-            return _poll(ledger, cart, storefront, now, held)
+            result = _poll(ledger, cart, storefront, now, held, peek)
+            _reading[storefront.name] = result.seen > 0
+            return result
         except repo.LeaseLost:
             # Another poll has taken over; pages committed so far stand, the rest is its.
             log.warning("poll_lease_lost", storefront=storefront.name)
             return IngestResult(skipped=True)
 
 
+# Storefronts whose last poll in this process read orders: the next poll goes straight
+# to the lease (orders stay in the window for the overlap, so a peek would only read
+# them twice); the peek comes back once a poll reads nothing.
+_reading: dict[str, bool] = {}
+
+
+@dataclass(frozen=True)
+class _Peek:
+    """The first page of a window, read before the lease was taken."""
+
+    position: datetime
+    since: datetime
+    until: datetime
+    page: OrderPage
+
+
+def _peek(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+          now: Callable[[], datetime]) -> IngestResult | _Peek | None:
+    """The idle path: most polls find nothing, so the first page is read before any
+    lease is taken. An empty window moves the cursor (one small write, which also tells
+    the watchdog the poll ran) and that is all. Anything read, even an order seen
+    before, goes to the full poll under its lease, which uses this page if the cursor
+    has not moved meanwhile. Reading without the lease is safe: it writes no order, and
+    a cursor never moves backwards. A first poll (no cursor yet) is not peeked at."""
+    with ledger.transaction() as session:
+        if lease_taken(session, f"{storefront.name}:{FLOW}", ledger.clock()):
+            return None  # a poll is running: the full path skips without reading
+        cursor = repo.get_cursor(session, storefront.name, FLOW)
+        position = cursor.position if cursor else None
+    if position is None:
+        return None
+    until = now()
+    since = position - timedelta(seconds=storefront.poll.overlap_seconds)
+    page = cart.fetch_orders(since, until, None, storefront.poll.page_size)
+    if page.orders or page.next_page is not None:
+        return _Peek(position, since, until, page)
+    with ledger.transaction() as session:
+        repo.set_cursor(session, storefront.name, FLOW, until)
+    return IngestResult(window=(since, until))
+
+
 def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
-          now: Callable[[], datetime], held: repo.HeldLease) -> IngestResult:
+          now: Callable[[], datetime], held: repo.HeldLease, peek: _Peek | None) -> IngestResult:
     result = IngestResult()
     with ledger.transaction() as session:
         cursor = repo.get_cursor(session, storefront.name, FLOW)
         position = cursor.position if cursor else None
-    until = now()
-    if position is None:
-        since = until - timedelta(hours=storefront.poll.initial_lookback_hours)
+    first: OrderPage | None = None
+    if peek is not None and position == peek.position:
+        since, until, first = peek.since, peek.until, peek.page
     else:
-        since = position - timedelta(seconds=storefront.poll.overlap_seconds)
+        until = now()
+        if position is None:
+            since = until - timedelta(hours=storefront.poll.initial_lookback_hours)
+        else:
+            since = position - timedelta(seconds=storefront.poll.overlap_seconds)
     result.window = (since, until)
 
     page_token: str | None = None
     while True:
-        page = cart.fetch_orders(since, until, page_token, storefront.poll.page_size)
+        if first is not None:
+            page, first = first, None
+        else:
+            page = cart.fetch_orders(since, until, page_token, storefront.poll.page_size)
         last_page = page.next_page is None
         with ledger.transaction() as session:
             held.confirm(session)  # a page commits only while this poll holds the lease
@@ -102,8 +156,16 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
             # between would be overwritten while that worker sends the order to Amazon.
             rows = repo.find_orders(session, storefront.name,
                                     [order.order_id for order in page.orders], lock=True)
+            # The page's new orders are inserted together (one flush, not one per order).
+            added = repo.add_orders(session, storefront.name, _new_orders(page.orders, rows), S.RECEIVED)
             for order in page.orders:
                 result.seen += 1
+                fresh = added.pop(order.order_id, None)
+                if fresh is not None:
+                    result.recorded += 1
+                    prepare(session, storefront, fresh, order, known_skus, result, new=True)
+                    rows[order.order_id] = fresh
+                    continue
                 row = record_order(session, storefront, order, known_skus, result,
                                    rows.get(order.order_id))
                 if row is not None:
@@ -116,6 +178,16 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
 
     tell_merchant_each(cart, result.notes, ledger=ledger, storefront=storefront.name)
     return result
+
+
+def _new_orders(orders: list[CartOrder], rows: dict[str, Order]) -> list[CartOrder]:
+    """The orders of a page to record as new: not in the ledger, paid and not cancelled
+    (see `record_order`), each once."""
+    new: dict[str, CartOrder] = {}
+    for order in orders:
+        if order.order_id not in rows and order.paid and not order.cancelled:
+            new.setdefault(order.order_id, order)
+    return list(new.values())
 
 
 def known_seller_skus(session: Session, storefront: str) -> set[str] | None:
@@ -220,6 +292,8 @@ def prepare(
     order: CartOrder,
     known_skus: set[str] | None,
     result: IngestResult,
+    *,
+    new: bool = False,
 ) -> None:
     """received → ready (request and id saved), ignored (nothing to ship) or
     needs_attention (with the reason)."""
@@ -235,7 +309,7 @@ def prepare(
         mapped = build_fulfillment_request(order, sfo_id, mapping_policy(storefront), known_skus)
     except NeedsAttentionError as problem:
         # The shop already sold these units: they stay reserved while the order is held.
-        repo.replace_lines(session, row, reserved_lines(order, storefront.policy.skus))
+        repo.replace_lines(session, row, reserved_lines(order, storefront.policy.skus), new=new)
         repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", problem.message,
                         reason=problem.reason)
         result.needs_attention += 1
@@ -245,7 +319,7 @@ def prepare(
         return
     row.seller_fulfillment_order_id = sfo_id
     row.request = mapped.request.to_json()
-    repo.replace_lines(session, row, mapped.lines)
+    repo.replace_lines(session, row, mapped.lines, new=new)
     repo.transition(session, row, S.READY, "ready", f"ready as {sfo_id}")
     result.ready += 1
 

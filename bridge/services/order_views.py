@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
-from bridge.ledger.tables import Event, Order, Package
+from bridge.ledger.tables import ArchivedOrder, Event, Order, Package
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class EventLine:
     def of(cls, event: Event) -> EventLine:
         return cls(event.created_at, event.kind, event.from_state, event.to_state, event.message)
 
+    @classmethod
+    def of_record(cls, event: dict[str, Any]) -> EventLine:
+        return cls(datetime.fromisoformat(event["created_at"]), event["kind"], event["from_state"],
+                   event["to_state"], event["message"])
+
 
 @dataclass(frozen=True)
 class PackageLine:
@@ -52,6 +57,12 @@ class PackageLine:
     def of(cls, package: Package) -> PackageLine:
         return cls(package.package_number, package.carrier, package.tracking_number,
                    package.pushed_at)
+
+    @classmethod
+    def of_record(cls, package: dict[str, Any]) -> PackageLine:
+        pushed = package.get("pushed_at")
+        return cls(package["package_number"], package["carrier"], package["tracking_number"],
+                   datetime.fromisoformat(pushed) if pushed else None)
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class OrderDetail:
     last_error: str
     packages: tuple[PackageLine, ...]
     events: tuple[EventLine, ...]
+    # Set when the order is no longer in the live tables (`bridge orders archive`).
+    archived_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Order, packages: list[Package], events: list[Event]) -> OrderDetail:
@@ -77,6 +90,17 @@ class OrderDetail:
                    row.amazon_status, row.seller_fulfillment_order_id, row.attempts,
                    row.attention_reason, row.last_error,
                    tuple(PackageLine.of(p) for p in packages), tuple(EventLine.of(e) for e in events))
+
+    @classmethod
+    def of_archived(cls, archived: ArchivedOrder) -> OrderDetail:
+        """From the archive's record: the ledger id is the one it had when live."""
+        order = archived.record["order"]
+        return cls(order["id"], archived.storefront, archived.cart_order_id, archived.number,
+                   archived.state, order.get("amazon_status", ""), archived.seller_fulfillment_order_id,
+                   order.get("attempts", 0), order.get("attention_reason", ""), order.get("last_error", ""),
+                   tuple(PackageLine.of_record(p) for p in archived.record.get("packages", [])),
+                   tuple(EventLine.of_record(e) for e in archived.record.get("events", [])),
+                   archived_at=archived.archived_at)
 
 
 # The status lists stay mappings (callers read them by key), typed per kind.

@@ -11,8 +11,8 @@ from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder
 from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
+from bridge.ledger import archive, packages, repo
 from bridge.ledger import inbound as inbound_rows
-from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
 from bridge.services import health
@@ -147,7 +147,17 @@ def list_orders(ledger: Ledger, storefront: str | None, state: str | None,
 
 
 def show_order(ledger: Ledger, reference: str, storefront: str | None = None) -> OrderDetail:
+    """A live order, else an archived one (its `archived_at` says so)."""
     with ledger.transaction() as session:
-        row = find(session, reference, storefront)
+        try:
+            row = find(session, reference, storefront)
+        except OrderNotFound:
+            archived = archive.archived_matching(session, reference, storefront, limit=2)
+            if not archived:
+                raise
+            if len(archived) > 1:
+                raise OrderNotFound(f"{reference!r} matches several archived orders; "
+                                    "add --storefront") from None
+            return OrderDetail.of_archived(archived[0])
         return OrderDetail.of(row, packages.order_packages(session, row.id),
                               repo.order_events(session, row.id))

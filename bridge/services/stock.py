@@ -11,7 +11,10 @@ times. Every correction goes to the inventory ledger with before, after and sour
 Raising a quantity is done only once bridge has seen every order placed before the
 shop was read (the order poll's cursor is past that read): otherwise a sale the shop
 already counted, but bridge not yet, would be handed back and could be sold twice.
-When the poll is behind, the cycle runs one itself first."""
+When the poll is behind, the cycle runs one itself first.
+
+One cycle per storefront runs at a time (a lease, like the order poll's): a second one
+started meanwhile returns at once with `skipped`; the one running writes what it finds."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from bridge.domain.model import StockLevel
 from bridge.domain.stock import SellerStock, cart_targets, sellable_by_seller_sku
 from bridge.errors import NeedsAttentionError
 from bridge.fba.port import FulfillmentNetwork
+from bridge.fba.priority import Priority, call_priority
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import ShopStock
@@ -34,6 +38,8 @@ from bridge.services.stock_amazon import read_inventory
 
 log = get_logger("bridge.stock")
 MAX_STALE_ROUNDS = 3
+LEASE_FLOW = "stock"
+LEASE_SECONDS = repo.LEASE_SECONDS
 
 
 @dataclass
@@ -45,6 +51,7 @@ class StockResult:
     drift: int = 0             # of them, undoing a change made in the shop
     stale: int = 0             # conditional writes refused because the shop moved
     unresolved: list[str] = field(default_factory=list)  # still not right, with a reason
+    skipped: bool = False      # another cycle of this storefront was running
 
     @property
     def unchanged(self) -> int:
@@ -73,10 +80,40 @@ def sync_stock(
     or cancelled orders), at no SP-API cost; `reconcile` (default: `read_amazon`) reads
     every shop SKU, otherwise only those whose target moved from what the shop showed."""
     now = now or ledger.clock
+    with call_priority(Priority.INVENTORY), \
+            repo.lease(ledger, f"{storefront.name}:{LEASE_FLOW}", LEASE_SECONDS) as held:
+        if not held:
+            return StockResult(skipped=True)
+        # Shop writes that landed are always recorded, so the lease only keeps two
+        # cycles from running at once; a heartbeat keeps it while this one runs.
+        result, used = _cycle(ledger, fba, cart, storefront, full, read_amazon, reconcile, now)
+        _apply_reservations_made_meanwhile(ledger, cart, storefront, used, result, now)
+        return result
+
+
+def _apply_reservations_made_meanwhile(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
+                                       used: dict[str, Target], result: StockResult,
+                                       now: Callable[[], datetime]) -> None:
+    """Orders recorded or cancelled while a cycle ran were nudged to a cycle that found
+    this one running and returned. The targets they moved are applied now, before the
+    lease goes, so the shop never shows units already sold. (Only targets that moved:
+    a write the shop refused as stale is not pressed again here.)"""
+    if not used:
+        return
+    targets = stock_targets(ledger, storefront)
+    moved = [sku for sku, target in targets.items()
+             if sku not in used or used[sku].quantity != target.quantity]
+    if moved:
+        _reconcile(ledger, cart, storefront, targets, moved, result, now)
+
+
+def _cycle(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter, storefront: StorefrontConfig,
+           full: bool, read_amazon: bool, reconcile: bool | None,
+           now: Callable[[], datetime]) -> tuple[StockResult, dict[str, Target]]:
     result = StockResult()
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
-            return result
+            return result, {}
     if read_amazon:
         result.read, result.full_read = read_inventory(ledger, fba, storefront, full=full, now=now)
     everything = read_amazon if reconcile is None else reconcile
@@ -84,7 +121,7 @@ def sync_stock(
     candidates = list(targets) if everything else _moved(ledger, storefront.name, targets)
     if candidates:
         _reconcile(ledger, cart, storefront, targets, candidates, result, now)
-    return result
+    return result, targets
 
 
 def stock_targets(ledger: Ledger, storefront: StorefrontConfig) -> dict[str, Target]:
@@ -117,7 +154,7 @@ def _reconcile(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
                now: Callable[[], datetime]) -> None:
     read_at = now()
     actual = cart.get_stock(candidates)
-    result.checked = len(candidates)
+    result.checked += len(candidates)
     problems: dict[str, str] = {}
     if any(sku in actual and actual[sku] < targets[sku].quantity for sku in candidates):
         seen = _with_orders_seen_until(ledger, cart, storefront, read_at, now)

@@ -12,6 +12,7 @@ retried, but once over its retry budget it is flagged stalled and the shop is to
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
 from bridge.fba.port import FulfillmentNetwork
+from bridge.fba.priority import Priority, call_priority
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
@@ -76,7 +78,7 @@ def submit_ready(
             return result
         repo.clear_settled_failures(session, storefront.name, NOT_YET_SUBMITTED)
         rows = repo.claim_orders(ledger, session, storefront.name, CLAIMABLE, limit)
-        claimed: list[tuple[int, str]] = []
+        claimed: list[Claimed] = []
         for row in rows:
             previous = row.state
             row.attempts += 1
@@ -91,13 +93,24 @@ def submit_ready(
             else:
                 repo.transition(session, row, S.SUBMITTING, "submitting",
                                 f"reading back {row.seller_fulfillment_order_id} before any create")
-            claimed.append((row.id, previous))
-    for index, (order_id, previous) in enumerate(claimed):
+            claimed.append(Claimed(row.id, previous, row.seller_fulfillment_order_id,
+                                   row.request, row.attempts))
+    acceptances = Acceptances(ledger, result)
+    try:
+        _submit_claimed(ledger, fba, cart, storefront, claimed, result, budget, now, acceptances)
+    finally:
+        acceptances.commit()
+    return result
+
+
+def _submit_claimed(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
+                    storefront: StorefrontConfig, claimed: list[Claimed], result: SubmitResult,
+                    budget: RetryBudget, now: Callable[[], datetime], acceptances: Acceptances) -> None:
+    for index, order in enumerate(claimed):
         try:
-            with bind_context(order=order_id):
-                submit_one(ledger, fba, cart, order_id,
-                           resolve_first=previous == S.SUBMIT_UNKNOWN, result=result,
-                           budget=budget, now=now)
+            with bind_context(order=order.order_id):
+                submit_one(ledger, fba, cart, order, result=result, budget=budget, now=now,
+                           acceptances=acceptances)
         except TransientError as exc:
             # Throttled or down before anything was sent: the rest wait for the next run,
             # and the failure counts against this order's retry budget.
@@ -109,7 +122,6 @@ def submit_ready(
             with ledger.transaction() as session:
                 repo.pause_storefront(session, storefront.name, str(exc))
             raise
-    return result
 
 
 def _poll_is_stale(session: Session, storefront: StorefrontConfig, settings: BridgeSettings,
@@ -138,21 +150,69 @@ def _recheck_cart(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
     return polled.cancelled
 
 
-def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, order_id: int,
-               *, resolve_first: bool,
-               result: SubmitResult, budget: RetryBudget = DEFAULT_BUDGET,
+@dataclass(frozen=True)
+class Claimed:
+    """What a claim read from an order's row: all a submission needs before its call."""
+
+    order_id: int
+    previous: str
+    seller_fulfillment_order_id: str | None
+    request: dict[str, Any] | None
+    attempts: int
+
+
+class Acceptances:
+    """Orders Amazon accepted, written to the ledger together: one transaction for up
+    to `BATCH` acceptances or `SECONDS` of them, not one per order. Until written an
+    order stays `submitting`; a worker that dies first leaves it for the sweep, which
+    makes it `submit_unknown`, and a read-back then finds it at Amazon (never a second
+    create)."""
+
+    BATCH = 10
+    SECONDS = 1.0
+
+    def __init__(self, ledger: Ledger, result: SubmitResult,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ledger, self.result, self.clock = ledger, result, clock
+        self._pending: list[tuple[int, str, datetime]] = []
+        self._first = 0.0
+
+    def add(self, order_id: int, message: str, at: datetime) -> None:
+        if not self._pending:
+            self._first = self.clock()
+        self._pending.append((order_id, message, at))
+        if len(self._pending) >= self.BATCH or self.clock() - self._first >= self.SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        with self.ledger.transaction() as session:
+            # One query for the batch's rows: a query per row would flush the previous
+            # row's changes each time.
+            rows = repo.get_orders(session, [order_id for order_id, _m, _a in pending])
+            for order_id, message, at in pending:
+                _accept(session, rows[order_id], message, at)
+        self.result.accepted += len(pending)
+        for order_id, _message, _at in pending:
+            log.info("order_accepted", order_id=order_id)
+
+
+@call_priority(Priority.CREATE)  # creates and their read-backs come first in the rate budget
+def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, order: Claimed,
+               *, result: SubmitResult, acceptances: Acceptances,
+               budget: RetryBudget = DEFAULT_BUDGET,
                now: Callable[[], datetime] | None = None) -> None:
     now = now or ledger.clock
-    with ledger.transaction() as session:
-        row = repo.existing_order(session, order_id)
-        sfo_id, saved, attempts = row.seller_fulfillment_order_id, row.request, row.attempts
+    order_id, sfo_id, saved = order.order_id, order.seller_fulfillment_order_id, order.request
     if sfo_id is None or saved is None:
         # Both are saved when the order becomes ready, before it can be claimed.
         raise LookupError(f"order {order_id} has no fulfillment order id or request to send")
     request = FulfillmentOrderRequest.from_json(saved)
-    if resolve_first:
+    if order.previous == S.SUBMIT_UNKNOWN:
         if fba.fulfillment_order(sfo_id) is not None:
-            _accepted(ledger, order_id, "found at Amazon on read-back", result, now())
+            acceptances.add(order_id, "found at Amazon on read-back", now())
             return
         with ledger.transaction() as session:
             row = repo.existing_order(session, order_id)
@@ -184,9 +244,8 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
     except NeedsAttentionError as problem:
         # A refusal after an earlier ambiguous attempt may mean "that id exists":
         # read back before calling it a failure.
-        if attempts > 1 and fba.fulfillment_order(sfo_id) is not None:
-            _accepted(ledger, order_id, "found at Amazon after a refused repeat", result,
-                      now())
+        if order.attempts > 1 and fba.fulfillment_order(sfo_id) is not None:
+            acceptances.add(order_id, "found at Amazon after a refused repeat", now())
             return
         with ledger.transaction() as session:
             row = repo.existing_order(session, order_id)
@@ -201,28 +260,23 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
                           ledger=ledger, storefront=row.storefront)
         log.warning("order_refused", order_id=order_id, detail=problem.message)
         return
-    _accepted(ledger, order_id, "Amazon accepted the fulfillment order", result, now())
+    acceptances.add(order_id, "Amazon accepted the fulfillment order", now())
 
 
-def _accepted(ledger: Ledger, order_id: int, message: str, result: SubmitResult,
-              now: datetime) -> None:
-    with ledger.transaction() as session:
-        row = repo.existing_order(session, order_id)
-        row.accepted_at = now
-        row.last_error = ""
-        # What Amazon calls an order it has just validated; the status sync then reads
-        # the order again only once Amazon reports something else.
-        row.amazon_status = "Received"
-        repo.transition(session, row, S.ACCEPTED, "accepted", message)
-        repo.clear_stall(session, row, "Amazon accepted it")
-        if row.snapshot.get("cancelled"):
-            repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
-                            "cancelled in the cart while the submission was in flight")
-    result.accepted += 1
-    log.info("order_accepted", order_id=order_id)
+def _accept(session: Session, row: Order, message: str, now: datetime) -> None:
+    row.accepted_at = now
+    row.last_error = ""
+    # What Amazon calls an order it has just validated; the status sync then reads
+    # the order again only once Amazon reports something else.
+    row.amazon_status = "Received"
+    repo.transition(session, row, S.ACCEPTED, "accepted", message)
+    repo.clear_stall(session, row, "Amazon accepted it")
+    if row.snapshot.get("cancelled"):
+        repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
+                        "cancelled in the cart while the submission was in flight")
 
 
-def _release(ledger: Ledger, cart: CartAdapter | None, claimed: list[tuple[int, str]], why: str, *,
+def _release(ledger: Ledger, cart: CartAdapter | None, claimed: list[Claimed], why: str, *,
              budget: RetryBudget | None = None, now: datetime | None = None) -> None:
     """Nothing was sent for these in this run: hand each back to the state it was
     claimed from, so a row whose earlier outcome is unknown is still read back first.
@@ -232,14 +286,14 @@ def _release(ledger: Ledger, cart: CartAdapter | None, claimed: list[tuple[int, 
     snapshot: dict[str, Any] = {}
     storefront = ""
     with ledger.transaction() as session:
-        for index, (order_id, previous) in enumerate(claimed):
-            row = repo.existing_order(session, order_id)
+        for index, order in enumerate(claimed):
+            row = repo.existing_order(session, order.order_id)
             if row.state != S.SUBMITTING:
                 continue
             row.last_error = why
             if index:
                 row.attempts -= 1
-            repo.transition(session, row, S(previous), "deferred", f"not sent: {why}")
+            repo.transition(session, row, S(order.previous), "deferred", f"not sent: {why}")
             if index == 0 and budget is not None:
                 note = _record_failure(session, row, why, now or ledger.clock(), budget)
                 snapshot, storefront = row.snapshot, row.storefront

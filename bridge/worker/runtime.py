@@ -53,25 +53,40 @@ def reset() -> None:
 #   the thread's leases are marked lost and released (so another poll takes over now and
 #   the abandoned one commits nothing more), the message is acknowledged as timed out,
 #   a fresh thread takes the slot, and the old one ends when its call returns.
-# - A share per storefront. Messages of every storefront share the queues and the
-#   threads, so a storefront whose remote hangs would end up holding every thread. Each
-#   storefront may have at most `share` tasks in flight, and the pool has a thread more
-#   than the shares of all storefronts together, so every storefront (and the sweep)
-#   always finds one. A message for a storefront at its share is acknowledged without
-#   running: messages are nudges, the ledger holds the work, and every flow has a beat
-#   tick that comes again within its interval. (A thread per storefront and flow would
-#   give the same isolation with far more threads, each with its own cart and Amazon
-#   clients; queueing the surplus instead would hold the consumer's prefetch slots and
-#   starve the others again.)
+# - A share per storefront and lane. Messages of every storefront share the queues and
+#   the threads, so a storefront whose remote hangs would end up holding every thread.
+#   Each storefront may have at most `share` tasks in flight in the flows lane (ingest,
+#   status, tracking, stock, inbound) and one in the submit lane (submit and cancel, the
+#   tasks that spend Amazon's create quota), and the pool has a thread more than all of
+#   those slots together, so every storefront's submission (and the sweep) always finds
+#   a thread however many status syncs are running. A message for a storefront at its
+#   share is acknowledged without running: messages are nudges, the ledger holds the
+#   work, and every flow has a beat tick that comes again within its interval. (A thread
+#   per storefront and flow would give the same isolation with far more threads, each
+#   with its own cart and Amazon clients; queueing the surplus instead would hold the
+#   consumer's prefetch slots and starve the others again.)
 
 WATCH_SECONDS = 0.5
 
 
+SUBMIT_LANE, FLOWS_LANE = "submit", "flows"
+# The tasks routed to the "submit" queue (pinned against the routes by a test).
+SUBMIT_TASKS = frozenset({"bridge.submit", "bridge.cancel"})
+SUBMIT_SHARE = 1  # one submission or cancel per storefront at a time: they share one quota
+
+Slot = tuple[str, str]  # (storefront, lane); storefront "" for the sweep
+
+
+def lane_of(task: str | None) -> str:
+    return SUBMIT_LANE if task in SUBMIT_TASKS else FLOWS_LANE
+
+
 def pool_size(concurrency: int, storefronts: int) -> tuple[int, int]:
-    """(threads, share per storefront): at least one thread beyond every share."""
+    """(threads, flows share per storefront): every storefront's submit slot and flows
+    share, plus one thread for the sweep."""
     storefronts = max(1, storefronts)
-    threads = max(concurrency, storefronts + 1)
-    return threads, max(1, (threads - 1) // storefronts)
+    threads = max(concurrency, storefronts * (SUBMIT_SHARE + 1) + 1)
+    return threads, max(1, (threads - 1 - storefronts * SUBMIT_SHARE) // storefronts)
 
 
 def interrupt(thread_id: int, exc_type: type[BaseException]) -> None:
@@ -82,32 +97,42 @@ def interrupt(thread_id: int, exc_type: type[BaseException]) -> None:
 
 
 class Shares:
-    """Tasks in flight per key (a storefront; "" for the sweep), at most `share` each."""
+    """Tasks in flight per (storefront, lane): at most `share` in the flows lane,
+    SUBMIT_SHARE in the submit lane, one for the sweep."""
 
     def __init__(self, share: int) -> None:
         self.share = share
-        self._counts: Counter[str] = Counter()
+        self._counts: Counter[Slot] = Counter()
         self._lock = threading.Lock()
 
-    def enter(self, key: str) -> bool:
+    def limit(self, slot: Slot) -> int:
+        storefront, lane = slot
+        if not storefront:
+            return 1
+        return SUBMIT_SHARE if lane == SUBMIT_LANE else self.share
+
+    def enter(self, slot: Slot) -> bool:
         with self._lock:
-            limit = self.share if key else 1
-            if self._counts[key] >= limit:
+            if self._counts[slot] >= self.limit(slot):
                 return False
-            self._counts[key] += 1
+            self._counts[slot] += 1
             return True
 
-    def leave(self, key: str) -> None:
+    def leave(self, slot: Slot) -> None:
         with self._lock:
-            self._counts[key] -= 1
+            self._counts[slot] -= 1
+
+    def in_flight(self, slot: Slot) -> int:
+        with self._lock:
+            return self._counts[slot]
 
 
 class Job:
     """One task on its way through the pool: queued → running → done or abandoned."""
 
-    def __init__(self, fn: Callable[[Callable], None], key: str, limit: float | None,
+    def __init__(self, fn: Callable[[Callable], None], key: Slot, limit: float | None,
                  soft_limit: float | None, on_timeout: Callable | None,
-                 leave: Callable[[str], None]) -> None:
+                 leave: Callable[[Slot], None]) -> None:
         self.fn, self.key = fn, key
         self.limit, self.soft_limit, self.on_timeout = limit, soft_limit, on_timeout
         self.future: Future = Future()
@@ -235,7 +260,8 @@ class LimitedExecutor:
         with self._lock:
             self._retired.add(thread_id)
         self._spawn()
-        log.error("task_abandoned_at_time_limit", seconds=job.limit, storefront=job.key)
+        log.error("task_abandoned_at_time_limit", seconds=job.limit, storefront=job.key[0] or None,
+                  lane=job.key[1])
         repo.abandon_leases(thread_id)
         interrupt(thread_id, TimeLimitExceeded)
         if job.on_timeout:
@@ -267,7 +293,7 @@ def storefront_of(args: tuple | None) -> str:
 
 
 class EmbeddedPool(ThreadTaskPool):
-    """Celery's thread pool with time limits and a share per storefront (see above).
+    """Celery's thread pool with time limits and a share per storefront and lane (see above).
     `share` is set by `bridge run` before the worker starts."""
 
     share = 1
@@ -281,9 +307,10 @@ class EmbeddedPool(ThreadTaskPool):
 
     def on_apply(self, target, args=None, kwargs=None, callback=None, accept_callback=None,
                  timeout=None, soft_timeout=None, timeout_callback=None, **_):
-        key = storefront_of(args)
+        task = args[0] if args else None
+        key = (storefront_of(args), lane_of(task))
         if not self.shares.enter(key):
-            log.info("storefront_busy", storefront=key or None, task=args and args[0])
+            log.info("storefront_busy", storefront=key[0] or None, lane=key[1], task=task)
             if callback is not None:
                 callback((0, "busy", 0.0))  # acknowledged; the next tick brings it again
             return None
@@ -298,4 +325,5 @@ class EmbeddedPool(ThreadTaskPool):
     def _get_info(self):
         info = super()._get_info()
         info["storefront-share"] = self.share
+        info["storefront-submit-share"] = SUBMIT_SHARE
         return info

@@ -1,5 +1,7 @@
-"""The beat schedule, built from the storefront files: one entry per storefront and
-flow at that storefront's interval, plus the sweep."""
+"""Celery's own beat schedule: only the deployment-wide sweep. Each storefront's
+periodic flows are rows in the ledger's schedule (`bridge/services/schedule.py`), which
+the scheduler's tick claims and fans out (`bridge/worker/scheduler.py`), so this stays
+one entry however many storefronts there are."""
 
 from __future__ import annotations
 
@@ -9,31 +11,12 @@ from bridge.config import Config
 
 
 def beat_schedule(config: Config) -> dict:
-    schedule: dict = {
+    seconds = config.settings.sweep_seconds
+    return {
         "sweep": {
             "task": "bridge.sweep",
-            "schedule": timedelta(seconds=config.settings.sweep_seconds),
+            "schedule": timedelta(seconds=seconds),
+            # A sweep nobody picked up before the next one is worthless.
+            "options": {"expires": max(seconds, 5)},
         }
     }
-    for storefront in config.storefronts:
-        if not storefront.enabled:
-            continue
-        poll = storefront.poll
-        flows = {
-            "ingest": poll.orders_seconds,
-            "submit": poll.orders_seconds,
-            "status": poll.status_seconds,
-            "tracking": poll.status_seconds,
-            "cancel": poll.orders_seconds,
-            "stock": poll.stock_seconds,
-            "inbound": storefront.inbound.follow_seconds,
-        }
-        for flow, seconds in flows.items():
-            schedule[f"{storefront.name}:{flow}"] = {
-                "task": f"bridge.{flow}",
-                "schedule": timedelta(seconds=seconds),
-                "args": (storefront.name,),
-                # A tick nobody picked up before the next one is worthless.
-                "options": {"expires": max(seconds, 5)},
-            }
-    return schedule

@@ -1,6 +1,6 @@
-"""The production topology end to end: real Celery worker processes (prefork) and the
-scheduler on Redis, the ledger on PostgreSQL, the merchant's SQL store on PostgreSQL,
-and the simulated fulfillment network over HTTP."""
+"""The production topology end to end: real Celery worker processes (prefork, in lanes:
+submit beside the other flows) and the scheduler on Redis, the ledger on PostgreSQL, the
+merchant's SQL store on PostgreSQL, and the simulated fulfillment network over HTTP."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.e2e
 ORDERS = 200
 SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M", "TEE-L", "CAP-01", "SOCK-3")
 STOCK = 1000
-QUEUES = "orders,submit,status,tracking,stock,maintenance"
 
 
 def test_200_orders_flow_through_workers_on_postgres_and_redis(
@@ -50,9 +49,8 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
             assert migrated.returncode == 0, migrated.stdout + migrated.stderr
             demo_store.create_schema(store_url)
             placed = demo_store.place_orders(store_url, ORDERS, SKUS)
-            for index in range(2):
-                daemons.bridge(f"worker{index}", "worker", "--pool", "prefork", "-c", "2",
-                               "-Q", QUEUES, "-n", f"w{index}@%h", "--loglevel", "INFO")
+            # Worker lanes: submission has a process of its own beside the other flows.
+            daemons.lanes(submit=1, flows=3)
             # Two schedulers by mistake: only the one holding the ledger's lease sends.
             daemons.bridge("beat", "beat", "--loglevel", "INFO")
             daemons.bridge("beat-spare", "beat", "--loglevel", "INFO")

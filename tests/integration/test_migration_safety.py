@@ -17,7 +17,7 @@ from bridge.cli import main
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 
-ALL_STEPS = 7  # migrations 0001 … 0007
+ALL_STEPS = 9  # migrations 0001 … 0009
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -219,3 +219,20 @@ def test_two_concurrent_upgrades_queue_and_both_end_well(postgres_url, held_lock
     assert [code for code, _ in results] == [0, 0], results
     report = migrate.check(postgres_url)
     assert report.current == report.head and report.problems == []
+
+
+def test_the_schedule_table_comes_with_0009_and_goes_with_its_downgrade(any_url):
+    migrate.upgrade(any_url, "0008")
+    assert "schedule" not in _tables(any_url)
+    migrate.upgrade(any_url)
+    engine = make_engine(any_url)
+    try:
+        inspector = sa.inspect(engine)
+        assert inspector.get_pk_constraint("schedule")["constrained_columns"] == ["storefront", "flow"]
+        assert {(ix["name"], tuple(ix["column_names"])) for ix in inspector.get_indexes("schedule")} \
+            == {("ix_schedule_due", ("next_due_at",))}
+    finally:
+        engine.dispose()
+    assert migrate.differences(any_url) == []
+    migrate.downgrade(any_url, "0008")
+    assert "schedule" not in _tables(any_url)

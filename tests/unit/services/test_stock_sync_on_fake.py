@@ -158,3 +158,25 @@ def test_a_stale_write_is_not_followed_by_a_raise_that_would_hand_the_sale_back(
     assert store.cart.stock["MUG"] == 9
     assert result.unresolved == [
         "MUG: the shop's quantity changed while bridge corrected it; raised after the next order poll"]
+
+
+def test_an_order_recorded_while_a_cycle_runs_is_reserved_before_the_cycle_ends(store):
+    """The order's own stock nudge finds the running cycle's lease and returns; the
+    running cycle applies the new reservation before it lets the lease go."""
+    store.amazon.set_stock({"MUG": 10})
+    store.cart.stock = {"MUG": 10}
+    read_shop = store.cart.get_stock
+    nudges = []
+
+    def a_sale_arrives_mid_cycle(skus):
+        if not nudges:
+            store.place("#6101", {"MUG": 3}, no_address=True)  # held: its units stay reserved
+            poll(store)
+            nudges.append(sync(store, read_amazon=False))
+        return read_shop(skus)
+
+    store.cart.get_stock = a_sale_arrives_mid_cycle
+    sync(store)
+
+    assert nudges[0].skipped, "the nudge found the running cycle's lease"
+    assert store.cart.stock["MUG"] == 7

@@ -4,8 +4,9 @@ settled by a read-back, never by a blind second create."""
 from __future__ import annotations
 
 from bridge.domain.states import OrderState as S
+from bridge.errors import TransientError
 from bridge.fba.fake import Fault
-from bridge.services.submit import submit_ready
+from bridge.services.submit import Acceptances, submit_ready
 
 
 def submit(shop):
@@ -68,3 +69,46 @@ def test_a_refused_create_needs_attention_with_a_note(shop):
     assert submit(shop).needs_attention == 1
     assert shop.state("#1005") == S.NEEDS_ATTENTION
     assert "Amazon refused" in shop.cart.notes[0][1]
+
+
+def test_orders_accepted_before_a_batch_breaks_off_are_still_written(shop, monkeypatch):
+    """Acceptances are written together; when a later create is throttled, the ones
+    Amazon already accepted are written before the run ends, the rest wait as ready."""
+    shop.amazon.set_stock({"MUG": 10})
+    for number in ("#1101", "#1102", "#1103"):
+        shop.add_ready_order(number, {"MUG": 1})
+    create = shop.amazon.create_fulfillment_order
+    calls = []
+
+    def second_is_throttled(request):
+        calls.append(request)
+        if len(calls) == 2:
+            raise TransientError("throttled")
+        return create(request)
+
+    monkeypatch.setattr(shop.amazon, "create_fulfillment_order", second_is_throttled)
+    result = submit(shop)
+
+    assert (result.accepted, result.deferred) == (1, 2)
+    assert [shop.state(n) for n in ("#1101", "#1102", "#1103")] == [S.ACCEPTED, S.READY, S.READY]
+
+
+def test_an_acceptance_the_ledger_could_not_write_is_never_created_again(shop, monkeypatch):
+    """Amazon accepted the order but writing that down failed: the row stays
+    `submitting`, which no submit run claims, so nothing is sent twice (the sweep makes
+    it `submit_unknown` and a read-back settles it)."""
+    shop.amazon.set_stock({"MUG": 5})
+    shop.add_ready_order("#1104", {"MUG": 1})
+
+    def ledger_down(self):
+        raise OSError("the ledger is unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Acceptances, "commit", ledger_down)
+        try:
+            submit(shop)
+        except OSError:
+            pass
+    assert shop.state("#1104") == S.SUBMITTING
+    assert submit(shop).accepted == 0
+    assert shop.amazon.calls["create_fulfillment_order"] == 1

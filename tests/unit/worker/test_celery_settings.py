@@ -55,20 +55,30 @@ def test_each_flow_has_its_own_queue_and_exchange(tmp_path):
 
 
 def test_beat_schedule_comes_from_the_storefront_files(tmp_path):
-    schedule = celery_settings(config_with(tmp_path, "north", "south"))["beat_schedule"]
-    assert schedule["sweep"]["task"] == "bridge.sweep"
+    from bridge.services.schedule import wanted
+
+    config = config_with(tmp_path, "north", "south")
+    schedule = celery_settings(config)["beat_schedule"]
+    # Celery's own schedule is the sweep alone; each storefront's flows are ledger rows.
+    assert list(schedule) == ["sweep"] and schedule["sweep"]["task"] == "bridge.sweep"
+    intervals = wanted(config.storefronts)
     for name in ("north", "south"):
-        assert schedule[f"{name}:ingest"]["args"] == (name,)
-        assert schedule[f"{name}:ingest"]["schedule"].total_seconds() == 7
-        assert schedule[f"{name}:status"]["schedule"].total_seconds() == 11
-        assert schedule[f"{name}:stock"]["schedule"].total_seconds() == 13
+        assert intervals[(name, "ingest")] == 7
+        assert intervals[(name, "status")] == 11
+        assert intervals[(name, "stock")] == 13
 
 
 def test_every_scheduled_task_is_registered(tmp_path):
+    from bridge.services.schedule import wanted
+
     app.loader.import_default_modules()
-    schedule = celery_settings(config_with(tmp_path, "shop"))["beat_schedule"]
+    config = config_with(tmp_path, "shop")
+    schedule = celery_settings(config)["beat_schedule"]
     for entry in schedule.values():
         assert entry["task"] in app.tasks
+    # The ledger's schedule sends `bridge.<flow>` for each of its rows.
+    for _storefront, flow in wanted(config.storefronts):
+        assert f"bridge.{flow}" in app.tasks
 
 
 def test_only_the_scheduler_holding_the_lease_sends(tmp_path):
