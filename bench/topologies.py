@@ -3,8 +3,8 @@ that yields a running deployment and tears everything down afterwards:
 
 - embedded: `bridge run` (one process: worker threads + scheduler thread), SQLite
   ledger, SQLite store, `sqla+sqlite` broker;
-- postgres_redis: `bridge worker -c 2` (prefork) + `bridge beat`, ledger and store in
-  fresh PostgreSQL databases, Redis broker."""
+- postgres_redis: `bridge worker --lane submit -c 1` and `bridge worker --lane flows -c 2`
+  (prefork) + `bridge beat`, ledger and store in fresh PostgreSQL databases, Redis broker."""
 
 from __future__ import annotations
 
@@ -87,14 +87,17 @@ def postgres_redis(workdir: Path, sim_url: str, *, orders_seconds: float, concur
         demo_store.create_schema(store_url)
         deployment = Deployment("postgres_redis", store_url, LedgerReader(ledger_url))
         try:
-            for name, args in (("worker", ("worker", "-c", str(concurrency))), ("beat", ("beat",))):
+            processes = (("worker-submit", ("worker", "--lane", "submit", "-c", "1")),
+                         ("worker-flows", ("worker", "--lane", "flows", "-c", str(concurrency))),
+                         ("beat", ("beat",)))
+            for name, args in processes:
                 log = workdir / f"bridge-{name}.log"
                 deployment.procs.append(spawn(bridge_cmd(*args), env=env, log=log, cwd=workdir))
                 deployment.logs.append(log)
             _wait_ready(deployment)
             yield deployment
         finally:
-            # The worker first: beat outliving it only queues messages nobody reads.
+            # The workers first: beat outliving them only queues messages nobody reads.
             for proc in deployment.procs:
                 stop(proc)
             keep_logs(deployment)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Float, cast, delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from bridge.ledger.orders import followed_at_amazon
 from bridge.ledger.tables import Lease, Order, Package, Schedule, Storefront, UTCDateTime
 
 # A claim moves a row to now + interval × (1 ± SPREAD / 2): the mean period stays the
@@ -92,6 +93,15 @@ def claim_due(session: Session, now: datetime, limit: int,
              "next_due_at": now + timedelta(seconds=interval * (1 - SPREAD / 2 + SPREAD * unit()))}
             for storefront, flow, _at, interval in rows])
     return [Due(*row) for row in rows]
+
+
+def storefronts_following_orders(session: Session, storefronts: Iterable[str]) -> set[str]:
+    """Of `storefronts`, those with at least one order followed at Amazon (one query)."""
+    names = sorted(set(storefronts))
+    if not names:
+        return set()
+    return set(session.scalars(select(Order.storefront).distinct()
+                               .where(Order.storefront.in_(names), followed_at_amazon())))
 
 
 # ---------------------------------------------------------------- what the sweep re-nudges

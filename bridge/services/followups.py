@@ -59,9 +59,12 @@ def after_ingest(storefront: str, result: IngestResult, submit_batch: int) -> li
 
 
 def after_submit(storefront: str, result: SubmitResult, submit_batch: int) -> list[Nudge]:
-    # A full batch means more orders may be waiting; a short one took the last of them.
+    # A full batch means more orders may be waiting; so do orders that became ready while
+    # the batch was sent (only `ready` ones: an order whose outcome was just left unknown
+    # waits for the next scheduled look, not an immediate loop against a failing Amazon).
     handled = result.accepted + result.unknown + result.needs_attention
-    return [Nudge("submit", (storefront,))] if handled >= submit_batch else []
+    more = handled >= submit_batch or result.ready_left
+    return [Nudge("submit", (storefront,))] if more else []
 
 
 def after_status(storefront: str, result: StatusResult) -> list[Nudge]:

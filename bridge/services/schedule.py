@@ -80,9 +80,16 @@ def claim_due_and_next(ledger: Ledger, now: datetime, limit: int = 500,
                        unit: Callable[[], float] = random.random
                        ) -> tuple[list[Due], datetime | None]:
     """`claim_due`, and the earliest due time left after it, in one transaction (what a
-    tick needs: what to send now, and how long it may sleep)."""
+    tick needs: what to send now, and how long it may sleep). A status sync of a
+    storefront that follows no order at Amazon is claimed but not returned: it would
+    find nothing, and a task round trip is most of what an idle storefront costs. (The
+    first order accepted is followed from the next due time on.)"""
     with ledger.transaction() as session:
         due = rows.claim_due(session, now, limit, unit)
+        status = {d.storefront for d in due if d.flow == "status"}
+        if status:
+            following = rows.storefronts_following_orders(session, status)
+            due = [d for d in due if d.flow != "status" or d.storefront in following]
         return due, rows.earliest_due(session)
 
 

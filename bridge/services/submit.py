@@ -50,6 +50,9 @@ class SubmitResult:
     deferred: int = 0
     # Orders the poll before the batch found cancelled in the shop.
     cancelled: int = 0
+    # Orders became ready while this run sent its batch (their own nudge may have found
+    # this run busy): the run's follow-up picks them up.
+    ready_left: bool = False
 
 
 def submit_ready(
@@ -100,6 +103,9 @@ def submit_ready(
         _submit_claimed(ledger, fba, cart, storefront, claimed, result, budget, now, acceptances)
     finally:
         acceptances.commit()
+    if claimed and not result.deferred:
+        with ledger.transaction() as session:
+            result.ready_left = repo.has_orders(session, storefront.name, (S.READY,))
     return result
 
 

@@ -60,8 +60,9 @@ def reset() -> None:
 #   tasks that spend Amazon's create quota), and the pool has a thread more than all of
 #   those slots together, so every storefront's submission (and the sweep) always finds
 #   a thread however many status syncs are running. A message for a storefront at its
-#   share is acknowledged without running: messages are nudges, the ledger holds the
-#   work, and every flow has a beat tick that comes again within its interval. (A thread
+#   share is acknowledged without running: messages are nudges and the ledger holds the
+#   work, which the flow's next scheduled run, the running task's own follow-up (a submit
+#   run re-nudges when orders became ready meanwhile) or the sweep brings again. (A thread
 #   per storefront and flow would give the same isolation with far more threads, each
 #   with its own cart and Amazon clients; queueing the surplus instead would hold the
 #   consumer's prefetch slots and starve the others again.)

@@ -17,6 +17,8 @@ from support import both_ledgers
 from test_ledger_scale import large_ledger  # noqa: F401  (a fixture)
 
 from bridge.config import load_config
+from bridge.domain.model import CartLine, CartOrder
+from bridge.domain.states import OrderState as S
 from bridge.ledger import repo
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
@@ -155,6 +157,35 @@ def test_a_paused_storefront_is_not_claimed_until_resumed(ledger, tmp_path):
     assert claimed == {("north", flow) for flow in ("ingest", "status", "stock", "inbound")}
 
 
+@both_ledgers
+def test_a_status_sync_with_nothing_to_follow_is_not_sent(ledger, tmp_path):
+    """Its due time passes (claimed) but no task goes: a storefront with no order at
+    Amazon would only pay a task round trip to find nothing."""
+    config = write_config(tmp_path, {"north": 7, "south": 7})
+    schedule.sync_schedule(ledger, config, now=T0)
+    follow_an_order(ledger, "north")
+    later = T0 + timedelta(seconds=30)
+    due, _next = schedule.claim_due_and_next(ledger, later)
+    sent = {(d.storefront, d.flow) for d in due}
+    assert ("north", "status") in sent and ("south", "status") not in sent
+    assert {("south", flow) for flow in ("ingest", "stock", "inbound")} <= sent
+    assert schedule_rows_due_after(ledger, "south", "status", later)
+
+
+def follow_an_order(ledger, storefront: str) -> None:
+    """An order of `storefront` accepted by Amazon: its status is followed from now on."""
+    order = CartOrder("9001", "#9001", T0, T0, paid=True, cancelled=False,
+                      lines=(CartLine("l1", "MUG", 1),))
+    with ledger.transaction() as session:
+        row = repo.add_order(session, storefront, order, S.RECEIVED)
+        row.state = S.ACCEPTED.value
+
+
+def schedule_rows_due_after(ledger, storefront: str, flow: str, moment: datetime) -> bool:
+    with ledger.transaction() as session:
+        return schedule_rows(session)[(storefront, flow)][1] > moment
+
+
 @pytest.mark.parametrize("ledger_backend", ["postgres", "sqlite"], indirect=True)
 def test_racing_claimers_never_claim_a_due_time_twice(ledger, ledger_url, tmp_path):
     config = write_config(tmp_path, {f"shop{i:03d}": 5 for i in range(100)})
@@ -212,6 +243,7 @@ def test_the_tick_reads_nothing_between_due_times(ledger, tmp_path):
     ledger.clock = clock
     config = write_config(tmp_path, {"north": 7, "south": 5})
     schedule.sync_schedule(ledger, config, now=clock())
+    follow_an_order(ledger, "north")
     mono = [0.0]
     scheduler = SingleScheduler.__new__(SingleScheduler)
     scheduler.app, scheduler.clock = FakeApp(), lambda: mono[0]

@@ -79,6 +79,16 @@ def test_deferred_or_cancelled_orders_do_not_fill_a_batch():
     assert after_submit("north", result, submit_batch=10) == []
 
 
+def test_orders_that_became_ready_during_a_short_batch_nudge_submit_again():
+    assert after_submit("north", SubmitResult(accepted=2, ready_left=True), submit_batch=10) == [SUBMIT]
+    assert after_submit("north", SubmitResult(accepted=2), submit_batch=10) == []
+
+
+def test_a_status_run_that_stopped_early_nudges_itself():
+    assert Nudge("status", ("north",)) in after_status("north", StatusResult(updated=200, more=True))
+    assert Nudge("status", ("north",)) not in after_status("north", StatusResult(updated=3))
+
+
 def test_new_packages_nudge_tracking():
     assert after_status("north", StatusResult(updated=2, packages=1)) == [
         Nudge("tracking", ("north",))]

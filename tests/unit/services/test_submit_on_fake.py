@@ -112,3 +112,22 @@ def test_an_acceptance_the_ledger_could_not_write_is_never_created_again(shop, m
     assert shop.state("#1104") == S.SUBMITTING
     assert submit(shop).accepted == 0
     assert shop.amazon.calls["create_fulfillment_order"] == 1
+
+
+def test_an_order_that_became_ready_during_a_batch_is_left_for_the_follow_up(shop, monkeypatch):
+    """Its own nudge may have found this run busy (one submission per storefront at a
+    time), so the run says so and its follow-up sends it."""
+    shop.amazon.set_stock({"MUG": 10})
+    shop.add_ready_order("#1201", {"MUG": 1})
+    create = shop.amazon.create_fulfillment_order
+
+    def a_new_order_arrives(request):
+        create(request)
+        if len(shop.amazon.order_ids()) == 1:
+            shop.add_ready_order("#1202", {"MUG": 1})
+
+    monkeypatch.setattr(shop.amazon, "create_fulfillment_order", a_new_order_arrives)
+    result = submit(shop)
+    assert (result.accepted, result.ready_left) == (1, True)
+    assert shop.state("#1202") == S.READY
+    assert submit(shop).ready_left is False
