@@ -46,7 +46,8 @@ def many_storefronts(config_dir: Path, count: int) -> None:
 def measure(deployment: Deployment, storefronts: int, warmup: float, window: float) -> dict:
     time.sleep(warmup)
     deployment.check_alive()
-    names = ["worker", "beat"] if len(deployment.procs) == 2 else ["embedded"]
+    # One name per process, from its log file: bridge-worker-submit.log → worker-submit.
+    names = [log.stem.removeprefix("bridge-") for log in deployment.logs]
     before = {name: deployment_cpu(deployment, i) for i, name in enumerate(names)}
     started = time.monotonic()
     time.sleep(window)

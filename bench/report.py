@@ -595,3 +595,16 @@ whole run, if they are missing.
 `BENCH_LOG_DIR=DIR` keeps the daemon's logs of a run. The Postgres + Redis topology runs
 `bridge db upgrade` and then `python -m bridge.cli worker -c 2` and `python -m bridge.cli
 beat` as child processes; the embedded one `python -m bridge.cli run`."""
+
+
+def keep_other_sections(existing: str, rendered: str) -> str:
+    """`rendered` followed by every section of `existing` (a `## ` heading and its text)
+    that `rendered` does not have: the parts other scripts measured and wrote by hand stay
+    when this report is written again."""
+    def sections(text: str) -> dict[str, str]:
+        parts = text.split("\n## ")
+        return {part.split("\n", 1)[0].strip(): "## " + part for part in parts[1:]}
+
+    have = sections(rendered)
+    extra = [body.rstrip() for heading, body in sections(existing).items() if heading not in have]
+    return "\n\n".join([rendered.rstrip(), *extra]) + "\n"

@@ -151,7 +151,8 @@ def main() -> None:
         import report
 
         path = REPO_DIR / "docs" / "benchmarks.md"
-        path.write_text(report.render(results))
+        existing = path.read_text() if path.exists() else ""
+        path.write_text(report.keep_other_sections(existing, report.render(results)))
         print(f"wrote {path.relative_to(REPO_DIR)}")
 
 
