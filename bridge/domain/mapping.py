@@ -1,27 +1,40 @@
 """Turns a cart order into the fulfillment order bridge asks Amazon for (a
-`FulfillmentOrderRequest`, checked against the createFulfillmentOrder model's limits), or
-says precisely why it cannot (a NeedsAttentionError with a stable reason code). Pure: no I/O."""
+`FulfillmentOrderRequest`, checked against the limits in bridge.domain.limits: the
+createFulfillmentOrder model's and conservative ones where it is silent), or says precisely
+why it cannot (a NeedsAttentionError with a stable reason code naming the field). Nothing
+is truncated to fit; a message quotes at most 40 characters of a value. Pure: no I/O."""
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC
 
+from bridge.domain.dates import check_order_date
 from bridge.domain.fulfillment import FulfillmentOrderRequest, RequestedItem
-from bridge.domain.ids import fulfillment_item_id
+from bridge.domain.ids import fulfillment_item_id, is_valid_seller_fulfillment_order_id
+from bridge.domain.limits import (
+    ADDRESS_LABELS,
+    ADDRESS_LIMITS,
+    COUNTRY_CODES,
+    MAX_COMMENT,
+    MAX_DISPLAYABLE_ID,
+    MAX_EMAIL,
+    MAX_LINES,
+    MAX_SELLER_SKU,
+    MAX_UNITS,
+    has_control,
+    is_control,
+)
 from bridge.domain.model import Address, CartLine, CartOrder
 from bridge.domain.skus import SkuMap
 from bridge.errors import NeedsAttentionError
 
-# Limits from the Fulfillment Outbound 2020-07-01 model (CreateFulfillmentOrderRequest).
-MAX_DISPLAYABLE_ID = 40
-MAX_COMMENT = 750
-MAX_SELLER_SKU = 50
-MAX_LINES = 100          # "Maximum of 100 line items ..." in the model's description
-MAX_UNITS = 250          # "... with a maximum of 250 units per order"
-MAX_EMAIL = 64
+# One @, no spaces, a dot in the domain: enough to refuse what is not an address at all.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_QUOTE_CHARS = 40  # a message quotes at most this much of a value
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,41 @@ def _is_latin1(text: str) -> bool:
     return True
 
 
+def quoted(value: str) -> str:
+    """`value` for a message: at most 40 characters, control characters escaped, so a
+    hostile value can neither flood a note nor inject lines into it."""
+    head = value[:_QUOTE_CHARS]
+    shown = "".join(f"\\x{ord(c):02x}" if is_control(c) else c for c in head)
+    return f'"{shown}…"' if len(value) > _QUOTE_CHARS else f'"{shown}"'
+
+
+def check_text(label: str, value: str, limit: int | None = None) -> None:
+    """No control character in `value` and, with `limit`, no more than that many characters.
+    `label` names the field for the merchant ("the shipping address's city")."""
+    if has_control(value):
+        raise NeedsAttentionError(
+            "control_character",
+            f"{label} {quoted(value)} has a control character; Amazon takes none (edit it in the shop)",
+        )
+    if limit is not None and len(value) > limit:
+        raise NeedsAttentionError(
+            "field_too_long",
+            f"{label} is {len(value):,} characters; Amazon takes at most {limit:,} "
+            f"(starts {quoted(value)})",
+        )
+
+
+def _check_email(email: str) -> None:
+    """Amazon mails the recipient from this address list: a CR/LF would forge headers."""
+    if not email:
+        return
+    check_text("the customer's e-mail address", email, MAX_EMAIL)
+    if not _EMAIL.fullmatch(email):
+        raise NeedsAttentionError(
+            "bad_email", f"the customer's e-mail address {quoted(email)} is not an e-mail address"
+        )
+
+
 def _render_comment(template: str, order: CartOrder) -> str:
     values = {"number": order.number, "order_id": order.order_id, "email": order.email}
     try:
@@ -121,19 +169,30 @@ def _check_address(order: CartOrder, require_latin: bool) -> Address:
     if len(country) != 2 or not country.isalpha() or not country.isascii():
         raise NeedsAttentionError(
             "bad_country_code",
-            f"the country code {address.country_code!r} is not an ISO 3166 two-letter code",
+            f"the shipping address's country code {quoted(address.country_code)} is not an "
+            "ISO 3166 two-letter code",
+        )
+    if country not in COUNTRY_CODES:
+        raise NeedsAttentionError(
+            "bad_country_code",
+            f"the shipping address's country code {quoted(country)} is not an assigned "
+            "ISO 3166-1 country code",
         )
     fields = {
-        "name": address.name,
-        "addressLine1": address.line1,
-        "addressLine2": address.line2,
-        "addressLine3": address.line3,
-        "city": address.city,
-        "stateOrRegion": address.state,
-        "postalCode": address.postal_code,
+        "name": address.name.strip(),
+        "addressLine1": address.line1.strip(),
+        "addressLine2": address.line2.strip(),
+        "addressLine3": address.line3.strip(),
+        "city": address.city.strip(),
+        "stateOrRegion": address.state.strip(),
+        "postalCode": address.postal_code.strip(),
         "countryCode": country,
-        "phone": address.phone,
+        "phone": address.phone.strip(),
     }
+    # What is sent is checked: surrounding whitespace (CR/LF and tabs included) is trimmed as
+    # it always was, anything else that is a control character holds the order.
+    for key, value in fields.items():
+        check_text(f"the shipping address's {ADDRESS_LABELS[key]}", value, ADDRESS_LIMITS[key])
     if require_latin:
         bad = [key for key, value in fields.items() if value and not _is_latin1(value)]
         if bad:
@@ -144,15 +203,15 @@ def _check_address(order: CartOrder, require_latin: bool) -> Address:
                 + "; enter a transliterated address in the cart",
             )
     return Address(
-        name=address.name.strip(),
-        line1=address.line1.strip(),
-        line2=address.line2.strip(),
-        line3=address.line3.strip(),
-        city=address.city.strip(),
-        state=address.state.strip(),
-        postal_code=address.postal_code.strip(),
+        name=fields["name"],
+        line1=fields["addressLine1"],
+        line2=fields["addressLine2"],
+        line3=fields["addressLine3"],
+        city=fields["city"],
+        state=fields["stateOrRegion"],
+        postal_code=fields["postalCode"],
         country_code=country,
-        phone=address.phone.strip(),
+        phone=fields["phone"],
     )
 
 
@@ -170,10 +229,10 @@ def _map_lines(
     for line in lines:
         if line.quantity <= 0:
             raise NeedsAttentionError(
-                "bad_quantity", f"line {line.line_id} (SKU {line.sku!r}) has quantity {line.quantity}"
+                "bad_quantity", f"line {quoted(line.line_id)} (SKU {quoted(line.sku)}) has quantity {line.quantity}"
             )
         if not line.sku.strip():
-            raise NeedsAttentionError("missing_sku", f"line {line.line_id} has no SKU")
+            raise NeedsAttentionError("missing_sku", f"line {quoted(line.line_id)} has no SKU")
         for item in expand_line(line, policy.sku_map):
             _check_seller_sku(line, item.seller_sku, known_skus)
             mapped.append(item)
@@ -190,15 +249,17 @@ def _map_lines(
 
 
 def _check_seller_sku(line: CartLine, seller_sku: str, known_skus: Collection[str] | None) -> None:
+    check_text(f"line {quoted(line.line_id)}'s seller SKU", seller_sku)
     if len(seller_sku) > MAX_SELLER_SKU:
         raise NeedsAttentionError(
             "sku_too_long",
-            f"seller SKU {seller_sku!r} is longer than Amazon's {MAX_SELLER_SKU} characters",
+            f"line {quoted(line.line_id)}'s seller SKU is {len(seller_sku):,} characters; Amazon "
+            f"takes at most {MAX_SELLER_SKU} (starts {quoted(seller_sku)})",
         )
     if known_skus is not None and seller_sku not in known_skus:
         raise NeedsAttentionError(
             "unknown_sku",
-            f"SKU {line.sku!r} maps to seller SKU {seller_sku!r}, which has no FBA inventory "
+            f"SKU {quoted(line.sku)} maps to seller SKU {quoted(seller_sku)}, which has no FBA inventory "
             "record; add it to the SKU map or send stock to Amazon",
         )
 
@@ -213,21 +274,33 @@ def build_fulfillment_request(
     holds stock records for) catches unknown SKUs before Amazon does; None skips it."""
     if order.cancelled:
         raise NeedsAttentionError("cancelled", "the order is cancelled in the cart")
+    if not is_valid_seller_fulfillment_order_id(seller_fulfillment_order_id):
+        raise NeedsAttentionError(
+            "bad_fulfillment_order_id",
+            f"the fulfillment order id {quoted(seller_fulfillment_order_id)} is not 1-40 of "
+            "A-Z, a-z, 0-9, '-' and '_'; check the storefront's id prefix",
+        )
+    # Before inner whitespace is collapsed: split() would turn CR, LF and some C0 into spaces.
+    check_text("the order number", order.number.strip())
     displayable_id = " ".join(order.number.split())
     if not displayable_id:
         raise NeedsAttentionError("missing_number", "the order has no order number")
     if len(displayable_id) > MAX_DISPLAYABLE_ID or not _is_latin1(displayable_id):
         raise NeedsAttentionError(
             "bad_order_number",
-            f"order number {order.number!r} is not 1-{MAX_DISPLAYABLE_ID} Latin-1 characters "
-            "as Amazon's displayableOrderId requires",
+            f"the order number {quoted(order.number)} ({len(displayable_id):,} characters) is not "
+            f"1-{MAX_DISPLAYABLE_ID} Latin-1 characters as Amazon's displayableOrderId requires",
         )
+    check_order_date(order.created_at)
     comment = _render_comment(policy.comment_template, order).strip()
     if not comment or len(comment) > MAX_COMMENT:
         raise NeedsAttentionError(
             "bad_comment",
-            f"the order comment is {len(comment)} characters; Amazon needs 1-{MAX_COMMENT}",
+            f"the order comment is {len(comment):,} characters; Amazon needs 1-{MAX_COMMENT}",
         )
+    email = order.email.strip()
+    _check_email(email)
+    check_text("the order comment (from the storefront's comment template)", comment)
     address = _check_address(order, policy.require_latin_address)
     lines = _map_lines(order, policy, known_skus)
     request = FulfillmentOrderRequest(
@@ -239,6 +312,6 @@ def build_fulfillment_request(
         destination=address,
         fulfillment_policy=policy.fulfillment_policy,
         items=tuple(RequestedItem(line.seller_sku, line.item_id, line.quantity) for line in lines),
-        notification_emails=(order.email,) if order.email and len(order.email) <= MAX_EMAIL else (),
+        notification_emails=(email,) if email else (),
     )
     return MappedOrder(request=request, lines=lines)

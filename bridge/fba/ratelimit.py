@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis
-
 from bridge.errors import TransientError
 from bridge.fba.priority import TOP, Priority, reserve
 
@@ -160,6 +158,11 @@ class RedisLimiter:
         prefix: str = "bridge:ratelimit:",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        # Imported here: only a deployment with a shared budget needs the client, and every
+        # command (`bridge status` included) would otherwise pay for loading it.
+        import redis
+
+        self._redis_error: type[Exception] = redis.RedisError
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._script = self._redis.register_script(_RESERVE_SCRIPT)
         self._prefix = prefix
@@ -178,7 +181,7 @@ class RedisLimiter:
             try:
                 granted, wait_text = self._script(keys=self._keys(key),
                                                   args=[rate, burst, timeout, keep, queue])
-            except redis.RedisError as exc:
+            except self._redis_error as exc:
                 # The URL may hold a password, so only the error's kind is named.
                 raise TransientError(
                     f"the shared rate-limit store is unavailable ({type(exc).__name__})") from None
@@ -200,7 +203,7 @@ class RedisLimiter:
             return
         try:
             self._redis.set(self._keys(key)[1], repr(float(rate)), ex=_LEARNT_RATE_TTL_SECONDS)
-        except redis.RedisError:
+        except self._redis_error:
             # Learning the rate is an optimisation; the model's rate still applies.
             return
         self._told[key] = (rate, now)

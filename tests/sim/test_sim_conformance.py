@@ -8,6 +8,9 @@ import requests
 from sim_helpers import INVENTORY, MARKETPLACE, OUTBOUND, assert_errors_shape, order_body
 
 from bridge.sim.apis import all_operations
+from bridge.sim.clock import parse_iso
+from bridge.sim.outbound.validation import parse_create_request
+from bridge.sim.wire import SimError
 from bridge.spapi_models import ResponseMismatch, model_operations, validate_response
 
 LIFECYCLE = 30 + 60 + 120
@@ -59,6 +62,63 @@ def test_create_rejects_bad_bodies(sim, api):
         answer = api.create(body)
         assert answer.status == 400, name
         assert answer.body["errors"][0]["code"] == "InvalidInput", name
+
+
+def address(**changes) -> dict:
+    return {**order_body()["destinationAddress"], **changes}
+
+
+def test_create_refuses_hostile_input_naming_the_field(sim, api):
+    """The limits docs/simulator.md lists as assumptions: a client bug that lets such an
+    order through shows as a refusal, never as an accepted order."""
+    sim.admin.set_stock({"SKU-A": 10})
+    cases = {
+        "destinationAddress.city": order_body(destinationAddress=address(city="c" * 51)),
+        "destinationAddress.name": order_body(destinationAddress=address(name="Ada\x00Lovelace")),
+        "destinationAddress.addressLine1": order_body(destinationAddress=address(addressLine1="a" * 61)),
+        "destinationAddress.addressLine2": order_body(destinationAddress=address(addressLine2="1\r\n2")),
+        "destinationAddress.postalCode": order_body(destinationAddress=address(postalCode="9" * 21)),
+        "destinationAddress.phone": order_body(destinationAddress=address(phone="5" * 21)),
+        "destinationAddress.stateOrRegion": order_body(destinationAddress=address(stateOrRegion="s" * 151)),
+        "destinationAddress.countryCode": order_body(destinationAddress=address(countryCode="XX")),
+        "displayableOrderId": order_body(displayableOrderId="10\x0001"),
+        "displayableOrderComment": order_body(displayableOrderComment="Thanks\x85"),
+        "displayableOrderDate": order_body(displayableOrderDate="1900-01-01T00:00:00Z"),
+        "notificationEmails[0]": order_body(notificationEmails=["a@example.com\r\nBcc: b@example.com"]),
+        "items[0].sellerSku": order_body(items=[{"sellerSku": "SKU-A\x7f",
+                                                 "sellerFulfillmentOrderItemId": "l", "quantity": 1}]),
+    }
+    for field, body in cases.items():
+        answer = api.create(body)
+        assert answer.status == 400, field
+        (error,) = answer.body["errors"]
+        assert error["code"] == "InvalidInput", field
+        assert f"parameter {field} " in error["message"], (field, error["message"])
+    refused_country = order_body(destinationAddress=address(countryCode="ZZ"))
+    assert api.create(refused_country).status == 400
+    assert api.create(order_body(displayableOrderId="#１００１")).status == 400
+    assert api.create(order_body(notificationEmails=["a" * 53 + "@example.com"])).status == 400
+    assert sim.admin.orders() == []
+
+
+def test_create_takes_input_at_the_limits(sim, api):
+    sim.admin.set_stock({"SKU-A": 10})
+    body = order_body(
+        "at-limits", displayableOrderId="d" * 40, displayableOrderDate="2000-01-01T00:00:00Z",
+        notificationEmails=["a" * 52 + "@example.com"],
+        destinationAddress=address(name="n" * 50, addressLine1="a" * 60, addressLine2="b" * 60,
+                                   city="c" * 50, stateOrRegion="s" * 150, postalCode="9" * 20,
+                                   phone="5" * 20, countryCode="ax"))
+    assert api.create(body).status == 200
+
+
+def test_an_order_date_more_than_a_day_ahead_of_simulated_time_is_refused():
+    now = parse_iso("2026-01-15T10:00:00Z")
+    assert parse_create_request(order_body(displayableOrderDate="2026-01-16T10:00:00Z"), now)
+    with pytest.raises(SimError) as refused:
+        parse_create_request(order_body(displayableOrderDate="2026-01-16T10:00:01Z"), now)
+    assert (refused.value.status, refused.value.code) == (400, "InvalidInput")
+    assert "displayableOrderDate" in refused.value.message
 
 
 def test_forty_characters_is_the_id_limit(sim, api):

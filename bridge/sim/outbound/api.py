@@ -34,7 +34,7 @@ def _check_destination(sim: Simulator, request: dict, market: Marketplace) -> No
 
 
 def create_fulfillment_order(sim: Simulator, call: Call) -> Reply:
-    request = parse_create_request(call.json_body())
+    request = parse_create_request(call.json_body(), sim.now())
     market = resolve(request.get("marketplaceId"), sim.config.marketplace_id)
     _check_destination(sim, request, market)
     sim.fulfillment.create(request, sim.now())
