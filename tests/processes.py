@@ -16,6 +16,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bridge.demo import write_config
+from bridge.ledger.db import make_engine
+from bridge.ledger.repo import Ledger
+
 RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
 
 
@@ -119,3 +123,24 @@ def rabbitmq_queue_types(vhost: str) -> dict[str, str]:
     """Queue name → type ("quorum", "classic") in a virtual host."""
     listed = json.loads(rabbitmqctl("list_queues", "-p", vhost, "name", "type", "--formatter", "json"))
     return {row["name"]: row["type"] for row in listed}
+
+
+@contextlib.contextmanager
+def production_deployment(workdir: Path, sim_url: str, *, ledger_url: str, store_url: str,
+                          broker_url: str, rate_limit_url: str) -> Iterator[tuple[Daemons, Ledger]]:
+    """A production deployment's configuration written (orders polled every second, stock
+    every two) and its ledger migrated. Yields the daemons, whose processes the test
+    starts as it needs, and a Ledger on the same database; every process is stopped and
+    the engine closed afterwards."""
+    config_dir = write_config(workdir, sim_url, database_url=ledger_url, broker_url=broker_url,
+                              store_url=store_url, rate_limit_url=rate_limit_url,
+                              poll_seconds=1, stock_seconds=2)
+    daemons = Daemons(workdir, config_dir)
+    engine = make_engine(ledger_url)
+    try:
+        migrated = daemons.run("db", "upgrade")
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        yield daemons, Ledger(engine)
+    finally:
+        daemons.stop()
+        engine.dispose()

@@ -11,13 +11,10 @@ from datetime import datetime
 
 import pytest
 import redis
-from processes import Daemons, wait_for
+from processes import production_deployment, wait_for
 from sqlalchemy import func, select
 
 from bridge import demo_store
-from bridge.demo import write_config
-from bridge.ledger.db import make_engine
-from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
@@ -51,22 +48,15 @@ def success_count(stats: dict, operation: str) -> int:
 
 def test_creates_never_stop_while_status_syncs_run(tmp_path, postgres_schema_factory, redis_url):
     ledger_url, store_url = postgres_schema_factory(), postgres_schema_factory()
-    rate_budget = redis_url.rsplit("/", 1)[0] + "/10"
+    rate_budget = redis_url.rsplit("/", 1)[0] + "/10"  # this test's own: emptied before it runs
     redis.Redis.from_url(rate_budget).flushdb()
     with SimServer(SimConfig(clock_factor=CLOCK_FACTOR)) as sim:
         limits = sim.admin.rate_limits()
         assert limits["enabled"] is True
         assert limits["limits"]["createFulfillmentOrder"] == {"rate": 2.0, "burst": 30}  # Amazon's
         sim.admin.set_stock({sku: STOCK for sku in SKUS})
-        config_dir = write_config(tmp_path, sim.base_url, database_url=ledger_url,
-                                  broker_url=redis_url, store_url=store_url,
-                                  rate_limit_url=rate_budget, poll_seconds=1, stock_seconds=2)
-        daemons = Daemons(tmp_path, config_dir)
-        ledger_engine = make_engine(ledger_url)
-        ledger = Ledger(ledger_engine)
-        try:
-            migrated = daemons.run("db", "upgrade")
-            assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        with production_deployment(tmp_path, sim.base_url, ledger_url=ledger_url, store_url=store_url,
+                                   broker_url=redis_url, rate_limit_url=rate_budget) as (daemons, ledger):
             demo_store.create_schema(store_url)
             placed = demo_store.place_orders(store_url, ORDERS, SKUS)   # the backlog, at once
             daemons.lanes(submit=1, flows=3)
@@ -98,7 +88,3 @@ def test_creates_never_stop_while_status_syncs_run(tmp_path, postgres_schema_fac
             windows = creates_per_window(received, WINDOW_SECONDS * CLOCK_FACTOR)
             assert len(windows) >= 5, windows    # a backlog long enough to say something
             assert 0 not in windows, f"a window without a create: {windows}\n{daemons.logs()}"
-        finally:
-            daemons.stop()
-            ledger_engine.dispose()
-            redis.Redis.from_url(rate_budget).flushdb()

@@ -7,13 +7,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from processes import Daemons, wait_for
+from processes import production_deployment, wait_for
 from sqlalchemy import func, select
 
 from bridge import demo_store
-from bridge.demo import write_config
-from bridge.ledger.db import make_engine
-from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
@@ -38,15 +35,8 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
         sim.admin.set_stock({sku: STOCK for sku in SKUS})
         broker = redis_url
         limits = redis_url.rsplit("/", 1)[0] + "/14"
-        config_dir = write_config(tmp_path, sim.base_url, database_url=ledger_url,
-                                  broker_url=broker, store_url=store_url,
-                                  rate_limit_url=limits, poll_seconds=1, stock_seconds=2)
-        daemons = Daemons(tmp_path, config_dir)
-        ledger_engine = make_engine(ledger_url)
-        ledger = Ledger(ledger_engine)
-        try:
-            migrated = daemons.run("db", "upgrade")
-            assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        with production_deployment(tmp_path, sim.base_url, ledger_url=ledger_url, store_url=store_url,
+                                   broker_url=broker, rate_limit_url=limits) as (daemons, ledger):
             demo_store.create_schema(store_url)
             placed = demo_store.place_orders(store_url, ORDERS, SKUS)
             # Worker lanes: submission has a process of its own beside the other flows.
@@ -107,6 +97,3 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
             assert "ingested" in logs and "submitted" in logs  # the logs are real ...
             for secret in (tmp_path / "secrets").iterdir():
                 assert secret.read_text().strip() not in logs  # ... and hold no secret
-        finally:
-            daemons.stop()
-            ledger_engine.dispose()

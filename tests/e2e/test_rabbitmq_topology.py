@@ -11,14 +11,12 @@ import sys
 from collections import Counter
 
 import pytest
-from processes import Daemons, rabbitmq_available, rabbitmq_queue_types, rabbitmq_vhost, wait_for
+from processes import production_deployment, rabbitmq_available, rabbitmq_queue_types, rabbitmq_vhost, wait_for
 from sqlalchemy import func, select
 
 from bridge import demo_store
 from bridge.config import load_config
 from bridge.demo import write_config
-from bridge.ledger.db import make_engine
-from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
@@ -71,15 +69,8 @@ def test_100_orders_flow_on_rabbitmq_quorum_queues(tmp_path, rabbitmq, postgres_
         "getInventorySummaries", "cancelFulfillmentOrder")}
     with SimServer(SimConfig(clock_factor=0, rate_limit_overrides=fast)) as sim:
         sim.admin.set_stock({sku: STOCK for sku in SKUS})
-        config_dir = write_config(tmp_path, sim.base_url, database_url=ledger_url,
-                                  broker_url=broker_url, store_url=store_url,
-                                  rate_limit_url=redis_url, poll_seconds=1, stock_seconds=2)
-        daemons = Daemons(tmp_path, config_dir)
-        ledger_engine = make_engine(ledger_url)
-        ledger = Ledger(ledger_engine)
-        try:
-            migrated = daemons.run("db", "upgrade")
-            assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        with production_deployment(tmp_path, sim.base_url, ledger_url=ledger_url, store_url=store_url,
+                                   broker_url=broker_url, rate_limit_url=redis_url) as (daemons, ledger):
             # The queues declared up front as `bridge run` declares them; the workers'
             # own declarations must match them, or RabbitMQ refuses (PRECONDITION_FAILED).
             prepared = subprocess.run(
@@ -115,6 +106,3 @@ def test_100_orders_flow_on_rabbitmq_quorum_queues(tmp_path, rabbitmq, postgres_
 
             types = rabbitmq_queue_types(vhost)
             assert {name: types.get(name) for name in QUEUES} == dict.fromkeys(QUEUES, "quorum")
-        finally:
-            daemons.stop()
-            ledger_engine.dispose()
