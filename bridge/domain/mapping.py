@@ -88,6 +88,9 @@ def reserved_lines(order: CartOrder, sku_map: SkuMap) -> tuple[MappedLine, ...]:
 class MappedOrder:
     request: FulfillmentOrderRequest
     lines: tuple[MappedLine, ...]
+    # Lines left out because they have no SKU (gift wrap, a custom charge): Amazon has
+    # nothing to pick for them, so the rest of the order ships and the merchant is told.
+    lines_without_sku: tuple[str, ...] = ()
 
 
 def _is_latin1(text: str) -> bool:
@@ -217,10 +220,17 @@ def _check_address(order: CartOrder, require_latin: bool) -> Address:
 
 def _map_lines(
     order: CartOrder, policy: MappingPolicy, known_skus: Collection[str] | None
-) -> tuple[MappedLine, ...]:
-    lines = order.shippable_lines
-    if not lines:
+) -> tuple[tuple[MappedLine, ...], tuple[str, ...]]:
+    """The items to send, and the ids of the lines left out for having no SKU. An order
+    whose every line to ship lacks a SKU is held: there is nothing Amazon could pick."""
+    shippable = order.shippable_lines
+    if not shippable:
         raise NeedsAttentionError("no_shippable_lines", "the order has no line that needs shipping")
+    without_sku = tuple(line.line_id for line in shippable if not line.sku.strip())
+    lines = tuple(line for line in shippable if line.sku.strip())
+    if not lines:
+        named = ", ".join(quoted(line_id) for line_id in without_sku[:5])
+        raise NeedsAttentionError("missing_sku", f"no line of the order has a SKU (lines {named})")
     if len(lines) > MAX_LINES:
         raise NeedsAttentionError(
             "too_many_lines", f"the order has {len(lines)} lines; Amazon accepts at most {MAX_LINES}"
@@ -231,8 +241,6 @@ def _map_lines(
             raise NeedsAttentionError(
                 "bad_quantity", f"line {quoted(line.line_id)} (SKU {quoted(line.sku)}) has quantity {line.quantity}"
             )
-        if not line.sku.strip():
-            raise NeedsAttentionError("missing_sku", f"line {quoted(line.line_id)} has no SKU")
         for item in expand_line(line, policy.sku_map):
             _check_seller_sku(line, item.seller_sku, known_skus)
             mapped.append(item)
@@ -245,7 +253,7 @@ def _map_lines(
         raise NeedsAttentionError(
             "too_many_units", f"the order has {units} units; Amazon accepts at most {MAX_UNITS}"
         )
-    return tuple(mapped)
+    return tuple(mapped), without_sku
 
 
 def _check_seller_sku(line: CartLine, seller_sku: str, known_skus: Collection[str] | None) -> None:
@@ -302,7 +310,7 @@ def build_fulfillment_request(
     _check_email(email)
     check_text("the order comment (from the storefront's comment template)", comment)
     address = _check_address(order, policy.require_latin_address)
-    lines = _map_lines(order, policy, known_skus)
+    lines, without_sku = _map_lines(order, policy, known_skus)
     request = FulfillmentOrderRequest(
         seller_fulfillment_order_id=seller_fulfillment_order_id,
         displayable_id=displayable_id,
@@ -314,4 +322,4 @@ def build_fulfillment_request(
         items=tuple(RequestedItem(line.seller_sku, line.item_id, line.quantity) for line in lines),
         notification_emails=(email,) if email else (),
     )
-    return MappedOrder(request=request, lines=lines)
+    return MappedOrder(request=request, lines=lines, lines_without_sku=without_sku)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.ids import seller_fulfillment_order_id
-from bridge.domain.mapping import build_fulfillment_request, reserved_lines
+from bridge.domain.mapping import build_fulfillment_request, quoted, reserved_lines
 from bridge.domain.model import CartOrder, OrderPage
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
@@ -322,6 +322,22 @@ def prepare(
     repo.replace_lines(session, row, mapped.lines, new=new)
     repo.transition(session, row, S.READY, "ready", f"ready as {sfo_id}")
     result.ready += 1
+    if mapped.lines_without_sku:
+        _tell_lines_without_sku(session, row, order, mapped.lines_without_sku, result)
+
+
+def _tell_lines_without_sku(session: Session, row: Order, order: CartOrder,
+                            line_ids: tuple[str, ...], result: IngestResult) -> None:
+    """Lines with no SKU are left out of what Amazon ships (gift wrap, a custom charge);
+    the merchant is told which, once, in the event log and the shop."""
+    message = ("not sent to Amazon, having no SKU: line" + ("s " if len(line_ids) > 1 else " ")
+               + ", ".join(quoted(line_id) for line_id in line_ids[:10])
+               + (f" and {len(line_ids) - 10} more" if len(line_ids) > 10 else "")
+               + "; if it is an item to ship, ship it yourself or give it a SKU")
+    if repo.has_event(session, row.id, "lines_without_sku", message):
+        return
+    repo.record_event(session, row.storefront, row.id, "lines_without_sku", message=message)
+    result.notes.append((order, message))
 
 
 def nothing_to_ship(order: CartOrder) -> tuple[str, str] | None:

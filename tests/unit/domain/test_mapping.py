@@ -119,3 +119,12 @@ def test_a_kit_counts_its_component_units_against_amazons_limit():
     with pytest.raises(NeedsAttentionError) as caught:
         build_fulfillment_request(order(lines=(CartLine("L1", "KIT", 84),)), "shop-1001", POLICY)
     assert caught.value.reason == "too_many_units"
+
+
+def test_a_line_without_a_sku_is_left_out_and_named_while_the_rest_ships():
+    gift_wrap = order(lines=(CartLine("L1", "CART-A", 2), CartLine("L3", "  ", 1)))
+    mapped = build_fulfillment_request(gift_wrap, "DEMO-1001", POLICY, known_skus={"FBA-A"})
+    assert [(item.seller_sku, item.quantity) for item in mapped.request.items] == [("FBA-A", 2)]
+    assert mapped.lines_without_sku == ("L3",)
+    with_skus = build_fulfillment_request(order(), "DEMO-1001", POLICY, known_skus={"FBA-A"})
+    assert with_skus.lines_without_sku == ()

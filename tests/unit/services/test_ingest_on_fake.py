@@ -211,3 +211,25 @@ def test_a_second_poll_while_one_runs_is_skipped(store):
     # Once the first poll is done, the next one runs.
     store.cart.during_fetch = None
     assert poll(store).skipped is False
+
+
+def test_a_gift_wrap_line_without_a_sku_does_not_hold_the_order_and_the_shop_is_told_once(store):
+    store.place("#1901", {"MUG": 1, "": 1})
+
+    assert poll(store).ready == 1
+    row = store.row("#1901")
+    assert [(i["seller_sku"], i["quantity"]) for i in row.request["items"]] == [("MUG", 1)]
+    told = [text for order_id, text in store.cart.notes if order_id == "1901"]
+    assert len(told) == 1 and "no SKU" in told[0] and "1901-2" in told[0]
+    assert told[0].removeprefix("bridge: ") in store.events("#1901")  # and in the event log
+
+    store.clock.advance(60)
+    poll(store)  # read again inside the overlap: nothing new is said
+    assert len([text for order_id, text in store.cart.notes if order_id == "1901"]) == 1
+
+
+def test_an_order_whose_every_line_lacks_a_sku_is_held(store):
+    store.place("#1902", {"": 2})
+
+    assert poll(store).needs_attention == 1
+    assert store.row("#1902").attention_reason == "missing_sku"
