@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, select, update
 from sqlalchemy.orm import Session
 
 from bridge.errors import TransientError
@@ -104,7 +104,7 @@ __all__ = [
     "unnoted_flags",
     # leases
     "LEASE_SECONDS", "HeldLease", "LeaseLost", "abandon_leases", "acquire_lease", "holder_id",
-    "holder_is_dead", "lease", "release_all_leases", "release_lease", "renew_lease",
+    "holder_is_dead", "lease", "lease_taken", "release_all_leases", "release_lease", "renew_lease",
 ]
 
 log = get_logger("bridge.ledger")
@@ -212,6 +212,13 @@ def acquire_lease(ledger: Ledger, name: str, holder: str, seconds: float, *,
             log.info("lease_taken_from_dead_holder", lease=name, dead_holder=current)
             return True
         return False
+
+
+def lease_taken(session: Session, name: str, now: datetime) -> bool:
+    """Whether someone holds the lease `name` unexpired (a read, taking nothing): an
+    idle poll looks before it reads its shop, so a poll already running is left alone."""
+    return bool(session.scalar(select(exists().where(Lease.name == name, Lease.holder != "",
+                                                     Lease.until > now))))
 
 
 def renew_lease(session: Session, name: str, holder: str, until: datetime) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Float, cast, delete, exists, func, literal
 from sqlalchemy.orm import Session
 
 from bridge.ledger.orders import followed_at_amazon
-from bridge.ledger.tables import Lease, Order, Package, Schedule, Storefront, UTCDateTime
+from bridge.ledger.tables import Order, Package, Schedule, Storefront, UTCDateTime
 
 # A claim moves a row to now + interval × (1 ± SPREAD / 2): the mean period stays the
 # interval, and rows that fell due together (after a pause, a restart) drift apart.
@@ -143,10 +143,3 @@ def paused_storefronts(session: Session) -> set[str]:
 
 
 # ---------------------------------------------------------------- an idle poll's one look
-
-
-def lease_taken(session: Session, name: str, now: datetime) -> bool:
-    """Whether someone holds the lease `name` unexpired (a read, taking nothing): an
-    idle poll looks before it reads its shop, so a poll already running is left alone."""
-    return bool(session.scalar(select(exists().where(Lease.name == name, Lease.holder != "",
-                                                     Lease.until > now))))

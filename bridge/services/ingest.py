@@ -23,7 +23,6 @@ from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
-from bridge.ledger.schedule import lease_taken
 from bridge.ledger.tables import Order, utcnow
 from bridge.services.common import log, mapping_policy, tell_merchant_each
 
@@ -107,7 +106,7 @@ def _peek(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
     has not moved meanwhile. Reading without the lease is safe: it writes no order, and
     a cursor never moves backwards. A first poll (no cursor yet) is not peeked at."""
     with ledger.transaction() as session:
-        if lease_taken(session, f"{storefront.name}:{FLOW}", ledger.clock()):
+        if repo.lease_taken(session, f"{storefront.name}:{FLOW}", ledger.clock()):
             return None  # a poll is running: the full path skips without reading
         cursor = repo.get_cursor(session, storefront.name, FLOW)
         position = cursor.position if cursor else None

@@ -121,8 +121,10 @@ class SingleScheduler(Scheduler):
                     self.send(item)
                 if len(due) < CLAIM_BATCH:
                     break
-        except Exception as exc:  # a ledger outage: try again shortly
-            log.warning("schedule_claim_failed", error=str(exc))
+        except Exception as exc:  # the ledger or the broker is out: try again shortly
+            # Rows claimed but not sent come again at their next due time; work they
+            # would have found waits in the ledger, where the sweep finds it.
+            log.warning("schedule_fan_out_failed", error=str(exc))
             self.next_due = None
             return TICK_SECONDS
         self.recheck_at = now_mono + RECHECK_SECONDS
