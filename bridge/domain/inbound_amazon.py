@@ -47,32 +47,34 @@ class InboundPlanSummary:
     status: str = ""
 
 
+class _Priced:
+    """An option Amazon prices with fees and discounts."""
+
+    fees: float
+    discounts: float
+
+    @property
+    def cost(self) -> float:
+        """Fees minus discounts."""
+        return self.fees - self.discounts
+
+
 @dataclass(frozen=True)
-class PackingOption:
+class PackingOption(_Priced):
     option_id: str
     status: str
     packing_groups: tuple[str, ...] = ()
     fees: float = 0.0
     discounts: float = 0.0
 
-    @property
-    def cost(self) -> float:
-        """Fees minus discounts."""
-        return self.fees - self.discounts
-
 
 @dataclass(frozen=True)
-class PlacementOption:
+class PlacementOption(_Priced):
     option_id: str
     status: str
     shipment_ids: tuple[str, ...] = ()
     fees: float = 0.0
     discounts: float = 0.0
-
-    @property
-    def cost(self) -> float:
-        """Fees minus discounts."""
-        return self.fees - self.discounts
 
 
 @dataclass(frozen=True)
