@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
+from bridge.domain.model import CartOrder, OrderPage, PackageShipment, ShippedLine, StockLevel
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,59 @@ class Capabilities:
     stock_read_batch_size: int = 100
     # `set_stock` honours `StockLevel.expected` (the platform compares and refuses).
     conditional_stock_writes: bool = False
+    # `cancel_order` with lines cancels just those lines in the shop (else the lines are
+    # named in a note and the order stays open for the merchant).
+    cancel_lines: bool = False
+    # `push_delivery` writes a native delivery event (Shopify's fulfillment events)
+    # rather than a note or a shipment comment.
+    delivery_events: bool = False
+
+
+class Milestone(StrEnum):
+    """Where a shipped package ended up, as the shop is told. Final: polling stops."""
+
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"        # lost, damaged, undeliverable
+    RETURNED_TO_SENDER = "returned_to_sender"  # refused or unclaimed, back at Amazon
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """One package's milestone: which package (by its carrier and tracking number, as
+    `push_shipment` wrote it), what happened, when, and the carrier's own words."""
+
+    package: PackageShipment
+    milestone: Milestone
+    happened_at: datetime
+    detail: str = ""
+
+
+class ReturnStage(StrEnum):
+    AUTHORIZED = "authorized"  # Amazon accepted the return: authorization and label exist
+    RECEIVED = "received"      # the units are back at Amazon (condition per line)
+
+
+@dataclass(frozen=True)
+class ReturnUpdate:
+    """A customer return as the shop is told about it. `authorization_id` is Amazon's
+    return authorization (RMA) id; each stage is written once per authorization."""
+
+    authorization_id: str
+    stage: ReturnStage
+    lines: tuple[ShippedLine, ...]
+    label_url: str = ""
+    reason: str = ""           # the return reason code's description
+    condition: str = ""        # at RECEIVED: how Amazon found the units (Sellable, Defective…)
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    """Amazon will not ship some or all of an order. `lines` None: the whole order;
+    otherwise the cart lines (with the quantity not shipped) to cancel."""
+
+    reason: str                # one sentence for the merchant (and the customer, if told)
+    lines: tuple[ShippedLine, ...] | None = None
+    notify_customer: bool = False
 
 
 SecretResolver = Callable[[str], str]
@@ -77,6 +131,27 @@ class CartAdapter(Protocol):
 
     def add_note(self, order: CartOrder, text: str) -> None:
         """Tell the merchant something about an order, where the platform has notes."""
+        ...
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        """Cancel the order in the shop (no refund is issued: money stays the merchant's
+        call), or only `request.lines` where `capabilities.cancel_lines`; a platform
+        without line cancels leaves the order open and returns False (the caller then
+        names the lines in a note). Idempotent: an order (or line quantity) the shop
+        already shows cancelled is left alone and False returned; True when written now."""
+        ...
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        """Tell the shop where a shipped package ended up: a native delivery event where
+        the platform has one (`capabilities.delivery_events`), else a shipment comment or
+        an order note naming the package's carrier and tracking number. Idempotent per
+        (tracking number, milestone): False when the shop already shows it."""
+        ...
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        """Tell the shop about a customer return: at AUTHORIZED the authorization id,
+        lines and label URL; at RECEIVED the units back and their condition. Idempotent
+        per (authorization id, stage): False when the shop already shows it."""
         ...
 
     def close(self) -> None:

@@ -44,6 +44,8 @@ class MappingPolicy:
     fulfillment_policy: str
     comment_template: str
     require_latin_address: bool = True
+    # Amazon's featureConstraints to ask for (e.g. BLANK_BOX, BLOCK_AMZL), each Required.
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

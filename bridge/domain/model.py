@@ -29,6 +29,29 @@ class CartLine:
     sku: str
     quantity: int
     requires_shipping: bool = True
+    # What the shop calls the item, for notes that name lines ("Blue mug × 2").
+    title: str = ""
+
+
+class PaymentStatus:
+    """What the shop says about an order's money, normalised across platforms.
+    `CartOrder.paid` stays the plain "captured" flag; rules may also ship AUTHORIZED."""
+
+    PAID = "paid"               # captured (or partly refunded after capture)
+    AUTHORIZED = "authorized"   # approved, to be captured by hand later
+    PENDING = "pending"         # not paid yet (awaiting payment, on hold at the gateway)
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+    UNKNOWN = ""
+
+
+class RiskLevel:
+    """The platform's own fraud verdict, where it has one."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    UNKNOWN = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,15 @@ class CartOrder:
     address: Address | None = None
     shipping_method: str = ""
     email: str = ""
+    # What rules read. Each is left at its empty default where the platform has no such
+    # thing, and only a set value enters the snapshot, so adding a field here does not
+    # make every recorded order look edited.
+    total: str = ""                 # the order's grand total as a decimal string
+    currency: str = ""              # ISO 4217
+    tags: tuple[str, ...] = ()
+    customer_note: str = ""
+    risk: str = RiskLevel.UNKNOWN
+    payment_status: str = PaymentStatus.UNKNOWN
 
     @property
     def shippable_lines(self) -> tuple[CartLine, ...]:
@@ -62,10 +94,12 @@ class CartOrder:
             "updated_at": self.updated_at.isoformat(),
             "paid": self.paid,
             "cancelled": self.cancelled,
-            "lines": [dict(vars(line)) for line in self.lines],
+            "lines": [_line_snapshot(line) for line in self.lines],
             "address": dict(vars(self.address)) if self.address is not None else None,
             "shipping_method": self.shipping_method,
             "email": self.email,
+            **{key: (list(value) if isinstance(value, tuple) else value)
+               for key in _OPTIONAL_FIELDS if (value := getattr(self, key))},
         }
 
     def content_hash(self, snapshot: dict[str, Any] | None = None) -> str:
@@ -90,7 +124,24 @@ class CartOrder:
             address=Address(**address) if address else None,
             shipping_method=data.get("shipping_method", ""),
             email=data.get("email", ""),
+            total=data.get("total", ""),
+            currency=data.get("currency", ""),
+            tags=tuple(data.get("tags", ())),
+            customer_note=data.get("customer_note", ""),
+            risk=data.get("risk", ""),
+            payment_status=data.get("payment_status", ""),
         )
+
+
+# Fields that enter a snapshot only when set (see CartOrder).
+_OPTIONAL_FIELDS = ("total", "currency", "tags", "customer_note", "risk", "payment_status")
+
+
+def _line_snapshot(line: CartLine) -> dict[str, Any]:
+    data = dict(vars(line))
+    if not data["title"]:
+        del data["title"]  # as before titles were read: old hashes still match
+    return data
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
 from bridge.services.common import log, mapping_policy, tell_merchant_each
+from bridge.services.edits import changed_after_submission
 
 FLOW = "orders"
 # Short: a heartbeat renews it while the poll runs, so a crashed poll's lease lapses
@@ -236,39 +237,8 @@ def _record_change(session: Session, storefront: StorefrontConfig, row: Order,
             repo.transition(session, row, S.RECEIVED, "remap", "mapping the changed order again")
         prepare(session, storefront, row, order, known_skus, result)
         return
-    # Amazon already has (or may have) the order: bridge does not edit it. Carts change
-    # orders themselves as they are fulfilled (remaining quantities drop, statuses move),
-    # so only an edit that would change what Amazon ships is worth telling the merchant.
-    row.content_hash = order.content_hash()
-    change = edit_that_matters(CartOrder.from_snapshot(row.snapshot), order)
-    if change is None:
-        repo.record_event(session, row.storefront, row.id, "cart_changed_after_submit",
-                          message="the cart updated the order (no change to what ships)")
-        return
-    message = (f"{change} in the cart after the order was sent to Amazon; the fulfillment "
-               "order was not changed: change it in Seller Central or cancel and re-order")
-    if not repo.has_event(session, row.id, "cart_edited_after_submit", message):
-        repo.record_event(session, row.storefront, row.id, "cart_edited_after_submit",
-                          message=message)
-        result.notes.append((order, message))
-
-
-def edit_that_matters(sent: CartOrder, now: CartOrder) -> str | None:
-    """What changed between the order as sent and the cart's order now that Amazon's
-    shipment would not follow: a new address, or more of an item. Fewer units left to
-    ship is what fulfilment itself does, and is not an edit."""
-    if now.address is not None and sent.address is not None and now.address != sent.address:
-        return "the shipping address changed"
-    sent_units: dict[str, int] = {}
-    for line in sent.shippable_lines:
-        sent_units[line.sku] = sent_units.get(line.sku, 0) + line.quantity
-    now_units: dict[str, int] = {}
-    for line in now.shippable_lines:
-        now_units[line.sku] = now_units.get(line.sku, 0) + line.quantity
-    added = sorted(sku for sku, units in now_units.items() if units > sent_units.get(sku, 0))
-    if added:
-        return "items were added (" + ", ".join(added) + ")"
-    return None
+    # Amazon already has (or may have) the order.
+    changed_after_submission(session, storefront, row, order, result.notes)
 
 
 def _editable(row: Order) -> bool:

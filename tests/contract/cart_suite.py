@@ -16,12 +16,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakes.inventory import InventoryStandIn
 
-from bridge.carts.contract import CartAdapter
+from bridge.carts.contract import (
+    CancelRequest,
+    CartAdapter,
+    DeliveryUpdate,
+    Milestone,
+    ReturnStage,
+    ReturnUpdate,
+)
 from bridge.config import CartConnection, FulfillmentAccount, StorefrontConfig
 from bridge.domain.model import (
     Address,
     CartOrder,
     PackageShipment,
+    PaymentStatus,
     ShippedLine,
     StockLevel,
 )
@@ -107,6 +115,40 @@ class CartHarness(abc.ABC):
     @abc.abstractmethod
     def notes(self) -> list[tuple[str, str]]:
         """(order id, text) of every note bridge added."""
+
+    # -- what rules read, and the lifecycle writes
+
+    # The platform has order tags (Shopify) / a fraud verdict bridge reads.
+    has_tags: bool = False
+
+    @abc.abstractmethod
+    def create_detailed_order(
+        self,
+        number: str,
+        lines: Sequence[LineSpec],
+        *,
+        updated_at: datetime,
+        total: str,
+        currency: str,
+        customer_note: str,
+        tags: Sequence[str] = (),
+        payment: str = PaymentStatus.PAID,
+    ) -> str:
+        """Place an order with a grand total, a customer's note, tags (where the platform
+        has them) and a payment state: `paid` or `authorized` (approved, not captured)."""
+
+    @abc.abstractmethod
+    def cancellation(self, order_id: str) -> tuple[bool, dict[str, int]]:
+        """(the order is cancelled in the shop, cancelled quantity per cart line id)."""
+
+    @abc.abstractmethod
+    def delivery_marks(self, order_id: str) -> list[tuple[str, str]]:
+        """(tracking number, Milestone value) of every delivery milestone the shop shows
+        for the order, read from where the adapter writes them (events, comments, notes)."""
+
+    @abc.abstractmethod
+    def return_marks(self, order_id: str) -> list[tuple[str, str]]:
+        """(return authorization id, ReturnStage value) the shop shows for the order."""
 
     def prepare_skus(self, skus: Sequence[str]) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Make SKUs known to the store before stock is set (platforms that need it)."""
@@ -364,6 +406,92 @@ class CartContract:
         order = self.only_order(adapter, order_id)
         adapter.add_note(order, "On hold: SKU MUG-BLUE has no stock at Amazon.")
         assert (order_id, "On hold: SKU MUG-BLUE has no stock at Amazon.") in harness.notes()
+
+    # -- what rules read
+
+    def test_detailed_order_carries_total_note_and_payment(self, harness, adapter):
+        order_id = harness.create_detailed_order(
+            "#1020", [LineSpec("MUG-BLUE", 2)], updated_at=at(0), total="59.90",
+            currency="USD", customer_note="Leave it with the neighbour",
+            tags=("vip", "gift"))
+        order = self.only_order(adapter, order_id)
+        assert order.paid and order.payment_status == PaymentStatus.PAID
+        assert order.total == "59.90" and order.currency == "USD"
+        assert order.customer_note == "Leave it with the neighbour"
+        if harness.has_tags:
+            assert sorted(order.tags) == ["gift", "vip"]
+
+    def test_authorized_order_is_authorized_not_paid(self, harness, adapter):
+        order_id = harness.create_detailed_order(
+            "#1021", [LineSpec("MUG-BLUE")], updated_at=at(0), total="20.00", currency="USD",
+            customer_note="", payment=PaymentStatus.AUTHORIZED)
+        order = self.only_order(adapter, order_id)
+        assert not order.paid
+        assert order.payment_status == PaymentStatus.AUTHORIZED
+
+    def test_line_titles_are_read(self, harness, adapter):
+        order_id = harness.create_order("#1022", [LineSpec("MUG-BLUE")], updated_at=at(0))
+        order = self.only_order(adapter, order_id)
+        assert all(line.title for line in order.lines)
+
+    # -- lifecycle writes
+
+    def test_cancel_whole_order_in_the_shop_once(self, harness, adapter):
+        order_id = harness.create_order("#1030", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+        order = self.only_order(adapter, order_id)
+        request = CancelRequest("Amazon could not fulfil the order")
+        assert adapter.cancel_order(order, request) is True
+        assert harness.cancellation(order_id)[0] is True
+        assert adapter.cancel_order(order, request) is False  # replay: nothing more
+        again = self.only_order(adapter, order_id)
+        assert again.cancelled
+
+    def test_cancel_lines_cancels_only_those_lines(self, harness, adapter):
+        order_id = harness.create_order(
+            "#1031", [LineSpec("MUG-BLUE", 2), LineSpec("TEE-M", 1)], updated_at=at(0))
+        order = self.only_order(adapter, order_id)
+        tee = next(line for line in order.lines if line.sku == "TEE-M")
+        request = CancelRequest("Amazon shipped part of the order",
+                                lines=(ShippedLine(tee.line_id, tee.sku, 1),))
+        written = adapter.cancel_order(order, request)
+        cancelled, by_line = harness.cancellation(order_id)
+        assert not cancelled  # the rest of the order stands
+        if not adapter.capabilities.cancel_lines:
+            assert written is False and not any(by_line.values())
+            return
+        assert written is True and by_line.get(tee.line_id) == 1
+        assert adapter.cancel_order(order, request) is False
+        assert harness.cancellation(order_id)[1].get(tee.line_id) == 1
+
+    def test_delivery_milestone_is_written_once_per_package(self, harness, adapter):
+        order_id = harness.create_order("#1032", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+        order = self.only_order(adapter, order_id)
+        first, second = shipment(1, "1ZDELIVERED1", order), shipment(2, "1ZRETURNED02", order)
+        adapter.push_shipment(order, first, notify=False)
+        adapter.push_shipment(order, second, notify=False)
+        delivered = DeliveryUpdate(first, Milestone.DELIVERED, at(7200), "Delivered to front door")
+        returned = DeliveryUpdate(second, Milestone.RETURNED_TO_SENDER, at(9000), "Refused")
+        assert adapter.push_delivery(order, delivered) is True
+        assert adapter.push_delivery(order, returned) is True
+        assert adapter.push_delivery(order, delivered) is False
+        assert sorted(harness.delivery_marks(order_id)) == [
+            ("1ZDELIVERED1", "delivered"), ("1ZRETURNED02", "returned_to_sender")]
+
+    def test_return_is_written_once_per_stage(self, harness, adapter):
+        order_id = harness.create_order("#1033", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+        order = self.only_order(adapter, order_id)
+        line = order.lines[0]
+        lines = (ShippedLine(line.line_id, line.sku, 1),)
+        authorized = ReturnUpdate("RMA-1033-A", ReturnStage.AUTHORIZED, lines,
+                                  label_url="https://example.com/label/RMA-1033-A",
+                                  reason="No longer needed/wanted")
+        received = ReturnUpdate("RMA-1033-A", ReturnStage.RECEIVED, lines, condition="Sellable")
+        assert adapter.push_return(order, authorized) is True
+        assert adapter.push_return(order, authorized) is False
+        assert adapter.push_return(order, received) is True
+        assert adapter.push_return(order, received) is False
+        assert sorted(harness.return_marks(order_id)) == [
+            ("RMA-1033-A", "authorized"), ("RMA-1033-A", "received")]
 
     # -- failures
 

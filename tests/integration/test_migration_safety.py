@@ -17,7 +17,7 @@ from bridge.cli import main
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 
-ALL_STEPS = 9  # migrations 0001 … 0009
+ALL_STEPS = 12  # migrations 0001 … 0012
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
