@@ -12,7 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from bridge.carts.contract import Capabilities
+from bridge.carts.contract import (
+    CancelRequest,
+    Capabilities,
+    DeliveryUpdate,
+    ReturnUpdate,
+)
 from bridge.config import CartConnection, FulfillmentAccount, StorefrontConfig
 from bridge.domain.model import Address, CartLine, CartOrder, OrderPage, PackageShipment, StockLevel
 from bridge.domain.states import OrderState as S
@@ -38,6 +43,9 @@ class ListCart:
         self.notes: list[tuple[str, str]] = []
         self.shipments: list[tuple[str, PackageShipment]] = []
         self.stock: dict[str, int] = {}
+        self.cancels: list[tuple[str, CancelRequest]] = []
+        self.deliveries: list[tuple[str, DeliveryUpdate]] = []
+        self.returns: list[tuple[str, ReturnUpdate]] = []
 
     @classmethod
     def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
@@ -64,6 +72,28 @@ class ListCart:
 
     def add_note(self, order: CartOrder, text: str) -> None:
         self.notes.append((order.order_id, text))
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        if request.lines is not None and not self.capabilities.cancel_lines:
+            return False
+        if (order.order_id, request) in self.cancels:
+            return False
+        self.cancels.append((order.order_id, request))
+        return True
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        key = (update.package.tracking_number, update.milestone)
+        if any((u.package.tracking_number, u.milestone) == key for _, u in self.deliveries):
+            return False
+        self.deliveries.append((order.order_id, update))
+        return True
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        key = (update.authorization_id, update.stage)
+        if any((u.authorization_id, u.stage) == key for _, u in self.returns):
+            return False
+        self.returns.append((order.order_id, update))
+        return True
 
     def close(self) -> None:
         pass
@@ -243,6 +273,28 @@ class MemoryCart:
 
     def add_note(self, order: CartOrder, text: str) -> None:
         self.notes.append((order.order_id, text))
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        if request.lines is not None and not self.capabilities.cancel_lines:
+            return False
+        if (order.order_id, request) in self.cancels:
+            return False
+        self.cancels.append((order.order_id, request))
+        return True
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        key = (update.package.tracking_number, update.milestone)
+        if any((u.package.tracking_number, u.milestone) == key for _, u in self.deliveries):
+            return False
+        self.deliveries.append((order.order_id, update))
+        return True
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        key = (update.authorization_id, update.stage)
+        if any((u.authorization_id, u.stage) == key for _, u in self.returns):
+            return False
+        self.returns.append((order.order_id, update))
+        return True
 
     def close(self) -> None:
         pass
