@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ class _Commands(click.Group):
     inbound workflow and the simulator's server would add most of a second to the
     start of every command (`bridge status` included)."""
 
-    LAZY = ("inbound", "sim", "stock")
+    LAZY = ("inbound", "returns", "sim", "stock")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
@@ -53,6 +54,9 @@ class _Commands(click.Group):
         if cmd_name == "inbound":
             from bridge.cli_inbound import inbound
             return inbound
+        if cmd_name == "returns":
+            from bridge.cli_returns import returns
+            return returns
         if cmd_name == "sim":
             from bridge.sim.cli import sim
             return sim
@@ -224,9 +228,18 @@ def status(ctx: click.Context) -> None:
         counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
         # Open states only: finished orders are the history, not the state of things.
         console.print(f"  open orders: {counts or 'none'}")
+        if report.holds:  # waiting for a person's approval (bridge orders approve)
+            reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.holds.items()))
+            console.print(f"  [yellow]on hold: {sum(report.holds.values())} ({reasons})[/yellow]",
+                          soft_wrap=True)
         poll = report.last_order_poll.isoformat(timespec='seconds') if report.last_order_poll else "never"
         lag = f"{report.lag_seconds:.0f}s" if report.lag_seconds is not None else "-"
         console.print(f"  last order poll: {poll}   lag: {lag}   tracking to write: {report.unpushed_packages}")
+        if report.open_returns:
+            console.print(f"  returns being followed: {report.open_returns} (bridge returns list)")
+        if report.deliveries_given_up:
+            console.print(f"  [yellow]deliveries no longer followed: {report.deliveries_given_up} "
+                          "package(s) without a final milestone[/yellow]")
         checked = (report.stock_checked_at.isoformat(timespec="seconds")
                    if report.stock_checked_at else "never")
         drift = (f"[yellow]{report.drifted_skus} SKU(s) drifted[/yellow] (bridge stock drift)"
@@ -265,7 +278,7 @@ def status(ctx: click.Context) -> None:
 
 @main.group()
 def orders() -> None:
-    """List, inspect and retry orders."""
+    """List, inspect, retry, approve and hold orders."""
 
 
 @orders.command("list")
@@ -305,12 +318,15 @@ def orders_show(ctx: click.Context, reference: str, storefront: str | None) -> N
                       "(finished; no longer in the live tables)")
     console.print(f"  state: {row.state}   amazon: {row.amazon_status or '-'}   "
                   f"fulfillment order: {row.seller_fulfillment_order_id or '-'}   attempts: {row.attempts}")
-    if row.attention_reason:
+    if row.state == "on_hold":
+        console.print(f"  [yellow]on hold ({row.attention_reason}): {row.last_error}[/yellow]")
+    elif row.attention_reason:
         console.print(f"  [yellow]needs attention: {row.attention_reason}: {row.last_error}[/yellow]")
     for package in row.packages:
         pushed = package.pushed_at.isoformat(timespec="seconds") if package.pushed_at else "not yet"
+        where = f", delivery: {package.delivery}" if package.delivery else ""
         console.print(f"  package {package.package_number}: {package.carrier} {package.tracking_number} "
-                      f"(in cart: {pushed})")
+                      f"(in cart: {pushed}{where})")
     table = Table("when", "event", "from", "to", "message", title="events")
     for event in row.events:
         table.add_row(event.created_at.isoformat(timespec="seconds"), event.kind, event.from_state,
@@ -333,6 +349,75 @@ def orders_retry(ctx: click.Context, reference: str, storefront: str | None) -> 
         console.print(f"[red]{exc}[/red]")
         sys.exit(1)
     console.print(f"order is now {state}")
+
+
+def _decide(ctx: click.Context, action: str, references: tuple[str, ...], storefront: str | None,
+            rule: str | None, all_held: bool, by: str | None) -> None:
+    from rich.markup import escape
+
+    from bridge.services.holds import NothingSelected, Selection, decide
+
+    rt = _runtime(ctx)
+    selection = Selection(references, storefront, rule, all_held)
+    who = by or os.environ.get("USER") or "the command line"
+    try:
+        outcomes = decide(rt.ledger, rt.storefronts, action, selection, who, rt.cart)
+    except NothingSelected as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        sys.exit(2)
+    if not outcomes:
+        console.print("no order matched")
+    for outcome in outcomes:
+        mark = "[green]ok[/green]" if outcome.done else "[red]refused[/red]"
+        console.print(f"{mark} {escape(outcome.message)}", soft_wrap=True, highlight=False)
+    sys.exit(0 if all(outcome.done for outcome in outcomes) else 1)
+
+
+def _decision_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed((
+        click.argument("references", nargs=-1),
+        click.option("--storefront", "-s", help="Only orders of this storefront."),
+        click.option("--by", help="Who decides, for the event log and the shop's note "
+                                  "(default: $USER)."),
+    )):
+        command = option(command)
+    return command
+
+
+def _held_filters(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option("--all-held", is_flag=True, help="Every order on hold.")(command)
+    return click.option("--rule", help="Held orders one of whose holds is this rule "
+                                       "(or all_orders, awaiting_capture, manual).")(command)
+
+
+@orders.command("approve")
+@_decision_options
+@_held_filters
+@click.pass_context
+def orders_approve(ctx: click.Context, references: tuple[str, ...], storefront: str | None,
+                   by: str | None, rule: str | None, all_held: bool) -> None:
+    """Approve held orders (by reference, or --rule/--all-held): every hold they have now
+    is approved and they are sent to Amazon."""
+    _decide(ctx, "approve", references, storefront, rule, all_held, by)
+
+
+@orders.command("hold")
+@_decision_options
+@click.pass_context
+def orders_hold(ctx: click.Context, references: tuple[str, ...], storefront: str | None,
+                by: str | None) -> None:
+    """Hold orders Amazon does not have yet until approved or released."""
+    _decide(ctx, "hold", references, storefront, None, False, by)
+
+
+@orders.command("release")
+@_decision_options
+@_held_filters
+@click.pass_context
+def orders_release(ctx: click.Context, references: tuple[str, ...], storefront: str | None,
+                   by: str | None, rule: str | None, all_held: bool) -> None:
+    """Lift holds made by hand (`orders hold`); rules that hold an order still do."""
+    _decide(ctx, "release", references, storefront, rule, all_held, by)
 
 
 @orders.command("archive")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bridge import secrets
+from bridge.domain.mapping import FEATURE_NAMES
+from bridge.domain.rules import Conditions, Overrides, Rule, RuleBook, book_problems
 from bridge.domain.skus import SkuMap
 from bridge.errors import ConfigError
 from bridge.net import is_loopback_host
@@ -124,6 +127,26 @@ class Policy(_Strict):
     notify_customer: bool = True
     # Amazon's Address fields are Latin-1 in practice; other scripts go to needs_attention.
     require_latin_address: bool = True
+    # When Amazon cancels an order by itself (when_amazon_cancels) or cannot fulfill any of
+    # it (when_unfulfillable): "hold" it for a person, or "cancel_in_shop" (no refund).
+    # See docs/amazon-outcomes.md.
+    when_amazon_cancels: Literal["hold", "cancel_in_shop"] = "hold"
+    when_unfulfillable: Literal["hold", "cancel_in_shop"] = "hold"
+    # Amazon's options asked for on every order (featureConstraints, each Required),
+    # checked with getFeatures/getFeatureSKU before submit; an option Amazon cannot give
+    # holds the order ("hold") or it is sent without it ("send_without", with a note).
+    # See docs/amazon-options-and-edits.md.
+    features: list[str] = Field(default_factory=list)
+    when_feature_unavailable: Literal["hold", "send_without"] = "hold"
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in FEATURE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown feature {', '.join(unknown)}; Amazon's are "
+                             + ", ".join(FEATURE_NAMES))
+        return value
 
     @property
     def skus(self) -> SkuMap:
@@ -137,6 +160,16 @@ class PollIntervals(_Strict):
     orders_seconds: float = Field(default=60, ge=1)
     status_seconds: float = Field(default=120, ge=1)
     stock_seconds: float = Field(default=300, ge=1)
+    # Delivery milestones (docs/delivery.md): how often the flow looks for packages due
+    # a look at Amazon; each package is read once its estimated arrival has passed, then
+    # every `delivery_recheck_hours` until a final state, for at most
+    # `delivery_give_up_days` after it shipped (0: milestones are not followed).
+    delivery_seconds: float = Field(default=1800, ge=1)
+    delivery_recheck_hours: float = Field(default=12, gt=0)
+    delivery_give_up_days: float = Field(default=30, ge=0)
+    # Customer returns (docs/returns.md): how often open returns are read back from
+    # Amazon until every unit is processed; storefronts without one make no call.
+    returns_seconds: float = Field(default=1800, ge=1)
     # Besides the incremental reads, all of Amazon's inventory is read again this often,
     # so a change the incremental window missed is repaired; storefronts are spread
     # over the period so they do not all read at once.
@@ -162,6 +195,43 @@ class InboundSettings(_Strict):
     follow_seconds: float = Field(default=900, ge=5)
 
 
+class RuleSettings(_Strict):
+    """One `[[rules]]` table of a storefront file (see bridge.domain.rules)."""
+
+    name: str
+    action: str
+    total_over: Decimal | None = None
+    currency: str = ""
+    tags: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    customer_note: bool | None = None
+    risk_at_least: str = ""
+    fulfillment_policy: str = ""
+    shipping_speed: str = ""
+    features: tuple[str, ...] = ()
+
+    def rule(self) -> Rule:
+        return Rule(
+            name=self.name.strip(),
+            action=self.action,
+            when=Conditions(
+                total_over=self.total_over, currency=self.currency.strip().upper(),
+                tags=tuple(tag.strip() for tag in self.tags if tag.strip()),
+                countries=tuple(code.strip().upper() for code in self.countries),
+                skus=tuple(sku.strip() for sku in self.skus if sku.strip()),
+                customer_note=self.customer_note, risk_at_least=self.risk_at_least.strip().lower()),
+            overrides=Overrides(self.fulfillment_policy, self.shipping_speed, self.features),
+        )
+
+
+class ApprovalSettings(_Strict):
+    """`[approval]`: hold every order for a person, and which payment states ship."""
+
+    all_orders: bool = False
+    ship_payment: tuple[str, ...] = ("paid",)
+
+
 class CartConnection(BaseModel):
     """`platform` picks the adapter; every other key is the adapter's own settings."""
 
@@ -183,6 +253,9 @@ class StorefrontConfig(_Strict):
     policy: Policy = Field(default_factory=Policy)
     poll: PollIntervals = Field(default_factory=PollIntervals)
     inbound: InboundSettings = Field(default_factory=InboundSettings)
+    # Holds, exclusions and per-order overrides, in file order (docs/rules.md).
+    rules: tuple[RuleSettings, ...] = ()
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     source_file: str = ""
     config_dir: str = ""
 
@@ -203,6 +276,11 @@ class StorefrontConfig(_Strict):
     @property
     def id_prefix(self) -> str:
         return self.order_id_prefix or re.sub(r"[^A-Za-z0-9_-]", "", self.name)[:12]
+
+    @property
+    def rule_book(self) -> RuleBook:
+        return RuleBook(tuple(settings.rule() for settings in self.rules),
+                        self.approval.all_orders, self.approval.ship_payment)
 
     def secret(self, reference: str) -> str:
         return secrets.resolve(reference, Path(self.config_dir) if self.config_dir else None)
@@ -286,6 +364,7 @@ def load_config(config_dir: str | os.PathLike | None = None) -> Config:
         except ValidationError as exc:
             problems.extend(_validation_problems(path, exc))
             continue
+        problems.extend((str(path), key, reason) for key, reason in book_problems(storefront.rule_book))
         storefronts.append(storefront)
 
     names = [s.name for s in storefronts]

@@ -1,6 +1,6 @@
 """The demo store: a small order database in the SQL adapter's default schema, on SQLite
 or PostgreSQL. `bridge demo`, the tests and the benchmarks place orders in it and read
-back what bridge wrote (tracking, stock, notes).
+back what bridge wrote (tracking, stock, notes, cancellations, delivery and return notes).
 
 Timestamps are stored as naive UTC, as many shop databases do."""
 
@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,10 @@ orders = sa.Table(
     sa.Column("ship_zip", sa.String(20)),
     sa.Column("ship_country", sa.String(2)),
     sa.Column("ship_phone", sa.String(30)),
+    sa.Column("total", sa.Numeric(12, 2)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("tags", sa.Text),  # comma-separated
+    sa.Column("customer_note", sa.Text),
     # The adapter polls by (updated_at, id); this index keeps that a range scan.
     sa.Index("ix_orders_updated_at_id", "updated_at", "id"),
 )
@@ -50,6 +55,8 @@ order_lines = sa.Table(
     sa.Column("sku", sa.String(64), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("requires_shipping", sa.Boolean, nullable=False, default=True),
+    sa.Column("title", sa.String(255)),
+    sa.Column("cancelled_quantity", sa.Integer, default=0),  # NULL: none cancelled
 )
 
 shipments = sa.Table(
@@ -81,6 +88,10 @@ order_notes = sa.Table(
     sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime),
+    # bridge's delivery and return notes: written once per order and key, even by two
+    # writers at once (NULL for plain notes, which may repeat).
+    sa.Column("event_key", sa.String(200)),
+    sa.UniqueConstraint("order_id", "event_key", name="uq_order_notes_order_event"),
 )
 
 
@@ -89,6 +100,11 @@ class DemoLine:
     sku: str
     quantity: int = 1
     requires_shipping: bool = True
+    title: str = ""  # default: a name made from the SKU ("MUG-BLUE" -> "Mug Blue")
+
+
+# financial_status values the adapter's default settings read as each payment state.
+PAID, AUTHORIZED, PENDING = "paid", "authorized", "pending"
 
 
 # Real city / state / ZIP combinations, so address validation has nothing to object to.
@@ -174,17 +190,28 @@ def insert_order(
     paid: bool = True,
     shipping_method: str = "Standard",
     address: dict[str, Any] | None = None,
+    financial_status: str | None = None,
+    total: str | None = None,
+    currency: str = "USD",
+    tags: Sequence[str] = (),
+    customer_note: str = "",
 ) -> str:
     """Insert one order with its lines; returns its id. `address` holds ship-to columns
-    (and `email`); by default a plausible US address chosen by the number."""
+    (and `email`); by default a plausible US address chosen by the number.
+    `financial_status` (PAID, AUTHORIZED, PENDING…) wins over `paid`; `total` defaults to
+    10.00 per unit."""
     now = datetime.now(UTC)
     updated_at = updated_at or now
     row = {
         "number": number,
         "created_at": _naive_utc(created_at or updated_at),
         "updated_at": _naive_utc(updated_at),
-        "financial_status": "paid" if paid else "pending",
+        "financial_status": financial_status or (PAID if paid else PENDING),
         "shipping_method": shipping_method,
+        "total": Decimal(total) if total is not None else _default_total(lines),
+        "currency": currency,
+        "tags": ",".join(tags) or None,
+        "customer_note": customer_note or None,
         **(address if address is not None else random_address(random.Random(number))),
     }
     engine = _engine(url)
@@ -199,12 +226,18 @@ def insert_order(
     return str(order_id)
 
 
+def _default_total(lines: Sequence[DemoLine]) -> Decimal:
+    return Decimal("10.00") * sum(line.quantity for line in lines)
+
+
 def _line_row(order_id: int, line: DemoLine) -> dict[str, Any]:
     return {
         "order_id": order_id,
         "sku": line.sku,
         "quantity": line.quantity,
         "requires_shipping": line.requires_shipping,
+        "title": line.title or line.sku.replace("-", " ").replace("_", " ").title(),
+        "cancelled_quantity": 0,
     }
 
 
@@ -233,13 +266,15 @@ def place_orders(
                 "number": f"#{1000 + start_number + offset}",
                 "created_at": stamp,
                 "updated_at": stamp,
-                "financial_status": "paid",
+                "financial_status": PAID,
+                "currency": "USD",
                 "shipping_method": rng.choices(methods, weights)[0],
                 **random_address(rng),
             }
         )
         chosen = rng.sample(list(skus), k=min(len(skus), rng.randint(1, 3)))
         line_specs.append([DemoLine(sku, rng.randint(1, 3)) for sku in chosen])
+        order_rows[-1]["total"] = _default_total(line_specs[-1])
     engine = _engine(url)
     try:
         with engine.begin() as conn:
@@ -314,3 +349,27 @@ def read_notes(url: str) -> list[dict[str, Any]]:
         row["created_at"] = _aware(row["created_at"])
     return rows
 
+
+
+def read_cancellation(url: str, order_id: str) -> tuple[bool, dict[str, int]]:
+    """(the order is cancelled, cancelled quantity per line id) as the store shows them."""
+    [order] = _read(url, sa.select(orders.c.cancelled_at).where(orders.c.id == int(order_id)))
+    lines = _read(url, sa.select(order_lines.c.id, order_lines.c.cancelled_quantity)
+                  .where(order_lines.c.order_id == int(order_id)))
+    by_line = {str(row["id"]): row["cancelled_quantity"] or 0 for row in lines}
+    return order["cancelled_at"] is not None, by_line
+
+
+def read_event_keys(url: str, order_id: str, kind: str) -> list[tuple[str, str]]:
+    """(subject, stage) of the order's lifecycle notes of one kind, from their event keys
+    (`bridge:<kind>:<subject>:<stage>`): kind "delivery" gives (tracking number,
+    milestone), kind "return" (authorization id, stage)."""
+    rows = _read(url, sa.select(order_notes.c.event_key).where(
+        order_notes.c.order_id == int(order_id), order_notes.c.event_key.is_not(None)))
+    found = []
+    for row in rows:
+        prefix, found_kind, rest = row["event_key"].split(":", 2)
+        if prefix == "bridge" and found_kind == kind:
+            subject, _, stage = rest.rpartition(":")
+            found.append((subject, stage))
+    return found

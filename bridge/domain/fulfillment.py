@@ -23,9 +23,20 @@ UNFULFILLABLE = "Unfulfillable"
 INVALID = "Invalid"
 # Nothing has been picked yet: Amazon still takes a cancel.
 CANCELLABLE = ("New", RECEIVED, "Planning")
+# updateFulfillmentOrder changes an order only while nothing has been picked either.
+UPDATABLE = CANCELLABLE
 SHIPPED = (COMPLETE, COMPLETE_PARTIALLED)
 # Amazon will not ship these.
 CLOSED_UNSHIPPED = (CANCELLED, UNFULFILLABLE, INVALID)
+
+
+@dataclass(frozen=True)
+class RequestedItem:
+    """One item of a fulfillment order bridge asks for."""
+
+    seller_sku: str
+    item_id: str  # becomes the item's sellerFulfillmentOrderItemId
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -48,13 +59,37 @@ class ShippedPackage:
 
 
 @dataclass(frozen=True)
+class OrderItem:
+    """One item of a fulfillment order as Amazon reports it: the units asked for and
+    how many of them it will not ship (cancelledQuantity, unfulfillableQuantity)."""
+
+    seller_sku: str
+    item_id: str  # the item's sellerFulfillmentOrderItemId
+    quantity: int
+    cancelled: int = 0
+    unfulfillable: int = 0
+
+    @property
+    def not_shipped(self) -> int:
+        """Units Amazon gave up on, never more than were asked for."""
+        return min(self.quantity, self.cancelled + self.unfulfillable)
+
+
+@dataclass(frozen=True)
 class FulfillmentOrder:
-    """A fulfillment order as Amazon has it now; `packages` are the shipped ones only."""
+    """A fulfillment order as Amazon has it now; `packages` are the shipped ones only,
+    `items` what was asked for with what Amazon gave up on (empty from a listing)."""
 
     seller_fulfillment_order_id: str
     status: str  # Amazon's fulfillmentOrderStatus, "" when it gave none
     status_updated_at: datetime | None
     packages: tuple[ShippedPackage, ...] = ()
+    items: tuple[OrderItem, ...] = ()
+    # What Amazon will ship to, as it holds it now (an edit is compared with these);
+    # None / "" from a listing.
+    destination: Address | None = None
+    shipping_speed: str = ""
+    features: tuple[str, ...] = ()  # the Required featureConstraints it was created with
 
 
 @dataclass(frozen=True)
@@ -115,15 +150,6 @@ class CancelOutcome:
 
 
 @dataclass(frozen=True)
-class RequestedItem:
-    """One item of a fulfillment order bridge asks for."""
-
-    seller_sku: str
-    item_id: str  # becomes the item's sellerFulfillmentOrderItemId
-    quantity: int
-
-
-@dataclass(frozen=True)
 class FulfillmentOrderRequest:
     """The fulfillment order bridge asks Amazon to create, checked by the domain's mapping.
     `destination` holds trimmed values ("" where the shop gave none), its country code in
@@ -141,6 +167,11 @@ class FulfillmentOrderRequest:
     items: tuple[RequestedItem, ...]
     notification_emails: tuple[str, ...] = ()
     hold: bool = False  # created on hold: Amazon ships it only once released
+    # Amazon's featureConstraints (BLANK_BOX, BLOCK_AMZL, ...), each sent as Required.
+    features: tuple[str, ...] = ()
+    # Asked for, but Amazon could not give them and the merchant chose to send without:
+    # a record of that decision (never sent), so a retry does not ask again.
+    features_dropped: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +185,8 @@ class FulfillmentOrderRequest:
             "items": [asdict(item) for item in self.items],
             "notification_emails": list(self.notification_emails),
             "hold": self.hold,
+            "features": list(self.features),
+            "features_dropped": list(self.features_dropped),
         }
 
     @classmethod
@@ -170,4 +203,46 @@ class FulfillmentOrderRequest:
             items=tuple(RequestedItem(**item) for item in data["items"]),
             notification_emails=tuple(data.get("notification_emails", ())),
             hold=bool(data.get("hold", False)),
+            # Requests saved before features existed have none.
+            features=tuple(data.get("features", ())),
+            features_dropped=tuple(data.get("features_dropped", ())),
         )
+
+
+@dataclass(frozen=True)
+class FulfillmentOrderUpdate:
+    """The changes bridge asks updateFulfillmentOrder for: only what differs from Amazon's
+    order is set (None / empty: unchanged). `items` change quantities of items the order
+    was created with; Amazon adds and removes none."""
+
+    seller_fulfillment_order_id: str
+    destination: Address | None = None
+    shipping_speed: str | None = None
+    items: tuple[RequestedItem, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.destination is None and self.shipping_speed is None and not self.items
+
+
+class UpdateVerdict(StrEnum):
+    UPDATED = "updated"
+    REFUSED = "refused"  # too late, or a change Amazon does not take
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class UpdateOutcome:
+    verdict: UpdateVerdict
+    reason: str = ""  # Amazon's words when it refused
+
+
+@dataclass(frozen=True)
+class FeatureSkuEligibility:
+    """getFeatureSKU's answer: may this SKU ship with the feature, and if not, why
+    (Amazon's ineligibleReasons: MERCHANT_NOT_ENROLLED, SKU_NOT_ELIGIBLE, INVALID_SKU)."""
+
+    feature: str
+    seller_sku: str
+    eligible: bool
+    reasons: tuple[str, ...] = ()

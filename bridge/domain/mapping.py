@@ -48,6 +48,23 @@ class MappingPolicy:
     features: tuple[str, ...] = ()
 
 
+# The featureConstraints names of Amazon's model (FeatureSettings.featureName).
+FEATURE_NAMES = ("BLOCK_AMZL", "BLANK_BOX", "OVERBOX", "PACKING_SLIP", "SIGNATURE_CONFIRMATION",
+                 "DELIVER_TOGETHER")
+
+
+def requested_features(features: Collection[str]) -> tuple[str, ...]:
+    """The features to ask Amazon for, each once, in the order given. A name Amazon does
+    not know would have the whole order refused, so it holds the order here instead."""
+    unknown = [name for name in features if name not in FEATURE_NAMES]
+    if unknown:
+        raise NeedsAttentionError(
+            "unknown_feature",
+            "Amazon has no fulfillment feature " + ", ".join(quoted(name) for name in unknown)
+            + "; known: " + ", ".join(FEATURE_NAMES))
+    return tuple(dict.fromkeys(features))
+
+
 @dataclass(frozen=True)
 class MappedLine:
     """One item of Amazon's order. A kit's cart line becomes one of these per component,
@@ -323,5 +340,6 @@ def build_fulfillment_request(
         fulfillment_policy=policy.fulfillment_policy,
         items=tuple(RequestedItem(line.seller_sku, line.item_id, line.quantity) for line in lines),
         notification_emails=(email,) if email else (),
+        features=requested_features(policy.features),
     )
     return MappedOrder(request=request, lines=lines, lines_without_sku=without_sku)

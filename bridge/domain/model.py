@@ -40,6 +40,9 @@ class PaymentStatus:
     PAID = "paid"               # captured (or partly refunded after capture)
     AUTHORIZED = "authorized"   # approved, to be captured by hand later
     PENDING = "pending"         # not paid yet (awaiting payment, on hold at the gateway)
+    # Cash (or card) collected at the door: the shop treats the order as ready, but Amazon
+    # collects nothing, so whether it ships is the storefront's `ship_payment` decision.
+    ON_DELIVERY = "on_delivery"
     REFUNDED = "refunded"
     VOIDED = "voided"
     UNKNOWN = ""

@@ -10,10 +10,24 @@ through `check_transition`, so an impossible move fails loudly instead of corrup
 
     received ◄──► ignored ──► cancelled
 
+    received ──► on_hold ──► ready (approved), received (cart edit, rules again),
+                    │        cancelled, needs_attention
+    ready ─────────►┘  (held by hand: `bridge orders hold`)
+
 `ignored`: a paid order with nothing for Amazon to ship (no lines, or none that needs
 shipping). It is recorded so that nothing read is dropped unseen, and it waits for
 nothing; a cart change that makes it shippable (a line added) maps it again from
 `received`.
+
+`on_hold`: a rule, the storefront's approval setting, an authorized-only payment or a
+person holds the order before it is sent; it waits for `bridge orders approve` (or for
+its payment, or for the cart to change it). Its units stay reserved in the shop's stock.
+A cart edit maps it again from `received` (an exclusion that now matches makes it
+`ignored` from there).
+
+`accepted ⇄ update_requested`: the cart edited (address, shipping speed, items) an order
+Amazon has; the edit is sent with updateFulfillmentOrder while Amazon still takes it
+(bridge.services.update), else the order needs a person (`edit_too_late`).
 
 `complete → needs_attention`: the only way out of `complete`. The cart cancelled an order
 Amazon has already shipped; nothing can be recalled, but a person must decide on a
@@ -35,9 +49,11 @@ class OrderState(StrEnum):
     SHIPPED = "shipped"            # Amazon finished; tracking still to write back
     COMPLETE = "complete"          # shipped and every package's tracking is in the cart
     CANCEL_REQUESTED = "cancel_requested"  # the cart cancelled an order Amazon has
+    UPDATE_REQUESTED = "update_requested"  # the cart edited an order Amazon has
     CANCELLED = "cancelled"
     NEEDS_ATTENTION = "needs_attention"
-    IGNORED = "ignored"            # paid, but nothing for Amazon to ship
+    IGNORED = "ignored"            # paid, but nothing for Amazon to ship (or excluded by a rule)
+    ON_HOLD = "on_hold"            # waiting for a person's approval (a rule, or by hand)
 
 
 S = OrderState
@@ -56,11 +72,14 @@ REOPENED_BY_THE_CART: dict[OrderState, frozenset[OrderState]] = {
 NOT_YET_SUBMITTED = frozenset({S.RECEIVED, S.READY, S.SUBMITTING, S.SUBMIT_UNKNOWN})
 
 # Orders Amazon holds that have not shipped.
-AT_AMAZON_OPEN = frozenset({S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED})
+AT_AMAZON_OPEN = frozenset({S.ACCEPTED, S.PROCESSING, S.CANCEL_REQUESTED, S.UPDATE_REQUESTED})
 
 _ALLOWED: dict[OrderState, frozenset[OrderState]] = {
-    S.RECEIVED: frozenset({S.READY, S.CANCELLED, S.NEEDS_ATTENTION, S.RECEIVED, S.IGNORED}),
-    S.READY: frozenset({S.SUBMITTING, S.RECEIVED, S.CANCELLED, S.NEEDS_ATTENTION}),
+    S.RECEIVED: frozenset(
+        {S.READY, S.CANCELLED, S.NEEDS_ATTENTION, S.RECEIVED, S.IGNORED, S.ON_HOLD}),
+    S.READY: frozenset({S.SUBMITTING, S.RECEIVED, S.CANCELLED, S.NEEDS_ATTENTION, S.ON_HOLD}),
+    S.ON_HOLD: frozenset(
+        {S.READY, S.RECEIVED, S.CANCELLED, S.NEEDS_ATTENTION, S.ON_HOLD}),
     # submitting → cancelled: a read-back found nothing at Amazon for an order the cart
     # cancelled meanwhile, so it is never created.
     S.SUBMITTING: frozenset(
@@ -68,7 +87,14 @@ _ALLOWED: dict[OrderState, frozenset[OrderState]] = {
     ),
     S.SUBMIT_UNKNOWN: frozenset({S.ACCEPTED, S.READY, S.SUBMITTING, S.NEEDS_ATTENTION}),
     S.ACCEPTED: frozenset(
-        {S.PROCESSING, S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED, S.NEEDS_ATTENTION}
+        {S.PROCESSING, S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED, S.NEEDS_ATTENTION,
+         S.UPDATE_REQUESTED}
+    ),
+    # update_requested → accepted once Amazon has the edit (or had it already); the
+    # others when Amazon moved on or the cart cancelled meanwhile.
+    S.UPDATE_REQUESTED: frozenset(
+        {S.ACCEPTED, S.PROCESSING, S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED,
+         S.NEEDS_ATTENTION}
     ),
     S.PROCESSING: frozenset({S.SHIPPED, S.CANCEL_REQUESTED, S.CANCELLED, S.NEEDS_ATTENTION}),
     S.SHIPPED: frozenset({S.COMPLETE, S.NEEDS_ATTENTION}),

@@ -2,8 +2,8 @@
 
     sellable = fulfillable at Amazon
              − units of every order bridge knows that Amazon does not hold yet
-               (received, ready, submitting, submit_unknown, and held or needs_attention
-               before Amazon accepted it: the shop already took those units)
+               (received, ready, submitting, submit_unknown, on_hold, and
+               needs_attention before Amazon accepted it: the shop already took those units)
              − units of orders Amazon accepted after bridge last read that SKU
                (Amazon's fulfillable leaves out what it reserved, but only from then on)
              − the storefront's safety buffer

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,18 +25,25 @@ from bridge.config import FulfillmentAccount
 from bridge.domain.fulfillment import (
     CancelOutcome,
     ChangedOrders,
+    FeatureSkuEligibility,
     FulfillmentOrder,
     FulfillmentOrderRequest,
+    FulfillmentOrderUpdate,
     InventoryLevel,
+    UpdateOutcome,
+    UpdateVerdict,
 )
 from bridge.errors import ConfigError, MalformedAnswer, NeedsAttentionError, TransientError
 from bridge.fba import outbound_mapping
+from bridge.fba import returns as return_mapping
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
 from bridge.fba.http import SpApiHttp
 from bridge.fba.inbound import InboundClient
 from bridge.fba.operations import OPERATIONS
 from bridge.fba.ratelimit import RateLimiter
+from bridge.fba.returns import CreatedReturn, OrderReturns, ReturnReason, ReturnUnit
+from bridge.fba.tracking_details import PackageTracking, parse_tracking_details
 
 # getInventorySummaries takes at most this many sellerSkus per call.
 _SKUS_PER_CALL = 50
@@ -168,10 +175,64 @@ class FbaClient:
             return CancelOutcome.refused(refused.message)
         return CancelOutcome.cancelled()
 
+    def package_tracking(self, package_number: int) -> PackageTracking | None:
+        try:
+            payload = self.get_package_tracking_details(package_number)
+        except NotFound:
+            return None
+        return parse_tracking_details(payload, package_number)
+
+    def update_order(self, update: FulfillmentOrderUpdate) -> UpdateOutcome:
+        try:
+            self._http.call(
+                OPERATIONS["updateFulfillmentOrder"],
+                path_params={"sellerFulfillmentOrderId": update.seller_fulfillment_order_id},
+                body={"marketplaceId": self.marketplace_id,
+                      **outbound_mapping.update_order_body(update)},
+            )
+        except NotFound:
+            return UpdateOutcome(UpdateVerdict.NOT_FOUND)
+        except NeedsAttentionError as refused:  # 400: too late, or a change it does not take
+            return UpdateOutcome(UpdateVerdict.REFUSED, refused.message)
+        return UpdateOutcome(UpdateVerdict.UPDATED)
+
+    def features(self) -> dict[str, bool]:
+        data = self._http.call(OPERATIONS["getFeatures"],
+                               params={"marketplaceId": self.marketplace_id})
+        return outbound_mapping.features(_payload(data, "getFeatures"))
+
+    def feature_sku(self, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+        data = self._http.call(
+            OPERATIONS["getFeatureSKU"],
+            path_params={"featureName": feature, "sellerSku": seller_sku},
+            params={"marketplaceId": self.marketplace_id},
+        )
+        return outbound_mapping.feature_sku(_payload(data, "getFeatureSKU"), feature, seller_sku)
+
     def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
         levels = (outbound_mapping.inventory_level(summary)
                   for summary in self.get_inventory_summaries(start=since, details=True))
         return [level for level in levels if level is not None]
+
+    def return_reasons(self, seller_sku: str,
+                       seller_fulfillment_order_id: str | None = None) -> list[ReturnReason]:
+        data = self._http.call(
+            OPERATIONS["listReturnReasonCodes"],
+            params=return_mapping.reason_codes_params(
+                seller_sku, seller_fulfillment_order_id, self.marketplace_id))
+        return return_mapping.reason_codes(_payload(data, "listReturnReasonCodes"))
+
+    def create_return(self, seller_fulfillment_order_id: str,
+                      units: Sequence[ReturnUnit]) -> CreatedReturn:
+        data = self._http.call(
+            OPERATIONS["createFulfillmentReturn"],
+            path_params={"sellerFulfillmentOrderId": seller_fulfillment_order_id},
+            body=return_mapping.create_return_body(units))
+        return return_mapping.created_return(_payload(data, "createFulfillmentReturn"))
+
+    def order_returns(self, seller_fulfillment_order_id: str) -> OrderReturns | None:
+        payload = self.get_fulfillment_order(seller_fulfillment_order_id)
+        return None if payload is None else return_mapping.order_returns(payload)
 
     # Fulfillment Outbound
 

@@ -11,8 +11,12 @@ on an injected clock (`ManualClock` by default; `advance` moves it). Stock is re
 creation and topped up when planning starts; an order still short then follows its
 policy (FillOrKill: Unfulfillable; otherwise it ships what it holds, CompletePartialled).
 An order placed on Hold stays Received until Amazon cancels it after 14 days. Orders
-can be cancelled while New, Received or Planning. Not modelled: several fulfillment
-centers, FillAll's wait for stock, updates, returns.
+can be cancelled while New, Received or Planning. A shipped unit can be returned once
+(one authorization per request, all units back after `return_transit` and Processed
+after `return_inspection` more, Defective when the reason says so, else Sellable). A
+package's tracking follows the simulator's timeline of its order's outcome
+(`set_tracking_outcome`: DELIVERED by default) over `transit`. Not
+modelled: several fulfillment centers, FillAll's wait for stock, updates.
 
 Faults (`inject`) apply to the next calls of one port method: TIMEOUT (nothing done;
 IndeterminateError for a write, DeadlineExceeded for a read), THROTTLED (429 after the
@@ -22,8 +26,8 @@ is lost: IndeterminateError)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -31,18 +35,66 @@ from bridge.domain import fulfillment as amazon
 from bridge.domain.fulfillment import (
     CancelOutcome,
     ChangedOrders,
+    FeatureSkuEligibility,
     FulfillmentOrder,
     FulfillmentOrderRequest,
+    FulfillmentOrderUpdate,
     InventoryLevel,
     OrderChange,
+    OrderItem,
     PackageItem,
     ShippedPackage,
+    UpdateOutcome,
+    UpdateVerdict,
 )
+from bridge.domain.mapping import FEATURE_NAMES
 from bridge.errors import DeadlineExceeded, IndeterminateError, NeedsAttentionError, TransientError
+from bridge.fba import returns as ret
+from bridge.fba.errors import NotFound
+from bridge.fba.returns import (
+    CreatedReturn,
+    InvalidReturn,
+    OrderReturns,
+    ReturnAuthorization,
+    ReturnedUnit,
+    ReturnReason,
+    ReturnUnit,
+    ShippedUnits,
+)
+from bridge.fba.tracking_details import PackageTracking, TrackingEvent
 
 OPERATIONS = ("create_fulfillment_order", "fulfillment_order", "changed_orders",
-              "cancel_order", "inventory_levels")
-_WRITES = ("create_fulfillment_order", "cancel_order")
+              "cancel_order", "inventory_levels", "return_reasons", "create_return",
+              "order_returns", "package_tracking", "update_order", "features", "feature_sku")
+_WRITES = ("create_fulfillment_order", "cancel_order", "create_return", "update_order")
+FEATURES = FEATURE_NAMES  # every feature is offered, as in a US marketplace
+# Amazon's reason codes (a few of the simulator's), with the condition a unit returned
+# for that reason is found in.
+RETURN_REASONS = {
+    "CR-UNWANTED_ITEM": ("No longer needed/wanted", "Sellable"),
+    "CR-DEFECTIVE": ("Defective/Does not work properly", "Defective"),
+    "CR-ORDERED_WRONG_ITEM": ("Accidental order", "Sellable"),
+    "CR-DAMAGED_BY_CARRIER": ("Damaged during shipping", "CarrierDamaged"),
+}
+
+# How a package fares after shipping, as the simulator models it: (fraction of the
+# transit time, event code, status after it).
+_TRACKING_START = ((0.0, "EVENT_101", "IN_TRANSIT"), (0.1, "EVENT_102", "IN_TRANSIT"),
+                   (0.5, "EVENT_201", "IN_TRANSIT"))
+_TRACKING_TIMELINES = {
+    "DELIVERED": _TRACKING_START + ((0.9, "EVENT_302", "OUT_FOR_DELIVERY"),
+                                    (1.0, "EVENT_301", "DELIVERED")),
+    "DELAYED": _TRACKING_START + ((0.9, "EVENT_418", "DELAYED"),
+                                  (1.9, "EVENT_302", "OUT_FOR_DELIVERY"),
+                                  (2.0, "EVENT_301", "DELIVERED")),
+    "UNDELIVERABLE": _TRACKING_START + ((1.0, "EVENT_409", "UNDELIVERABLE"),),
+    "RETURNED": _TRACKING_START + ((0.9, "EVENT_302", "OUT_FOR_DELIVERY"),
+                                   (1.0, "EVENT_304", "DELIVERY_ATTEMPTED"),
+                                   (1.05, "EVENT_407", "DELIVERY_ATTEMPTED"),
+                                   (1.1, "EVENT_408", "RETURNING"),
+                                   (2.0, "EVENT_309", "RETURNED")),
+}
+TRACKING_OUTCOMES = tuple(_TRACKING_TIMELINES)
 
 
 class Fault(Enum):
@@ -72,6 +124,9 @@ class Lifecycle:
     planning: float = 60.0
     processing: float = 120.0
     hold_expiry: float = 14 * 86400.0
+    return_transit: float = 3 * 86400.0
+    transit: float = 2 * 86400.0  # shipped → at the door (the simulator's Standard)
+    return_inspection: float = 86400.0
 
 
 @dataclass
@@ -80,6 +135,10 @@ class _Item:
     item_id: str
     quantity: int
     reserved: int = 0
+    # What Amazon gave up on, reported per item as the simulator does: FillAllAvailable's
+    # shortfall and a cancel count as cancelled, anything else short as unfulfillable.
+    cancelled: int = 0
+    unfulfillable: int = 0
 
 
 @dataclass
@@ -94,6 +153,16 @@ class _Order:
     request: FulfillmentOrderRequest
     due_at: datetime | None = None
     packages: list[ShippedPackage] = field(default_factory=list)
+    tracking_outcome: str = "DELIVERED"
+    returns: list[_ReturnUnit] = field(default_factory=list)
+    authorizations: list[ReturnAuthorization] = field(default_factory=list)
+
+
+@dataclass
+class _ReturnUnit:
+    unit: ReturnUnit
+    authorization_id: str
+    requested_at: datetime
 
 
 @dataclass
@@ -115,6 +184,7 @@ class FakeFulfillmentNetwork:
         self._stock: dict[str, _Stock] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._next_package = 1000
+        self._enrolled = dict.fromkeys(FEATURES, True)
 
     # -- driving it (tests) -------------------------------------------------------------
 
@@ -140,6 +210,13 @@ class FakeFulfillmentNetwork:
             raise ValueError(f"cannot move {order.status} to {status}")
         self._close(order, status, self.clock())
 
+    def set_tracking_outcome(self, seller_fulfillment_order_id: str, outcome: str) -> None:
+        """How the order's packages fare (`TRACKING_OUTCOMES`), as the simulator's admin
+        API sets it."""
+        if outcome not in _TRACKING_TIMELINES:
+            raise ValueError(f"outcome must be one of {', '.join(_TRACKING_TIMELINES)}")
+        self._orders[seller_fulfillment_order_id].tracking_outcome = outcome
+
     def inject(self, operation: str, fault: Fault, times: int = 1) -> None:
         """The next `times` calls of `operation` (a port method's name) fail so."""
         if operation not in OPERATIONS:
@@ -147,6 +224,12 @@ class FakeFulfillmentNetwork:
         if fault == Fault.ACT_THEN_DROP and operation not in _WRITES:
             raise ValueError("act-then-drop applies to writes only")
         self._faults.setdefault(operation, []).extend([fault] * times)
+
+    def set_feature_enrollment(self, feature: str, eligible: bool) -> None:
+        """Enroll the seller in a feature or withdraw it (the simulator's admin call)."""
+        if feature not in self._enrolled:
+            raise ValueError(f"unknown feature {feature!r}; one of {', '.join(FEATURES)}")
+        self._enrolled[feature] = eligible
 
     def order_ids(self) -> list[str]:
         return list(self._orders)
@@ -163,6 +246,10 @@ class FakeFulfillmentNetwork:
             if line.seller_sku not in self._stock:
                 raise NeedsAttentionError("amazon_rejected", f"The SellerSKU for Item Id: "
                                           f"{line.item_id} is invalid.")
+        for feature in request.features:
+            if not self._enrolled.get(feature, False):
+                raise NeedsAttentionError("amazon_rejected", f"The seller is not enrolled in "
+                                          f"the feature {feature}.")
         now = self.clock()
         order = _Order(
             order_id=order_id, seq=len(self._orders) + 1,
@@ -182,7 +269,12 @@ class FakeFulfillmentNetwork:
         if order is None:
             return None
         return FulfillmentOrder(order.order_id, order.status, order.updated_at,
-                                tuple(order.packages))
+                                tuple(order.packages),
+                                tuple(OrderItem(i.sku, i.item_id, i.quantity, i.cancelled,
+                                                i.unfulfillable) for i in order.items),
+                                destination=order.request.destination,
+                                shipping_speed=order.request.shipping_speed,
+                                features=order.request.features)
 
     def changed_orders(self, since: datetime) -> ChangedOrders:
         self._leave(self._enter("changed_orders"))
@@ -204,6 +296,75 @@ class FakeFulfillmentNetwork:
         self._leave(fault)
         return CancelOutcome.cancelled()
 
+    def update_order(self, update: FulfillmentOrderUpdate) -> UpdateOutcome:
+        fault = self._enter("update_order")
+        order = self._orders.get(update.seller_fulfillment_order_id)
+        if order is None:
+            return UpdateOutcome(UpdateVerdict.NOT_FOUND)
+        refused = self._refusal(order, update)
+        if refused:
+            return UpdateOutcome(UpdateVerdict.REFUSED, refused)
+        now = self.clock()
+        request = order.request
+        if update.destination is not None:
+            request = replace(request, destination=update.destination)
+        if update.shipping_speed is not None:
+            request = replace(request, shipping_speed=update.shipping_speed)
+        order.request = request
+        items = {item.item_id: item for item in order.items}
+        for change in update.items:
+            item = items[change.item_id]
+            item.quantity = change.quantity
+            excess = item.reserved - item.quantity
+            if excess > 0:  # fewer units: the surplus goes back on the shelf
+                stock = self._stock[item.sku]
+                stock.reserved -= excess
+                stock.fulfillable += excess
+                stock.updated_at = now
+                item.reserved -= excess
+        self._reserve(order, now)
+        self._leave(fault)
+        return UpdateOutcome(UpdateVerdict.UPDATED)
+
+    @staticmethod
+    def _refusal(order: _Order, update: FulfillmentOrderUpdate) -> str:
+        """Why Amazon refuses the update ("" when it takes it), as the simulator does."""
+        if order.status not in amazon.UPDATABLE:
+            return (f"The fulfillment order cannot be updated because it is in the "
+                    f"{order.status} state.")
+        items = {item.item_id: item for item in order.items}
+        for index, change in enumerate(update.items):
+            item = items.get(change.item_id)
+            if item is None:
+                return (f"Value for parameter items[{index}].sellerFulfillmentOrderItemId is "
+                        "invalid: the order has no such item.")
+            if change.seller_sku not in ("", item.sku):
+                return (f"Value for parameter items[{index}].sellerSku is invalid: it does not "
+                        "match the order item.")
+            if change.quantity <= 0:
+                return (f"Value for parameter items[{index}].quantity is invalid: it must be "
+                        "greater than 0.")
+        return ""
+
+    def features(self) -> dict[str, bool]:
+        self._leave(self._enter("features"))
+        return dict(self._enrolled)
+
+    def feature_sku(self, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+        self._leave(self._enter("feature_sku"))
+        if feature not in self._enrolled:
+            raise NeedsAttentionError("amazon_rejected", f"The feature {feature} is not "
+                                      "available in this marketplace.")
+        stock = self._stock.get(seller_sku)
+        if stock is None:
+            return FeatureSkuEligibility(feature, seller_sku, False, ("INVALID_SKU",))
+        reasons = []
+        if not self._enrolled[feature]:
+            reasons.append("MERCHANT_NOT_ENROLLED")
+        if stock.fulfillable <= 0:
+            reasons.append("SKU_NOT_ELIGIBLE")
+        return FeatureSkuEligibility(feature, seller_sku, not reasons, tuple(reasons))
+
     def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
         self._leave(self._enter("inventory_levels"))
         return [
@@ -211,6 +372,119 @@ class FakeFulfillmentNetwork:
             for sku, stock in sorted(self._stock.items())
             if since is None or (stock.updated_at is not None and stock.updated_at >= since)
         ]
+
+    def return_reasons(self, seller_sku: str,
+                       seller_fulfillment_order_id: str | None = None) -> list[ReturnReason]:
+        self._leave(self._enter("return_reasons"))
+        if seller_sku not in self._stock:
+            raise NeedsAttentionError("amazon_rejected", f"The SellerSKU {seller_sku} is invalid.")
+        if seller_fulfillment_order_id and seller_fulfillment_order_id not in self._orders:
+            raise NotFound(f"The fulfillment order {seller_fulfillment_order_id} was not found.",
+                           "listReturnReasonCodes")
+        return [ReturnReason(code, text) for code, (text, _) in RETURN_REASONS.items()]
+
+    def create_return(self, seller_fulfillment_order_id: str,
+                      units: Sequence[ReturnUnit]) -> CreatedReturn:
+        fault = self._enter("create_return")
+        order = self._orders.get(seller_fulfillment_order_id)
+        if order is None:
+            raise NotFound(f"The fulfillment order {seller_fulfillment_order_id} was not found.",
+                           "createFulfillmentReturn")
+        if not units:
+            raise NeedsAttentionError("amazon_rejected", "Value for parameter items is invalid: "
+                                      "at least one item is required.")
+        accepted: list[ReturnUnit] = []
+        invalid: list[InvalidReturn] = []
+        for unit in units:
+            code = self._return_refusal(order, unit, accepted)
+            if code:
+                invalid.append(InvalidReturn(unit.return_item_id, unit.item_id, code, code))
+            else:
+                accepted.append(unit)
+        authorizations: tuple[ReturnAuthorization, ...] = ()
+        if accepted:
+            number = sum(len(o.authorizations) for o in self._orders.values()) + 1
+            authorization = ReturnAuthorization(
+                authorization_id=f"FAKE-RA{number:05d}", rma_id=f"DFAKE{number:05d}RMA",
+                label_url=f"https://www.amazon.com/gp/orc/rml/DFAKE{number:05d}RMA",
+                fulfillment_center_id="FAKE1",
+                address={"name": "Returns Department", "addressLine1": "1 Fake Way",
+                         "city": "Seattle", "stateOrRegion": "WA", "postalCode": "98101",
+                         "countryCode": "US"})
+            order.authorizations.append(authorization)
+            authorizations = (authorization,)
+            now = self.clock()
+            order.returns.extend(_ReturnUnit(unit, authorization.authorization_id, now)
+                                 for unit in accepted)
+        created = CreatedReturn(
+            accepted=tuple(self._returned(order, r) for r in order.returns
+                           if r.unit in accepted),
+            invalid=tuple(invalid), authorizations=authorizations)
+        self._leave(fault)
+        return created
+
+    def order_returns(self, seller_fulfillment_order_id: str) -> OrderReturns | None:
+        self._leave(self._enter("order_returns"))
+        order = self._orders.get(seller_fulfillment_order_id)
+        if order is None:
+            return None
+        shipped = tuple(ShippedUnits(p.shipment_id, item.item_id, item.seller_sku, item.quantity)
+                        for p in order.packages for item in p.items)
+        return OrderReturns(order.status, shipped,
+                            tuple(self._returned(order, r) for r in order.returns),
+                            tuple(order.authorizations))
+
+    def _return_refusal(self, order: _Order, unit: ReturnUnit, accepted: list[ReturnUnit]) -> str:
+        """The InvalidItemReasonCode Amazon gives this unit, or "" when it takes it."""
+        taken = [r.unit for r in order.returns] + accepted
+        if any(t.return_item_id == unit.return_item_id for t in taken):
+            return ret.DUPLICATE_REQUEST
+        if unit.reason_code not in RETURN_REASONS or \
+                not any(i.item_id == unit.item_id for i in order.items):
+            return ret.INVALID_VALUES
+        shipped = sum(item.quantity for p in order.packages if p.shipment_id == unit.shipment_id
+                      for item in p.items if item.item_id == unit.item_id)
+        if not shipped:
+            return ret.NO_COMPLETED_SHIP_ITEMS if order.status not in amazon.SHIPPED \
+                else ret.INVALID_VALUES
+        returned = sum(1 for t in taken
+                       if t.shipment_id == unit.shipment_id and t.item_id == unit.item_id)
+        return ret.NO_RETURNABLE_QUANTITY if returned >= shipped else ""
+
+    def _returned(self, order: _Order, unit: _ReturnUnit) -> ReturnedUnit:
+        processed_at = unit.requested_at + timedelta(
+            seconds=self.lifecycle.return_transit + self.lifecycle.return_inspection)
+        processed = self.clock() >= processed_at
+        return ReturnedUnit(
+            return_item_id=unit.unit.return_item_id, item_id=unit.unit.item_id,
+            shipment_id=unit.unit.shipment_id,
+            status=ret.PROCESSED if processed else ret.NEW,
+            authorization_id=unit.authorization_id,
+            condition=RETURN_REASONS[unit.unit.reason_code][1] if processed else "",
+            status_changed_at=processed_at if processed else unit.requested_at)
+
+    def package_tracking(self, package_number: int) -> PackageTracking | None:
+        self._leave(self._enter("package_tracking"))
+        for order in self._orders.values():
+            for package in order.packages:
+                if package.package_number == package_number:
+                    return self._tracking(package, order.tracking_outcome)
+        return None
+
+    def _tracking(self, package: ShippedPackage, outcome: str) -> PackageTracking:
+        """The simulator's timelines: each event at a fraction of the transit time."""
+        shipped = package.shipped_at or self.clock()
+        transit = timedelta(seconds=self.lifecycle.transit)
+        happened = [(shipped + transit * fraction, code, status)
+                    for fraction, code, status in _TRACKING_TIMELINES[outcome]
+                    if shipped + transit * fraction <= self.clock()]
+        status = happened[-1][2] if happened else "IN_TRANSIT"
+        delayed = outcome == "DELAYED" and any(code == "EVENT_418" for _, code, _ in happened)
+        return PackageTracking(
+            package_number=package.package_number, status=status,
+            tracking_number=package.tracking_number, carrier=package.carrier,
+            shipped_at=shipped, estimated_arrival=shipped + transit * (2 if delayed else 1),
+            events=tuple(TrackingEvent(code, at, code) for at, code, _ in reversed(happened)))
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -282,6 +556,12 @@ class FakeFulfillmentNetwork:
                 stock.reserved -= item.reserved
                 stock.updated_at = at
                 items.append(PackageItem(item.sku, item.item_id, item.reserved))
+            short = item.quantity - item.reserved
+            if short > 0:
+                if order.policy == "FillAllAvailable":
+                    item.cancelled += short
+                else:
+                    item.unfulfillable += short
         order.packages.append(ShippedPackage(
             package_number=number, carrier=self.carrier, tracking_number=f"1ZFAKE{number:010d}",
             shipped_at=at, shipment_id=f"FAKE-S{order.seq:05d}", items=tuple(items)))
@@ -290,8 +570,13 @@ class FakeFulfillmentNetwork:
         order.updated_at = at
 
     def _close(self, order: _Order, status: str, at: datetime) -> None:
-        """Cancelled, Unfulfillable or Invalid: reserved units go back on the shelf."""
+        """Cancelled, Unfulfillable or Invalid: reserved units go back on the shelf, and
+        every unit counts as cancelled (a cancel) or unfulfillable (the others)."""
         for item in order.items:
+            if status == amazon.CANCELLED:
+                item.cancelled = item.quantity
+            else:
+                item.unfulfillable = item.quantity
             if item.reserved:
                 stock = self._stock[item.sku]
                 stock.reserved -= item.reserved

@@ -37,6 +37,7 @@ from bridge.domain.inbound_amazon import (
     TransportationSelection,
 )
 from bridge.errors import IndeterminateError, MalformedAnswer, NeedsAttentionError, TransientError
+from bridge.fba import fields
 from bridge.fba import inbound_mapping as mapping
 from bridge.fba.http import SpApiHttp
 from bridge.fba.operations import Operation, model_operation
@@ -89,7 +90,7 @@ class InboundClient:
         params = dict(params or {})
         while True:
             data = self.call(operation_id, None, params, **path_params)
-            yield from mapping.objects(data, key, operation_id)
+            yield from fields.objects(data, key, operation_id)
             token = mapping.next_token(data, operation_id)
             if not token:
                 return

@@ -28,7 +28,12 @@ from bridge.domain.inbound_amazon import (
     TransportationOption,
     TransportationSelection,
 )
-from bridge.errors import MalformedAnswer
+from bridge.fba.fields import integer as _integer
+from bridge.fba.fields import number as _number
+from bridge.fba.fields import objects
+from bridge.fba.fields import optional_object as _object
+from bridge.fba.fields import text as _text
+from bridge.fba.fields import texts as _texts
 
 Json = dict[str, Any]
 
@@ -75,19 +80,19 @@ def item_labels_body(marketplace_id: str, items: Sequence[ItemQuantity]) -> Json
 
 def operation_id(payload: Json, operation: str) -> OperationId:
     """The operationId of a 202 answer."""
-    return OperationId(_required(payload, "operationId", operation))
+    return OperationId(_text_required(payload, "operationId", operation))
 
 
 def created_plan(payload: Json) -> CreatedInboundPlan:
     return CreatedInboundPlan(operation_id(payload, "createInboundPlan"),
-                              _required(payload, "inboundPlanId", "createInboundPlan"))
+                              _text_required(payload, "inboundPlanId", "createInboundPlan"))
 
 
 def operation_status(payload: Json) -> OperationStatus:
     op = "getInboundOperationStatus"
     return OperationStatus(
         operation_id=_text(payload, "operationId", op),
-        state=_required(payload, "operationStatus", op),
+        state=_text_required(payload, "operationStatus", op),
         problems=tuple(
             OperationProblem(code=_text(p, "code", op), message=_text(p, "message", op),
                              severity=_text(p, "severity", op), details=_text(p, "details", op))
@@ -97,14 +102,14 @@ def operation_status(payload: Json) -> OperationStatus:
 
 def plan_summary(data: Json) -> InboundPlanSummary:
     op = "listInboundPlans"
-    return InboundPlanSummary(_required(data, "inboundPlanId", op), _text(data, "name", op),
+    return InboundPlanSummary(_text_required(data, "inboundPlanId", op), _text(data, "name", op),
                               _text(data, "status", op))
 
 
 def packing_option(data: Json) -> PackingOption:
     op = "listPackingOptions"
     return PackingOption(
-        option_id=_required(data, "packingOptionId", op), status=_text(data, "status", op),
+        option_id=_text_required(data, "packingOptionId", op), status=_text(data, "status", op),
         packing_groups=_texts(data, "packingGroups", op),
         fees=_amounts(data, "fees", op), discounts=_amounts(data, "discounts", op))
 
@@ -112,7 +117,7 @@ def packing_option(data: Json) -> PackingOption:
 def placement_option(data: Json) -> PlacementOption:
     op = "listPlacementOptions"
     return PlacementOption(
-        option_id=_required(data, "placementOptionId", op), status=_text(data, "status", op),
+        option_id=_text_required(data, "placementOptionId", op), status=_text(data, "status", op),
         shipment_ids=_texts(data, "shipmentIds", op),
         fees=_amounts(data, "fees", op), discounts=_amounts(data, "discounts", op))
 
@@ -121,7 +126,7 @@ def transportation_option(data: Json) -> TransportationOption:
     op = "listTransportationOptions"
     cost = _object(_object(data, "quote", op), "cost", op)
     return TransportationOption(
-        option_id=_required(data, "transportationOptionId", op),
+        option_id=_text_required(data, "transportationOptionId", op),
         shipment_id=_text(data, "shipmentId", op),
         shipping_solution=_text(data, "shippingSolution", op),
         shipping_mode=_text(data, "shippingMode", op),
@@ -133,12 +138,12 @@ def transportation_option(data: Json) -> TransportationOption:
 
 def delivery_window_option(data: Json) -> DeliveryWindowOption:
     op = "listDeliveryWindowOptions"
-    return DeliveryWindowOption(_required(data, "deliveryWindowOptionId", op),
+    return DeliveryWindowOption(_text_required(data, "deliveryWindowOptionId", op),
                                 _text(data, "startDate", op), _text(data, "endDate", op))
 
 
 def item_quantity(data: Json, operation: str) -> ItemQuantity:
-    return ItemQuantity(_required(data, "msku", operation), _integer(data, "quantity", operation))
+    return ItemQuantity(_text_required(data, "msku", operation), _integer(data, "quantity", operation))
 
 
 def box_id(data: Json, operation: str) -> str:
@@ -160,17 +165,17 @@ def shipment(payload: Json) -> InboundShipmentStatus:
 
 def label_url(payload: Json) -> str:
     """v0 getLabels: the DownloadURL of the labels PDF."""
-    return _required(_object(payload, "payload", "getLabels"), "DownloadURL", "getLabels")
+    return _text_required(_object(payload, "payload", "getLabels"), "DownloadURL", "getLabels")
 
 
 def item_label_urls(payload: Json) -> list[str]:
     op = "createMarketplaceItemLabels"
-    return [_required(document, "uri", op) for document in objects(payload, "documentDownloads", op)]
+    return [_text_required(document, "uri", op) for document in objects(payload, "documentDownloads", op)]
 
 
 def received_items(payload: Json) -> list[ReceivedItem]:
     op = "getShipmentItemsByShipmentId"
-    return [ReceivedItem(_required(row, "SellerSKU", op), _integer(row, "QuantityShipped", op),
+    return [ReceivedItem(_text_required(row, "SellerSKU", op), _integer(row, "QuantityShipped", op),
                          _integer(row, "QuantityReceived", op))
             for row in objects(_object(payload, "payload", op), "ItemData", op)]
 
@@ -183,74 +188,11 @@ def next_token(payload: Json, operation: str) -> str:
 # -- shapes -------------------------------------------------------------------------------
 
 
-def _malformed(operation: str, where: str, expected: str, value: object) -> MalformedAnswer:
-    return MalformedAnswer(
-        f"Amazon answered {operation} with {where} as {type(value).__name__}, not {expected}")
-
-
-def objects(data: Json, key: str, operation: str) -> list[Json]:
-    """A list of objects (empty when missing)."""
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise _malformed(operation, key, "a list of objects", value)
-    return value
-
-
-def _object(data: Json, key: str, operation: str) -> Json:
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _malformed(operation, key, "an object", value)
-    return value
-
-
-def _text(data: Json, key: str, operation: str) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _malformed(operation, key, "a string", value)
-    return value
-
-
-def _required(data: Json, key: str, operation: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise _malformed(operation, key, "a non-empty string", value)
-    return value
-
-
-def _texts(data: Json, key: str, operation: str) -> tuple[str, ...]:
-    value = data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _malformed(operation, key, "a list of strings", value)
-    return tuple(value)
-
-
-def _integer(data: Json, key: str, operation: str) -> int:
-    value = data.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _malformed(operation, key, "an integer", value)
-    return value
-
-
-def _number(data: Json, key: str, operation: str) -> float:
-    value = data.get(key)
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _malformed(operation, key, "a number", value)
-    return float(value)
-
-
 def _amounts(data: Json, key: str, operation: str) -> float:
     """The sum of the amounts of a list of Incentive (fees or discounts)."""
     return sum((_number(_object(item, "value", operation), "amount", operation)
                 for item in objects(data, key, operation)), 0.0)
+
+
+def _text_required(data: Json, key: str, operation: str) -> str:
+    return _text(data, key, operation, required=True)

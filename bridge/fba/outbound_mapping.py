@@ -8,18 +8,26 @@ leaves out or garbles count as 0 rather than as stock bridge could sell."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from bridge.domain.fulfillment import (
+    FeatureSkuEligibility,
     FulfillmentOrder,
     FulfillmentOrderRequest,
+    FulfillmentOrderUpdate,
     InventoryLevel,
     OrderChange,
+    OrderItem,
     PackageItem,
     ShippedPackage,
 )
-from bridge.errors import MalformedAnswer
+from bridge.domain.model import Address
+from bridge.fba.fields import integer as _integer
+from bridge.fba.fields import malformed as _malformed
+from bridge.fba.fields import objects as _objects
+from bridge.fba.fields import text as _text
+from bridge.fba.fields import time as _time
 
 GET_ORDER = "getFulfillmentOrder"
 LIST_ORDERS = "listAllFulfillmentOrders"
@@ -27,21 +35,28 @@ INVENTORY = "getInventorySummaries"
 _INBOUND = ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
 
 
+# Amazon's Address field ↔ bridge's Address attribute.
+_ADDRESS_FIELDS = (("name", "name"), ("addressLine1", "line1"), ("addressLine2", "line2"),
+                   ("addressLine3", "line3"), ("city", "city"), ("stateOrRegion", "state"),
+                   ("postalCode", "postal_code"), ("countryCode", "country_code"),
+                   ("phone", "phone"))
+
+
+def address_body(address: Address) -> dict[str, str]:
+    """Amazon's Address; empty fields are left out, as Amazon wants."""
+    return {key: getattr(address, attr) for key, attr in _ADDRESS_FIELDS
+            if getattr(address, attr)}
+
+
+def feature_constraints(features: tuple[str, ...]) -> list[dict[str, str]]:
+    """Each feature bridge asks for is Required: an order Amazon cannot ship with it is
+    refused rather than shipped without it behind the merchant's back."""
+    return [{"featureName": name, "featureFulfillmentPolicy": "Required"} for name in features]
+
+
 def create_order_body(request: FulfillmentOrderRequest) -> dict[str, Any]:
     """The CreateFulfillmentOrderRequest body (without marketplaceId, which the client
     adds). Empty address fields and an empty email list are left out, as Amazon wants."""
-    address = request.destination
-    destination = {
-        "name": address.name,
-        "addressLine1": address.line1,
-        "addressLine2": address.line2,
-        "addressLine3": address.line3,
-        "city": address.city,
-        "stateOrRegion": address.state,
-        "postalCode": address.postal_code,
-        "countryCode": address.country_code,
-        "phone": address.phone,
-    }
     body: dict[str, Any] = {
         "sellerFulfillmentOrderId": request.seller_fulfillment_order_id,
         "displayableOrderId": request.displayable_id,
@@ -49,7 +64,7 @@ def create_order_body(request: FulfillmentOrderRequest) -> dict[str, Any]:
             "%Y-%m-%dT%H:%M:%SZ"),
         "displayableOrderComment": request.comment,
         "shippingSpeedCategory": request.shipping_speed,
-        "destinationAddress": {key: value for key, value in destination.items() if value},
+        "destinationAddress": address_body(request.destination),
         "fulfillmentAction": "Hold" if request.hold else "Ship",
         "fulfillmentPolicy": request.fulfillment_policy,
         "items": [
@@ -63,8 +78,48 @@ def create_order_body(request: FulfillmentOrderRequest) -> dict[str, Any]:
     }
     if request.notification_emails:
         body["notificationEmails"] = list(request.notification_emails)
+    if request.features:
+        body["featureConstraints"] = feature_constraints(request.features)
     return body
 
+
+def update_order_body(update: FulfillmentOrderUpdate) -> dict[str, Any]:
+    """The UpdateFulfillmentOrderRequest body (without marketplaceId): only what changes.
+    Items are named by their sellerFulfillmentOrderItemId, with the SKU they were created
+    with, so Amazon can refuse an item that is not the one meant."""
+    body: dict[str, Any] = {}
+    if update.destination is not None:
+        body["destinationAddress"] = address_body(update.destination)
+    if update.shipping_speed is not None:
+        body["shippingSpeedCategory"] = update.shipping_speed
+    if update.items:
+        body["items"] = [{"sellerSku": item.seller_sku,
+                          "sellerFulfillmentOrderItemId": item.item_id,
+                          "quantity": item.quantity} for item in update.items]
+    return body
+
+
+def features(payload: dict[str, Any]) -> dict[str, bool]:
+    """A GetFeaturesResult: each feature the marketplace offers → whether the seller is
+    enrolled (sellerEligible; a feature that does not say is taken as not enrolled)."""
+    out: dict[str, bool] = {}
+    for feature in _objects(payload, "features", "getFeatures"):
+        name = _text(feature, "featureName", "getFeatures")
+        if name:
+            out[name] = feature.get("sellerEligible") is True
+    return out
+
+
+def feature_sku(payload: dict[str, Any], feature: str, seller_sku: str) -> FeatureSkuEligibility:
+    """A GetFeatureSkuResult."""
+    eligible = payload.get("isEligible")
+    if not isinstance(eligible, bool):
+        raise _malformed("getFeatureSKU", "isEligible", "a boolean", eligible)
+    reasons = payload.get("ineligibleReasons") or []
+    if not isinstance(reasons, list):
+        raise _malformed("getFeatureSKU", "ineligibleReasons", "a list", reasons)
+    return FeatureSkuEligibility(feature, seller_sku, eligible,
+                                 tuple(str(reason) for reason in reasons))
 
 def fulfillment_order(payload: dict[str, Any]) -> FulfillmentOrder:
     """A GetFulfillmentOrderResult payload; only SHIPPED shipments give packages."""
@@ -81,7 +136,31 @@ def fulfillment_order(payload: dict[str, Any]) -> FulfillmentOrder:
         status=_text(order, "fulfillmentOrderStatus", GET_ORDER),
         status_updated_at=_time(order, "statusUpdatedDate", GET_ORDER),
         packages=tuple(packages),
+        items=tuple(
+            OrderItem(
+                seller_sku=_text(item, "sellerSku", GET_ORDER),
+                item_id=_text(item, "sellerFulfillmentOrderItemId", GET_ORDER),
+                quantity=_integer(item, "quantity", GET_ORDER),
+                cancelled=_integer(item, "cancelledQuantity", GET_ORDER),
+                unfulfillable=_integer(item, "unfulfillableQuantity", GET_ORDER),
+            )
+            for item in _objects(payload, "fulfillmentOrderItems", GET_ORDER)
+        ),
+        destination=_address(order.get("destinationAddress")),
+        shipping_speed=_text(order, "shippingSpeedCategory", GET_ORDER),
+        features=tuple(
+            _text(setting, "featureName", GET_ORDER)
+            for setting in _objects(order, "featureConstraints", GET_ORDER)
+            if setting.get("featureFulfillmentPolicy") == "Required"),
     )
+
+
+def _address(value: Any) -> Address | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _malformed(GET_ORDER, "destinationAddress", "an object", value)
+    return Address(**{attr: _text(value, key, GET_ORDER) for key, attr in _ADDRESS_FIELDS})
 
 
 def _packages(shipment: dict[str, Any]) -> list[ShippedPackage]:
@@ -140,59 +219,6 @@ def inventory_level(summary: dict[str, Any]) -> InventoryLevel | None:
         reserved=_count(reserved.get("totalReservedQuantity")) if isinstance(reserved, dict) else 0,
         updated_at=_time(summary, "lastUpdatedTime", INVENTORY),
     )
-
-
-def parse_time(value: str) -> datetime:
-    """An SP-API date-time (ISO 8601, `Z` for UTC); naive ones are taken to be UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# -- field readers --------------------------------------------------------------------
-
-def _malformed(operation: str, where: str, expected: str, value: object) -> MalformedAnswer:
-    return MalformedAnswer(
-        f"Amazon answered {operation} with {where} as {type(value).__name__}, not {expected}")
-
-
-def _objects(data: dict[str, Any], key: str, operation: str) -> list[dict[str, Any]]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise _malformed(operation, key, "a list of objects", value)
-    return value
-
-
-def _text(data: dict[str, Any], key: str, operation: str) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _malformed(operation, key, "a string", value)
-    return value
-
-
-def _integer(data: dict[str, Any], key: str, operation: str) -> int:
-    value = data.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _malformed(operation, key, "an integer", value)
-    return value
-
-
-def _time(data: dict[str, Any], key: str, operation: str) -> datetime | None:
-    value = data.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _malformed(operation, key, "a date-time string", value)
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise MalformedAnswer(
-            f"Amazon answered {operation} with {key} {value[:40]!r}, not a date-time") from None
 
 
 def _count(value: Any) -> int:

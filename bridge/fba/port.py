@@ -17,9 +17,12 @@ from typing import Any, Protocol, runtime_checkable
 from bridge.domain.fulfillment import (
     CancelOutcome,
     ChangedOrders,
+    FeatureSkuEligibility,
     FulfillmentOrder,
     FulfillmentOrderRequest,
+    FulfillmentOrderUpdate,
     InventoryLevel,
+    UpdateOutcome,
 )
 from bridge.domain.inbound import InboundItem
 from bridge.domain.inbound_amazon import (
@@ -37,6 +40,8 @@ from bridge.domain.inbound_amazon import (
     TransportationOption,
     TransportationSelection,
 )
+from bridge.fba.returns import CreatedReturn, OrderReturns, ReturnReason, ReturnUnit
+from bridge.fba.tracking_details import PackageTracking
 
 
 @runtime_checkable
@@ -57,6 +62,35 @@ class FulfillmentNetwork(Protocol):
     def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
         """SKUs whose inventory changed at or after `since`; all of them without it (a
         SKU a full read leaves out has no stock)."""
+
+    def update_order(self, update: FulfillmentOrderUpdate) -> UpdateOutcome:
+        """updateFulfillmentOrder; a refusal (too late, an item it does not take) is an
+        outcome. IndeterminateError: it may have been applied; read back. Setting the same
+        values again is harmless."""
+
+    def features(self) -> dict[str, bool]:
+        """getFeatures: each feature the marketplace offers → whether the seller is enrolled."""
+
+    def feature_sku(self, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+        """getFeatureSKU: whether the SKU can ship with the feature (NeedsAttentionError
+        when the marketplace does not offer the feature at all)."""
+
+    def package_tracking(self, package_number: int) -> PackageTracking | None:
+        """Where one shipped package is (getPackageTrackingDetails), or None when Amazon
+        has no tracking for it."""
+
+    def return_reasons(self, seller_sku: str,
+                       seller_fulfillment_order_id: str | None = None) -> list[ReturnReason]:
+        """The return reason codes Amazon takes for a SKU (of that order's marketplace)."""
+
+    def create_return(self, seller_fulfillment_order_id: str,
+                      units: Sequence[ReturnUnit]) -> CreatedReturn:
+        """Ask Amazon to take units back. A unit whose sellerReturnItemId Amazon has seen
+        comes back invalid as DuplicateRequest (read it back with `order_returns`).
+        IndeterminateError: Amazon may have taken them; resend the same ids."""
+
+    def order_returns(self, seller_fulfillment_order_id: str) -> OrderReturns | None:
+        """What shipped, the return items and authorizations; None: no such order."""
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import RowMapping, Table, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from bridge.ledger import returns
 from bridge.ledger.events import record_event
 from bridge.ledger.tables import (
     ArchivedOrder,
@@ -20,6 +21,8 @@ from bridge.ledger.tables import (
     Order,
     OrderLine,
     Package,
+    Return,
+    ShopCancel,
     UTCDateTime,
 )
 
@@ -35,12 +38,17 @@ _ARCHIVE: Table = ArchivedOrder.__table__  # type: ignore[assignment]
 
 
 def _archivable(storefront: str, state: str, before: datetime) -> list[Any]:
-    """An order in `state` unchanged since before `before`, with no tracking still to
-    write and no open watchdog flag: nothing in bridge will look at it again."""
+    """An order in `state` unchanged since before `before`, with no tracking and no shop
+    cancel still to write, no return still open and no open watchdog flag: nothing in
+    bridge will look at it again. (A shop cancel's history is in the events; its row goes
+    with the order.)"""
     unpushed = exists().where(Package.order_id == Order.id, Package.pushed_at.is_(None))
+    unwritten = exists().where(ShopCancel.order_id == Order.id, ShopCancel.done_at.is_(None))
     open_flag = exists().where(Flag.order_id == Order.id, Flag.cleared_at.is_(None))
+    open_return = exists().where(Return.order_id == Order.id,
+                                 Return.state.in_(list(returns.OPEN)))
     return [Order.storefront == storefront, Order.state == state,
-            Order.state_changed_at < before, ~unpushed, ~open_flag]
+            Order.state_changed_at < before, ~unpushed, ~unwritten, ~open_flag, ~open_return]
 
 
 def archivable_batch(session: Session, storefront: str, state: str, before: datetime,

@@ -375,3 +375,24 @@ def existing_order(session: Session, order_id: int, *, lock: bool = False) -> Or
     if row is None:
         raise LookupError(f"no order {order_id} in the ledger")
     return row
+
+
+def held_orders(session: Session, storefront: str | None = None, *,
+                lock: bool = False) -> list[Order]:
+    """Orders on hold for a person (of one storefront, or all), oldest hold first."""
+    query = select(Order).where(Order.state == OrderState.ON_HOLD.value)
+    if storefront is not None:
+        query = query.where(Order.storefront == storefront)
+    query = query.order_by(Order.state_changed_at, Order.id)
+    return list(session.scalars(query.with_for_update() if lock else query))
+
+
+def held_counts(session: Session, storefront: str) -> dict[str, int]:
+    """Orders on hold per reason (the first hold's: a rule's name, `all_orders`,
+    `awaiting_capture` or `manual`)."""
+    rows = session.execute(
+        select(Order.attention_reason, func.count())
+        .where(Order.state == OrderState.ON_HOLD.value, Order.storefront == storefront)
+        .group_by(Order.attention_reason)
+    )
+    return {reason: count for reason, count in rows}

@@ -54,9 +54,11 @@ def drifted_sku_count(session: Session, storefront: str) -> int:
 
 def units_not_yet_at_amazon(session: Session, storefront: str) -> dict[str, int]:
     """Seller SKU → units of orders bridge knows but Amazon does not hold yet (waiting,
-    in flight, or held before Amazon ever accepted them): the shop already took those
+    in flight, on hold, or held before Amazon ever accepted them): the shop already took those
     units and Amazon's fulfillable count still includes them, so they are not for sale."""
-    held_before_amazon = (Order.state == OrderState.NEEDS_ATTENTION.value) & Order.accepted_at.is_(None)
+    held_before_amazon = (
+        ((Order.state == OrderState.NEEDS_ATTENTION.value) & Order.accepted_at.is_(None))
+        | (Order.state == OrderState.ON_HOLD.value))
     rows = session.execute(
         select(OrderLine.seller_sku, func.sum(OrderLine.quantity))
         .join(Order, Order.id == OrderLine.order_id)

@@ -125,6 +125,9 @@ class Order(Base):
     # is told. `stalled_reason` is the latest error.
     stalled_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     stalled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A person's word on holds (bridge.services.holds): {"approved": [hold reasons],
+    # "held_by": who held it by hand}. NULL: none given.
+    hold_decisions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class OrderLine(Base):
@@ -156,6 +159,10 @@ class Package(Base):
         # looks for them, which without this would read every package ever shipped.
         Index("ix_packages_unpushed", "order_id", postgresql_where=text("pushed_at IS NULL"),
               sqlite_where=text("pushed_at IS NULL")),
+        # The delivery flow starts following packages whose tracking went in lately.
+        # Partial, so it never competes with ix_packages_unpushed for `IS NULL` reads.
+        Index("ix_packages_pushed_at", "pushed_at", postgresql_where=text("pushed_at IS NOT NULL"),
+              sqlite_where=text("pushed_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
@@ -169,6 +176,131 @@ class Package(Base):
     # Why the cart refused this package's tracking; set, it is not tried again until a
     # person retries the order.
     push_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ShopCancel(Base):
+    """Amazon will not ship some or all of an order, and the shop must hear of it: the
+    cancel to ask of the shop (whole order, or `lines`) and the note that names what
+    shipped and what did not. Recorded in the transaction that applies Amazon's status
+    and written to the shop after it commits, so a shop outage or a crash in between
+    delays the write but never loses it; `done_at` once the shop has both."""
+
+    __tablename__ = "shop_cancels"
+    __table_args__ = (
+        # Few wait at any time; every retry round and sweep looks for them.
+        Index("ix_shop_cancels_pending", "storefront", "next_try_at",
+              postgresql_where=text("done_at IS NULL"), sqlite_where=text("done_at IS NULL")),
+        # Deleting an archived order cascades here.
+        Index("ix_shop_cancels_order", "order_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    # [{line_id, sku, quantity}] not shipped; NULL cancels the whole order.
+    lines: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    notify_customer: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    note: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # The shop's answer once asked: True cancelled now, False left open or already so.
+    cancelled_in_shop: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Return(Base):
+    """A customer return bridge asked Amazon for, from the request to the units back.
+    `state`: requested (saved before createFulfillmentReturn; resent with the same item
+    ids until its outcome is known), authorized, refused (Amazon took no unit),
+    received (every unit Processed and the shop told). `authorizations` holds Amazon's
+    return authorizations by id: RMA id, label URL (rmaPageURL), center and address."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        UniqueConstraint("order_id", "sequence"),
+        Index("ix_returns_open", "storefront", "state"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    # The order's n-th return: part of every sellerReturnItemId of this return.
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    comment: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    authorizations: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class ReturnItem(Base):
+    """One unit of a return (Amazon takes returns unit by unit) and where it stands:
+    `status` "" until Amazon answered, then New or Processed, or "invalid" with
+    Amazon's InvalidItemReasonCode in `invalid_code`. The shop is told per
+    authorization: `authorized_written_at` / `received_written_at` are stamped on all
+    of its units at once."""
+
+    __tablename__ = "return_items"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("returns.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # Deterministic, so a resent request names the same units (Amazon: DuplicateRequest).
+    seller_return_item_id: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    line_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    cart_sku: Mapped[str] = mapped_column(String(255), nullable=False)
+    seller_sku: Mapped[str] = mapped_column(String(255), nullable=False)
+    item_id: Mapped[str] = mapped_column(String(50), nullable=False)
+    amazon_shipment_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="", nullable=False)
+    condition: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    authorization_id: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    invalid_code: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    invalid_reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    authorized_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PackageDelivery(Base):
+    """Where a shipped package ended up, followed at Amazon from the time its tracking
+    is in the shop until a final milestone (or until bridge gives up: `gave_up_at`).
+    `next_poll_at` NULL: no longer followed. `pushed_at`: the milestone is in the shop."""
+
+    __tablename__ = "package_deliveries"
+    __table_args__ = (
+        # Only packages still followed are in it: each run reads its due ones.
+        Index("ix_package_deliveries_due", "storefront", "next_poll_at",
+              postgresql_where=text("next_poll_at IS NOT NULL"),
+              sqlite_where=text("next_poll_at IS NOT NULL")),
+        Index("ix_package_deliveries_unpushed", "storefront",
+              postgresql_where=text("milestone <> '' AND pushed_at IS NULL"),
+              sqlite_where=text("milestone <> '' AND pushed_at IS NULL")),
+    )
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    storefront: Mapped[str] = mapped_column(String(40), nullable=False)
+    # Amazon's CurrentStatus as last read ("" before the first read).
+    amazon_status: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    # The final milestone (bridge.carts.contract.Milestone), "" while on the way.
+    milestone: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    estimated_arrival: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    polls: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why the shop refused the milestone; set, it is not offered again.
+    push_error: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

@@ -51,7 +51,7 @@ def after_ingest(storefront: str, result: IngestResult, submit_batch: int) -> li
         return []
     batches = -(-result.ready // submit_batch)  # ceiling division
     nudges = [Nudge("submit", (storefront,))] * min(MAX_PARALLEL_SUBMITS, batches)
-    if result.cancelled:
+    if result.cancelled or result.edits:  # the cancel task also sends edits
         nudges.append(Nudge("cancel", (storefront,)))
     if result.recorded or result.cancelled:
         nudges.append(_stock_without_amazon(storefront))

@@ -9,16 +9,23 @@ transaction as the last page's rows."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
+from bridge.domain import rules
 from bridge.domain.ids import seller_fulfillment_order_id
-from bridge.domain.mapping import build_fulfillment_request, quoted, reserved_lines
-from bridge.domain.model import CartOrder, OrderPage
+from bridge.domain.mapping import (
+    MappedLine,
+    MappingPolicy,
+    build_fulfillment_request,
+    quoted,
+    reserved_lines,
+)
+from bridge.domain.model import CartOrder, OrderPage, PaymentStatus
 from bridge.domain.states import OrderState as S
 from bridge.errors import NeedsAttentionError
 from bridge.ledger import repo
@@ -51,6 +58,11 @@ class IngestResult:
     cancelled: int = 0
     ignored: int = 0  # read but not recorded: unpaid (read again once paid) or cancelled
     nothing_to_ship: int = 0  # recorded as `ignored`: paid, but nothing for Amazon to ship
+    # Of `ignored`: not paid (nor authorized) yet, so not recorded; read again once paid.
+    awaiting_payment: int = 0
+    on_hold: int = 0   # held for a person's approval (bridge.domain.rules)
+    excluded: int = 0  # recorded as `ignored`: an exclusion rule says never send it
+    edits: int = 0     # changes to send to an order Amazon has (updateFulfillmentOrder)
     notes: list[tuple[CartOrder, str]] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None
     skipped: bool = False  # another poll of this storefront was running
@@ -181,11 +193,11 @@ def _poll(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
 
 
 def _new_orders(orders: list[CartOrder], rows: dict[str, Order]) -> list[CartOrder]:
-    """The orders of a page to record as new: not in the ledger, paid and not cancelled
-    (see `record_order`), each once."""
+    """The orders of a page to record as new: not in the ledger, paid (or authorized)
+    and not cancelled (see `record_order`), each once."""
     new: dict[str, CartOrder] = {}
     for order in orders:
-        if order.order_id not in rows and order.paid and not order.cancelled:
+        if order.order_id not in rows and _recordable(order):
             new.setdefault(order.order_id, order)
     return list(new.values())
 
@@ -207,10 +219,11 @@ def record_order(
 ) -> Order | None:
     """Record one cart order against its (locked) ledger row, if any; returns the row."""
     if row is None:
-        if not order.paid or order.cancelled:
+        if not _recordable(order):
             # Unpaid: its payment changes it, so it is read again then. Cancelled before
             # bridge ever saw it: there is nothing to do, now or later.
             result.ignored += 1
+            result.awaiting_payment += not order.cancelled
             return None
         row = repo.add_order(session, storefront.name, order, S.RECEIVED)
         result.recorded += 1
@@ -232,26 +245,37 @@ def _record_change(session: Session, storefront: StorefrontConfig, row: Order,
         repo.update_snapshot(row, order)
         repo.record_event(session, row.storefront, row.id, "cart_changed",
                           message="the order changed in the cart before submission")
+        held_for = row.attention_reason if row.state == S.ON_HOLD else ""
         if row.state != S.RECEIVED:
             _leave_ignored(row)
             repo.transition(session, row, S.RECEIVED, "remap", "mapping the changed order again")
         prepare(session, storefront, row, order, known_skus, result)
+        if held_for and row.state != S.ON_HOLD:
+            _hold_lifted(session, row, order, held_for, result)
         return
     # Amazon already has (or may have) the order.
-    changed_after_submission(session, storefront, row, order, result.notes)
+    if changed_after_submission(session, storefront, row, order, result.notes):
+        result.edits += 1
 
 
 def _editable(row: Order) -> bool:
     """Amazon has never accepted this order, so a cart edit can simply be mapped again."""
-    return row.state in (S.RECEIVED, S.READY, S.IGNORED) or (
+    return row.state in (S.RECEIVED, S.READY, S.IGNORED, S.ON_HOLD) or (
         row.state == S.NEEDS_ATTENTION and row.accepted_at is None
     )
 
 
 def _leave_ignored(row: Order) -> None:
-    """An ignored order's reason stops holding once the cart changed it."""
-    if row.state == S.IGNORED:
+    """An ignored or held order's reason stops holding once the cart changed it."""
+    if row.state in (S.IGNORED, S.ON_HOLD):
         row.attention_reason, row.last_error = "", ""
+
+
+def _recordable(order: CartOrder) -> bool:
+    """Paid, or authorized (its hold says why it waits), and not cancelled. Other unpaid
+    orders have no money yet: they are read again when their payment changes them."""
+    return not order.cancelled and (
+        order.paid or order.payment_status in (PaymentStatus.AUTHORIZED, PaymentStatus.ON_DELIVERY))
 
 
 def prepare(
@@ -264,8 +288,9 @@ def prepare(
     *,
     new: bool = False,
 ) -> None:
-    """received → ready (request and id saved), ignored (nothing to ship) or
-    needs_attention (with the reason)."""
+    """received (or on_hold) → ready (request and id saved), ignored (nothing to ship,
+    or excluded by a rule), on_hold (a hold not approved yet) or needs_attention (with the
+    reason). The storefront's rules are evaluated here, so every mapping applies them."""
     sfo_id = row.seller_fulfillment_order_id or seller_fulfillment_order_id(
         storefront.id_prefix, order.order_id
     )
@@ -275,7 +300,12 @@ def prepare(
         if unshippable is not None:
             _ignore(session, row, *unshippable, result)
             return
-        mapped = build_fulfillment_request(order, sfo_id, mapping_policy(storefront), known_skus)
+        decision = rules.evaluate(storefront.rule_book, order)
+        if decision.exclude is not None:
+            _exclude(session, row, order, decision.exclude, result)
+            return
+        mapped = build_fulfillment_request(order, sfo_id, with_overrides(
+            mapping_policy(storefront), decision.overrides), known_skus)
     except NeedsAttentionError as problem:
         # The shop already sold these units: they stay reserved while the order is held.
         repo.replace_lines(session, row, reserved_lines(order, storefront.policy.skus), new=new)
@@ -286,11 +316,20 @@ def prepare(
         log.warning("order_needs_attention", order=order.order_id, reason=problem.reason,
                     detail=problem.message)
         return
+    pending = pending_holds(row, decision)
+    if pending:
+        _hold(session, row, order, pending, mapped.lines, result, new=new)
+        return
+    _leave_ignored(row)
     row.seller_fulfillment_order_id = sfo_id
     row.request = mapped.request.to_json()
     repo.replace_lines(session, row, mapped.lines, new=new)
     repo.transition(session, row, S.READY, "ready", f"ready as {sfo_id}")
     result.ready += 1
+    if decision.override_rules:
+        repo.record_event(session, row.storefront, row.id, "rules_applied", message=(
+            "sent with " + _rule_names(decision.override_rules) + ": "
+            + _describe_overrides(decision.overrides)))
     if mapped.lines_without_sku:
         _tell_lines_without_sku(session, row, order, mapped.lines_without_sku, result)
 
@@ -307,6 +346,92 @@ def _tell_lines_without_sku(session: Session, row: Order, order: CartOrder,
         return
     repo.record_event(session, row.storefront, row.id, "lines_without_sku", message=message)
     result.notes.append((order, message))
+
+
+def with_overrides(policy: MappingPolicy, overrides: rules.Overrides) -> MappingPolicy:
+    """The storefront's mapping policy with a rule's per-order options on top."""
+    if overrides.empty:
+        return policy
+    speed = overrides.shipping_speed
+    return replace(
+        policy,
+        speed_for=(lambda _method: speed) if speed else policy.speed_for,
+        fulfillment_policy=overrides.fulfillment_policy or policy.fulfillment_policy,
+        features=tuple(dict.fromkeys((*policy.features, *overrides.features))),
+    )
+
+
+def pending_holds(row: Order, decision: rules.Decision) -> tuple[rules.Hold, ...]:
+    """The holds on the order that no person has approved: a hold by hand first, then
+    what the rules say. An approval covers the holds it was given for; a hold the order
+    did not have then (a cart edit made a new rule match) needs an approval of its own."""
+    marks = row.hold_decisions or {}
+    holds = decision.holds
+    if marks.get("held_by"):
+        holds = (rules.Hold(rules.MANUAL, f"held by {marks['held_by']}"), *holds)
+    approved = set(marks.get("approved", ()))
+    return tuple(hold for hold in holds if hold.reason not in approved)
+
+
+def _hold(session: Session, row: Order, order: CartOrder, pending: tuple[rules.Hold, ...],
+          lines: tuple[MappedLine, ...], result: IngestResult, *, new: bool) -> None:
+    """Held for a person, with the first hold's reason (a rule's name) on the row. The
+    shop already sold the units: they stay reserved. The shop hears of a hold once."""
+    message = "; ".join(hold.message for hold in pending)
+    text = f"on hold for approval: {message}"
+    repo.replace_lines(session, row, lines, new=new)
+    result.on_hold += 1
+    if row.state == S.ON_HOLD and row.attention_reason == pending[0].reason and row.last_error == message:
+        return
+    told = repo.has_event(session, row.id, "on_hold", text)
+    repo.transition(session, row, S.ON_HOLD, "on_hold", text)
+    row.attention_reason, row.last_error = pending[0].reason, message
+    log.info("order_on_hold", order=order.order_id, reason=pending[0].reason)
+    if not told:
+        result.notes.append((order, f"{text} (bridge orders approve {row.id})"))
+
+
+def _hold_lifted(session: Session, row: Order, order: CartOrder, reason: str,
+                 result: IngestResult) -> None:
+    """A cart change ended a hold (the payment was captured, a tag removed …)."""
+    message = f"no longer held ({reason}): the order changed in the shop; now {row.state}"
+    repo.record_event(session, row.storefront, row.id, "hold_lifted", message=message)
+    result.notes.append((order, message))
+
+
+def _exclude(session: Session, row: Order, order: CartOrder, rule: rules.Rule,
+             result: IngestResult) -> None:
+    """Never sent; recorded as `ignored` with the rule's name, reserving no stock (the
+    merchant ships it some other way). A cart change that ends the match maps it again."""
+    message = f"excluded by rule {rule.name!r} ({rule.when.describe()}): never sent to Amazon"
+    if row.state == S.IGNORED and row.last_error == message:
+        return
+    told = repo.has_event(session, row.id, "excluded", message)
+    repo.replace_lines(session, row, ())
+    if row.state == S.ON_HOLD:  # only a received order is ignored
+        _leave_ignored(row)
+        repo.transition(session, row, S.RECEIVED, "remap", "evaluating the rules again")
+    repo.transition(session, row, S.IGNORED, "excluded", message)
+    row.attention_reason, row.last_error = f"excluded:{rule.name}", message
+    result.excluded += 1
+    log.info("order_excluded", order=order.order_id, rule=rule.name)
+    if not told:
+        result.notes.append((order, message))
+
+
+def _rule_names(names: tuple[str, ...]) -> str:
+    return ("rules " if len(names) > 1 else "rule ") + ", ".join(repr(name) for name in names)
+
+
+def _describe_overrides(overrides: rules.Overrides) -> str:
+    parts = []
+    if overrides.fulfillment_policy:
+        parts.append(f"fulfillment policy {overrides.fulfillment_policy}")
+    if overrides.shipping_speed:
+        parts.append(f"shipping speed {overrides.shipping_speed}")
+    if overrides.features:
+        parts.append("features " + ", ".join(overrides.features))
+    return ", ".join(parts)
 
 
 def nothing_to_ship(order: CartOrder) -> tuple[str, str] | None:

@@ -52,11 +52,13 @@ class PackageLine:
     carrier: str
     tracking_number: str
     pushed_at: datetime | None  # None: its tracking is not in the cart yet
+    # Where Amazon's carrier says it is: a final milestone, else its last tracking status.
+    delivery: str = ""
 
     @classmethod
-    def of(cls, package: Package) -> PackageLine:
+    def of(cls, package: Package, delivery: str = "") -> PackageLine:
         return cls(package.package_number, package.carrier, package.tracking_number,
-                   package.pushed_at)
+                   package.pushed_at, delivery)
 
     @classmethod
     def of_record(cls, package: dict[str, Any]) -> PackageLine:
@@ -85,11 +87,15 @@ class OrderDetail:
     archived_at: datetime | None = None
 
     @classmethod
-    def of(cls, row: Order, packages: list[Package], events: list[Event]) -> OrderDetail:
+    def of(cls, row: Order, packages: list[Package], events: list[Event],
+           deliveries: dict[int, str] | None = None) -> OrderDetail:
+        """`deliveries`: package number → where it is (see PackageLine.delivery)."""
+        where = deliveries or {}
         return cls(row.id, row.storefront, row.cart_order_id, row.number, row.state,
                    row.amazon_status, row.seller_fulfillment_order_id, row.attempts,
                    row.attention_reason, row.last_error,
-                   tuple(PackageLine.of(p) for p in packages), tuple(EventLine.of(e) for e in events))
+                   tuple(PackageLine.of(p, where.get(p.package_number, "")) for p in packages),
+                   tuple(EventLine.of(e) for e in events))
 
     @classmethod
     def of_archived(cls, archived: ArchivedOrder) -> OrderDetail:

@@ -11,8 +11,10 @@ from bridge.config import StorefrontConfig
 from bridge.domain.model import CartOrder
 from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
-from bridge.ledger import archive, packages, repo
+from bridge.ledger import archive, delivery, packages, repo
 from bridge.ledger import inbound as inbound_rows
+from bridge.ledger import orders as order_rows
+from bridge.ledger import returns as return_rows
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, utcnow
 from bridge.services import health
@@ -84,6 +86,13 @@ class StorefrontStatus:
     flags: list[FlagItem] = field(default_factory=list)
     # Flows whose remote has failed several runs in a row (bridge.services.health).
     degraded: list[health.Degraded] = field(default_factory=list)
+    # Orders on hold for a person, per reason (a rule's name, all_orders,
+    # awaiting_capture, manual).
+    holds: dict[str, int] = field(default_factory=dict)
+    # Customer returns still being followed (bridge returns list).
+    open_returns: int = 0
+    # Shipped packages bridge stopped following before a final milestone (docs/delivery.md).
+    deliveries_given_up: int = 0
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> StorefrontStatus:
@@ -119,6 +128,9 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
             stalled=stalled,
             flags=flags,
             degraded=health.degraded_flows_in(session, name),
+            holds=order_rows.held_counts(session, name),
+            open_returns=return_rows.open_count(session, name),
+            deliveries_given_up=delivery.given_up(session, name),
         )
 
 
@@ -159,5 +171,7 @@ def show_order(ledger: Ledger, reference: str, storefront: str | None = None) ->
                 raise OrderNotFound(f"{reference!r} matches several archived orders; "
                                     "add --storefront") from None
             return OrderDetail.of_archived(archived[0])
+        deliveries = {number: followed.milestone or followed.amazon_status.lower()
+                      for number, followed in delivery.order_deliveries(session, row.id).items()}
         return OrderDetail.of(row, packages.order_packages(session, row.id),
-                              repo.order_events(session, row.id))
+                              repo.order_events(session, row.id), deliveries)

@@ -4,7 +4,8 @@ flow, so one tick can claim what is due and fan it out, whatever the number of
 storefronts.
 
 Only flows that look outward on a timer have a row: ingest (the shop's new orders),
-status (Amazon's progress), stock and inbound. Submit, cancel and tracking have work
+status (Amazon's progress), stock, inbound, delivery (packages on their way) and
+returns (units on their way back). Submit, cancel and tracking have work
 only when a row in the ledger waits for them: ingest and status nudge them
 (`followups.py`) when they create such work, and the sweep re-nudges any that waited
 too long, so a lost nudge delays work but never loses it. A timer for them would mostly
@@ -17,9 +18,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from bridge.config import Config, StorefrontConfig
+from bridge.ledger import delivery as deliveries
+from bridge.ledger import returns as return_rows
 from bridge.ledger import schedule as rows
 from bridge.ledger.repo import Ledger
 from bridge.ledger.schedule import Due
+from bridge.services.delivery import SCHEDULE_LOOKBACK
 
 __all__ = ["Due", "claim_due", "claim_due_and_next", "earliest_due", "periodic_flows",
            "sync_schedule"]
@@ -33,6 +37,8 @@ def periodic_flows(storefront: StorefrontConfig) -> dict[str, float]:
         "status": float(poll.status_seconds),
         "stock": float(poll.stock_seconds),
         "inbound": float(storefront.inbound.follow_seconds),
+        "returns": float(poll.returns_seconds),
+        **({"delivery": float(poll.delivery_seconds)} if poll.delivery_give_up_days > 0 else {}),
     }
 
 
@@ -90,6 +96,17 @@ def claim_due_and_next(ledger: Ledger, now: datetime, limit: int = 500,
         if status:
             following = rows.storefronts_following_orders(session, status)
             due = [d for d in due if d.flow != "status" or d.storefront in following]
+        # Likewise a returns round of a storefront without an open return.
+        returning = {d.storefront for d in due if d.flow == "returns"}
+        if returning:
+            open_returns = return_rows.storefronts_with_open_returns(session, returning)
+            due = [d for d in due if d.flow != "returns" or d.storefront in open_returns]
+        # Likewise a delivery run of a storefront with no package to follow.
+        delivery = {d.storefront for d in due if d.flow == "delivery"}
+        if delivery:
+            busy = deliveries.storefronts_with_work(session, delivery, now,
+                                                    now - SCHEDULE_LOOKBACK)
+            due = [d for d in due if d.flow != "delivery" or d.storefront in busy]
         return due, rows.earliest_due(session)
 
 

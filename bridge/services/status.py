@@ -29,7 +29,6 @@ from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain import fulfillment as amazon
 from bridge.domain.fulfillment import FulfillmentOrder, OrderChange, ShippedPackage
-from bridge.domain.ids import fulfillment_item_id
 from bridge.domain.model import CartOrder
 from bridge.domain.states import AT_AMAZON_OPEN
 from bridge.domain.states import OrderState as S
@@ -40,6 +39,8 @@ from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.logging import get_logger
+from bridge.services import amazon_outcomes
+from bridge.services.amazon_outcomes import OutcomePolicy
 from bridge.services.common import tell_merchant
 
 log = get_logger("bridge.status")
@@ -86,7 +87,8 @@ def sync_status(
             return StatusResult(skipped=True)
         try:
             return _sync(ledger, fba, cart, storefront, now, held,
-                         _Budget(max_orders, max_seconds, monotonic))
+                         _Budget(max_orders, max_seconds, monotonic),
+                         OutcomePolicy.of(storefront))
         except repo.LeaseLost:
             # Another sync has taken over; what was committed stands, the rest is its.
             log.warning("status_lease_lost", storefront=storefront.name)
@@ -111,7 +113,7 @@ class _Budget:
 
 def _sync(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
           storefront: StorefrontConfig, now: Callable[[], datetime], held: repo.HeldLease,
-          budget: _Budget) -> StatusResult:
+          budget: _Budget, outcomes: OutcomePolicy) -> StatusResult:
     result = StatusResult()
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
@@ -134,16 +136,17 @@ def _sync(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
             result.more = True
             break
         if change.status in READ_WHOLE:
-            _apply_listed(ledger, cart, pending, result, held)
+            _apply_listed(ledger, cart, pending, result, held, outcomes)
             result.read += 1
-            if refresh_order(ledger, fba, cart, change.seller_fulfillment_order_id, result, held=held):
+            if refresh_order(ledger, fba, cart, change.seller_fulfillment_order_id, result,
+                             held=held, outcomes=outcomes):
                 result.updated += 1
         else:
             pending.append(change)
             if len(pending) >= LIST_PAGE:
-                _apply_listed(ledger, cart, pending, result, held)
+                _apply_listed(ledger, cart, pending, result, held, outcomes)
         done += 1
-    _apply_listed(ledger, cart, pending, result, held)
+    _apply_listed(ledger, cart, pending, result, held, outcomes)
 
     reached = cursor.position if cursor else None
     if result.more:
@@ -167,7 +170,7 @@ def _change_order(change: OrderChange) -> tuple[bool, datetime, str]:
 
 
 def _apply_listed(ledger: Ledger, cart: CartAdapter | None, changes: list[OrderChange],
-                  result: StatusResult, held: repo.HeldLease) -> None:
+                  result: StatusResult, held: repo.HeldLease, outcomes: OutcomePolicy) -> None:
     """Moves that carry nothing but the status, applied from the listing, in one
     transaction: the same rules as an order read whole, without packages."""
     if not changes:
@@ -182,7 +185,7 @@ def _apply_listed(ledger: Ledger, cart: CartAdapter | None, changes: list[OrderC
             listed = FulfillmentOrder(change.seller_fulfillment_order_id, change.status,
                                       change.status_updated_at)
             said: list[tuple[CartOrder, str]] = []
-            if apply_fulfillment_order(session, row, listed, result, said):
+            if apply_fulfillment_order(session, row, listed, result, said, outcomes):
                 result.updated += 1
             notes += [(order, text, row.storefront) for order, text in said]
     changes.clear()
@@ -200,15 +203,19 @@ def reconcile_open(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | 
     with ledger.transaction() as session:
         ids = repo.unchanged_followed(session, storefront.name, older_than, limit)
     result = StatusResult()
+    outcomes = OutcomePolicy.of(storefront)
     with call_priority(Priority.STATUS):
         for sfo_id in ids:
-            refresh_order(ledger, fba, cart, sfo_id, result)
+            refresh_order(ledger, fba, cart, sfo_id, result, outcomes=outcomes)
     return len(ids)
 
 
 def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, sfo_id: str,
-                  result: StatusResult, *, held: repo.HeldLease | None = None) -> bool:
-    """Read one order whole and apply it; under `held`, only while the lease is ours."""
+                  result: StatusResult, *, held: repo.HeldLease | None = None,
+                  outcomes: OutcomePolicy | None = None) -> bool:
+    """Read one order whole and apply it; under `held`, only while the lease is ours.
+    What Amazon did not ship is written to the shop once the transaction has committed
+    (and retried by the tracking flow if the shop does not take it now)."""
     detail = fba.fulfillment_order(sfo_id)
     if detail is None:
         return False
@@ -219,18 +226,23 @@ def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | N
         row = repo.lock_by_fulfillment_id(session, sfo_id)
         if row is None:
             return False
-        changed = apply_fulfillment_order(session, row, detail, result, notes)
+        changed = apply_fulfillment_order(session, row, detail, result, notes,
+                                          outcomes or OutcomePolicy())
+        order_id, storefront = row.id, row.storefront
     if cart is not None:
         for order, text in notes:
-            tell_merchant(cart, order, text, ledger=ledger, storefront=row.storefront)
+            tell_merchant(cart, order, text, ledger=ledger, storefront=storefront)
+        if changed and detail.status in amazon_outcomes.TOLD_TO_THE_SHOP:
+            amazon_outcomes.write_due(ledger, cart, storefront, order_ids=[order_id])
     return changed
 
 
 def apply_fulfillment_order(
     session: Session, row: Order, detail: FulfillmentOrder, result: StatusResult,
-    notes: list[tuple[CartOrder, str]],
+    notes: list[tuple[CartOrder, str]], outcomes: OutcomePolicy,
 ) -> bool:
-    """Bring one ledger row in line with Amazon's view of its fulfillment order."""
+    """Bring one ledger row in line with Amazon's view of its fulfillment order. What
+    Amazon did not ship is amazon_outcomes.py's to decide (hold, or tell the shop)."""
     status = detail.status
     before = (row.state, row.amazon_status)
     row.amazon_status = status
@@ -245,39 +257,15 @@ def apply_fulfillment_order(
     ):
         message = "Amazon shipped the order"
         if status == amazon.COMPLETE_PARTIALLED:
-            message = "Amazon shipped part of the order and cancelled the rest"
-            notes.append((snapshot, message))
+            message = amazon_outcomes.partial_shipment(session, row, detail, outcomes)
         repo.transition(session, row, S.SHIPPED, "shipped", message)
-    elif status == amazon.CANCELLED and state in AT_AMAZON_OPEN:
-        if state == S.CANCEL_REQUESTED:
-            repo.transition(session, row, S.CANCELLED, "cancelled", "cancelled at Amazon")
-        else:
-            message = "Amazon cancelled the fulfillment order"
-            repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
-                            reason="cancelled_at_amazon")
-            notes.append((snapshot, message))
-    elif status in (amazon.UNFULFILLABLE, amazon.INVALID) and state in AT_AMAZON_OPEN:
-        message = (
-            "Amazon cannot fulfill the order (no sellable stock for its items)"
-            if status == amazon.UNFULFILLABLE
-            else "Amazon found the order invalid (address or stock)"
-        )
-        repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", message,
-                        reason=f"amazon_{status.lower()}")
-        notes.append((snapshot, message))
+    elif status == amazon.CANCELLED and state == S.CANCEL_REQUESTED:
+        repo.transition(session, row, S.CANCELLED, "cancelled", "cancelled at Amazon")
+    elif status in amazon.CLOSED_UNSHIPPED and state in AT_AMAZON_OPEN:
+        held_note = amazon_outcomes.close_unshipped(session, row, status, outcomes)
+        if held_note is not None:
+            notes.append((snapshot, held_note))
     return before != (row.state, row.amazon_status)
-
-
-def _items_to_lines(session: Session, row: Order) -> dict[str, dict[str, Any]]:
-    """Amazon item id → the cart line it ships (a kit's components all lead to the kit's
-    line), from the order's recorded items; plain lines also by their derived id."""
-    out = {fulfillment_item_id(line["line_id"]): dict(line)
-           for line in row.snapshot.get("lines", [])}
-    for item in repo.order_lines(session, row.id):
-        if item.item_id:
-            out[item.item_id] = {"line_id": item.line_id, "sku": item.cart_sku,
-                                 "kit_units": item.kit_units}
-    return out
 
 
 def _dedupe_kit_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -295,7 +283,7 @@ def _record_packages(session: Session, row: Order, packages: tuple[ShippedPackag
     """One Package row per shipped package, keyed (order, packageNumber): replays add nothing."""
     if not packages:
         return 0
-    item_to_line = _items_to_lines(session, row)
+    item_to_line = amazon_outcomes.lines_of_items(session, row)
     existing = packages_of_orders.package_numbers(session, row.id)
     added = 0
     for package in packages:

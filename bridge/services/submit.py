@@ -35,7 +35,7 @@ from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.logging import bind_context
-from bridge.services import ingest
+from bridge.services import edits, features, ingest
 from bridge.services.common import log, tell_merchant
 
 CLAIMABLE = (S.READY, S.SUBMIT_UNKNOWN)
@@ -116,7 +116,7 @@ def _submit_claimed(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter |
         try:
             with bind_context(order=order.order_id):
                 submit_one(ledger, fba, cart, order, result=result, budget=budget, now=now,
-                           acceptances=acceptances)
+                           acceptances=acceptances, storefront=storefront)
         except TransientError as exc:
             # Throttled or down before anything was sent: the rest wait for the next run,
             # and the failure counts against this order's retry budget.
@@ -209,7 +209,8 @@ class Acceptances:
 def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, order: Claimed,
                *, result: SubmitResult, acceptances: Acceptances,
                budget: RetryBudget = DEFAULT_BUDGET,
-               now: Callable[[], datetime] | None = None) -> None:
+               now: Callable[[], datetime] | None = None,
+               storefront: StorefrontConfig | None = None) -> None:
     now = now or ledger.clock
     order_id, sfo_id, saved = order.order_id, order.seller_fulfillment_order_id, order.request
     if sfo_id is None or saved is None:
@@ -234,6 +235,13 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
                 session, row.storefront, row.id, "read_back_not_found",
                 message="not found at Amazon on read-back; creating again with the same id",
             )
+    if storefront is not None:
+        # Amazon's options are checked (and the request saved) right before the create.
+        settled = features.settle_features(ledger, fba, cart, storefront, order_id, request)
+        if settled.request is None:
+            result.needs_attention += 1
+            return
+        request = settled.request
     try:
         fba.create_fulfillment_order(request)
     except IndeterminateError as exc:
@@ -280,6 +288,10 @@ def _accept(session: Session, row: Order, message: str, now: datetime) -> None:
     if row.snapshot.get("cancelled"):
         repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
                         "cancelled in the cart while the submission was in flight")
+    elif edits.pending_edit(row) is not None:
+        repo.transition(session, row, S.UPDATE_REQUESTED, "update_requested",
+                        "changed in the cart while the submission was in flight; updating "
+                        "Amazon's order")
 
 
 def _release(ledger: Ledger, cart: CartAdapter | None, claimed: list[Claimed], why: str, *,

@@ -22,10 +22,11 @@ from bridge.domain.states import OrderState as S
 from bridge.ledger import repo
 from bridge.ledger import schedule as due_work
 from bridge.ledger.repo import Ledger
+from bridge.services import amazon_outcomes
 
 # The states whose orders wait for a flow the sweep can nudge.
 WAITING = {S.READY: "submit", S.SUBMIT_UNKNOWN: "submit", S.CANCEL_REQUESTED: "cancel",
-           S.SHIPPED: "tracking"}
+           S.UPDATE_REQUESTED: "cancel", S.SHIPPED: "tracking"}
 QUIET_AT_AMAZON = (S.ACCEPTED, S.PROCESSING)
 STUCK_BATCH = 100
 
@@ -48,6 +49,8 @@ def sweep(
     with ledger.transaction() as session:
         counts = due_work.open_counts(session, [state.value for state in WAITING])
         unpushed = due_work.storefronts_with_unpushed(session)
+        # The tracking flow also retries what Amazon did not ship that the shop must hear of.
+        unpushed |= amazon_outcomes.storefronts_with_due_writes(session, now)
         quiet = due_work.storefronts_with_orders(
             session, [state.value for state in QUIET_AT_AMAZON], cutoff)
     nudges: dict[str, set[str]] = {}

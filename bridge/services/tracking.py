@@ -17,6 +17,7 @@ from bridge.errors import NeedsAttentionError
 from bridge.ledger import packages, repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, Package, session_now
+from bridge.services import amazon_outcomes
 from bridge.services.common import tell_merchant_each
 
 # Public tracking pages per Amazon carrier code; unknown carriers get no URL.
@@ -79,6 +80,8 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
                 message=f"package {package.package_number}: {package.carrier} {package.tracking_number}",
             )
     tell_merchant_each(cart, notes, ledger=ledger, storefront=storefront.name)
+    # What Amazon did not ship, still to tell the shop (the sweep nudges this flow for it).
+    amazon_outcomes.write_due(ledger, cart, storefront.name)
     result.completed = complete_shipped(ledger, storefront)
     return result
 

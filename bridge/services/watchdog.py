@@ -36,6 +36,7 @@ from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Flag, Order
 from bridge.logging import get_logger
+from bridge.services import amazon_outcomes
 from bridge.services.common import tell_merchant
 from bridge.services.ingest import FLOW as ORDERS_FLOW
 
@@ -45,6 +46,8 @@ SHIP_OVERDUE = "ship_overdue"
 TRACKING_OVERDUE = "tracking_overdue"
 POLL_OVERDUE = "poll_overdue"
 HOLD_EXPIRING = "hold_expiring"
+# What Amazon did not ship, that the shop keeps refusing to take (amazon_outcomes.py).
+SHOP_CANCEL_FAILING = "shop_cancel_failing"
 
 # How long Amazon may take to ship after accepting, per shippingSpeedCategory; other
 # speeds get Standard's.
@@ -135,6 +138,8 @@ def find_stuck(session: Session, storefront: StorefrontConfig, thresholds: Thres
         *tracking_overdue(session, storefront.name, thresholds, now),
         *poll_overdue(session, storefront, thresholds, now),
         *hold_expiring(session, storefront.name, thresholds, now),
+        *(Finding(SHOP_CANCEL_FAILING, order_id, message, number) for order_id, number, message
+          in amazon_outcomes.failing_writes(session, storefront.name)),
     ]
 
 

@@ -15,7 +15,7 @@ from bridge.sim.faults import Fault
 from bridge.sim.inbound import labels as inbound_labels
 from bridge.sim.inventory.stock import UNFULFILLABLE_KINDS
 from bridge.sim.outbound import features, order_views
-from bridge.sim.wire import error_body, new_request_id
+from bridge.sim.wire import SimError, error_body, new_request_id
 
 if TYPE_CHECKING:
     from bridge.sim.simulator import Simulator
@@ -173,6 +173,22 @@ async def set_tracking_outcome(sim: Simulator, request: Request) -> JSONResponse
         return _ok(order_views.summary(order, sim.store))
 
 
+async def cancel_by_amazon(sim: Simulator, request: Request) -> JSONResponse:
+    """Amazon cancels an open order by itself, as it may at any point before it ships:
+    status Cancelled, every unit not shipped counted in cancelledQuantity, reservations
+    released. An order already shipped or closed is refused."""
+    order_id = request.path_params["order_id"]
+    with sim.store.transaction():
+        now = sim.sync()
+        try:
+            order = sim.fulfillment.force_status(order_id, "Cancelled", now)
+        except LookupError:
+            raise AdminError(f"no fulfillment order {order_id!r}") from None
+        except SimError as refused:
+            raise AdminError(str(refused)) from None
+        return _ok(order_views.summary(order, sim.store))
+
+
 async def set_feature_enrollment(sim: Simulator, request: Request) -> JSONResponse:
     body = await _body(request)
     if not isinstance(body.get("sellerEligible"), bool):
@@ -268,6 +284,7 @@ def routes(sim: Simulator) -> list[Route]:
         ("/_sim/inventory", set_inventory, "POST"),
         ("/_sim/orders", get_orders, "GET"),
         ("/_sim/orders/{order_id}/tracking", set_tracking_outcome, "POST"),
+        ("/_sim/orders/{order_id}/cancel-by-amazon", cancel_by_amazon, "POST"),
         ("/_sim/features", set_feature_enrollment, "POST"),
         ("/_sim/inbound", inbound_summary, "GET"),
         ("/_sim/inbound/fail-next", inbound_fail_next, "POST"),

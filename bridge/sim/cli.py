@@ -193,6 +193,14 @@ def tracking(order_id: str, outcome: str, url: str) -> None:
     _print(_admin_call(lambda: SimAdmin(url).set_tracking_outcome(order_id, outcome)))
 
 
+@sim.command("cancel-by-amazon")
+@click.argument("order_id")
+@_url_option
+def cancel_by_amazon(order_id: str, url: str) -> None:
+    """Amazon cancels ORDER_ID by itself (not at the seller's asking); reservations go back."""
+    _print(_admin_call(lambda: SimAdmin(url).cancel_by_amazon(order_id)))
+
+
 @sim.command()
 @click.argument("feature_name")
 @click.option("--enroll/--unenroll", default=True, show_default=True,

@@ -66,6 +66,10 @@ class SimAdmin:
         return self._call("POST", f"orders/{quote(order_id, safe='')}/tracking",
                           {"outcome": outcome})
 
+    def cancel_by_amazon(self, order_id: str) -> dict:
+        """Amazon cancels the open order by itself (Cancelled, reservations released)."""
+        return self._call("POST", f"orders/{quote(order_id, safe='')}/cancel-by-amazon")
+
     def set_feature_enrollment(self, feature_name: str, eligible: bool) -> dict:
         return self._call("POST", "features",
                           {"featureName": feature_name, "sellerEligible": eligible})

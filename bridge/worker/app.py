@@ -96,6 +96,8 @@ def celery_settings(config=None) -> dict:
             "bridge.tracking": {"queue": "tracking"},
             "bridge.stock": {"queue": "stock"},
             "bridge.inbound": {"queue": "status"},
+            "bridge.returns": {"queue": "status"},
+            "bridge.delivery": {"queue": "status"},
             "bridge.sweep": {"queue": "maintenance"},
         },
         "beat_schedule": beat_schedule(config),

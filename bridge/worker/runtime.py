@@ -56,7 +56,7 @@ def reset() -> None:
 # - A share per storefront and lane. Messages of every storefront share the queues and
 #   the threads, so a storefront whose remote hangs would end up holding every thread.
 #   Each storefront may have at most `share` tasks in flight in the flows lane (ingest,
-#   status, tracking, stock, inbound) and one in the submit lane (submit and cancel, the
+#   status, tracking, stock, inbound, delivery, returns) and one in the submit lane (submit and cancel, the
 #   tasks that spend Amazon's create quota), and the pool has a thread more than all of
 #   those slots together, so every storefront's submission (and the sweep) always finds
 #   a thread however many status syncs are running. A message for a storefront at its

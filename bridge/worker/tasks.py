@@ -16,15 +16,18 @@ from bridge.ledger.tables import utcnow
 from bridge.logging import bind_context, get_logger
 from bridge.services import (
     cancel,
+    delivery,
     followups,
     health,
     inbound,
     ingest,
+    returns,
     status,
     stock,
     submit,
     sweep,
     tracking,
+    update,
     watchdog,
 )
 from bridge.worker import runtime
@@ -125,6 +128,10 @@ def submit_task(self, storefront: str) -> dict:
 @_task("bridge.status")
 def status_task(self, storefront: str) -> dict:
     rt = runtime.get()
+    # Cart edits waiting for Amazon are sent here too: this runs on a timer while any
+    # order is followed at Amazon, so an edit never waits longer than one status interval.
+    update.process_updates(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                           rt.storefront(storefront))
     result = status.sync_status(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                 rt.storefront(storefront))
     _send(followups.after_status(storefront, result))
@@ -150,13 +157,45 @@ def tracking_task(self, storefront: str) -> dict:
     return {"written": result.written, "completed": result.completed}
 
 
+@_task("bridge.delivery")
+def delivery_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    result = delivery.follow_deliveries(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                        rt.storefront(storefront))
+    if result.more:
+        delivery_task.delay(storefront)  # the rest of what is due, without waiting a period
+    if result.final or result.written or result.given_up:
+        log.info("delivery_milestones", looked=result.looked, final=result.final,
+                 written=result.written, given_up=result.given_up)
+    return {"looked": result.looked, "final": result.final, "written": result.written}
+
+
+@_task("bridge.returns")
+def returns_task(self, storefront: str) -> dict:
+    rt = runtime.get()
+    result = returns.follow_returns(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                    rt.storefront(storefront))
+    if result.resent or result.authorized_written or result.received_written:
+        log.info("returns_followed", resent=result.resent, read=result.read,
+                 authorized_written=result.authorized_written,
+                 received_written=result.received_written, received=result.received)
+    for problem in result.refused_by_shop:
+        log.warning("return_not_written", problem=problem)
+    return {"read": result.read, "received": result.received}
+
+
 @_task("bridge.cancel")
 def cancel_task(self, storefront: str) -> dict:
     rt = runtime.get()
+    # Cart edits of orders Amazon has go first: one cancelled meanwhile becomes a cancel
+    # that this same run then sends.
+    edits = update.process_updates(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                   rt.storefront(storefront))
     result = cancel.process_cancellations(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                           rt.storefront(storefront))
     _send(followups.after_cancel(storefront, result))
-    return {"cancelled": result.cancelled, "too_late": result.too_late}
+    return {"cancelled": result.cancelled, "too_late": result.too_late,
+            "updated": edits.updated, "edit_too_late": edits.too_late}
 
 
 @_task("bridge.stock")

@@ -5,9 +5,11 @@ replay of a long, throttled order walk."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,12 +34,21 @@ from fakes.server import FakeServer
 from bridge import secrets
 from bridge.carts.bigcommerce import BigCommerceAdapter
 from bridge.carts.bigcommerce.stock import READ_PAGE, sku_chunks
-from bridge.domain.model import Address, StockLevel
+from bridge.carts.contract import (
+    CancelRequest,
+    DeliveryUpdate,
+    Milestone,
+    ReturnStage,
+    ReturnUpdate,
+)
+from bridge.domain.model import Address, PaymentStatus, ShippedLine, StockLevel
 from bridge.errors import FatalError, NeedsAttentionError
 
 SPEC_DIR = Path(__file__).parents[1] / "fakes" / "bigcommerce" / "spec"
 TOKEN_ENV = "BRIDGE_TEST_BIGCOMMERCE_TOKEN"
 TOKEN = "bc-test-token-5f2a9e"
+# The key that ends each line bridge writes about an order's later life.
+MARK = re.compile(r"\[bridge:(delivery|return):(\S+?):(\w+)\]$", re.MULTILINE)
 
 
 def address_fields(address: Address) -> dict[str, str]:
@@ -98,6 +109,39 @@ class BigCommerceHarness(CartHarness):
         for i, sku in enumerate(skus):
             self.fake.add_catalog_sku(sku, with_options=i % 2 == 0)
 
+    # -- what rules read, and the lifecycle writes (BigCommerce has no order tags)
+
+    def create_detailed_order(self, number: str, lines: Sequence[LineSpec], *,
+                              updated_at: datetime, total: str, currency: str,
+                              customer_note: str, tags: Sequence[str] = (),
+                              payment: str = PaymentStatus.PAID) -> str:
+        order_id = self.create_order(number, lines, updated_at=updated_at)
+        # V2 states money with four decimals; an authorize-only gateway leaves the order
+        # Awaiting Fulfillment with the payment `authorized`, as in the spec's example.
+        self.fake.orders[int(order_id)].update(
+            total_inc_tax=f"{Decimal(total):.4f}", currency_code=currency,
+            customer_message=customer_note,
+            payment_status="authorized" if payment == PaymentStatus.AUTHORIZED else "captured")
+        return order_id
+
+    def cancellation(self, order_id: str) -> tuple[bool, dict[str, int]]:
+        # V2 cancels whole orders; no line carries a cancelled quantity.
+        return self.fake.orders[int(order_id)]["status_id"] == 5, {}
+
+    def delivery_marks(self, order_id: str) -> list[tuple[str, str]]:
+        """Milestones in the comments of the order's shipments (and, for a shipment gone
+        since, its staff notes), as the control panel shows them."""
+        marks = [m.groups() for s in self.fake.shipments[int(order_id)]
+                 for m in MARK.finditer(s["comments"]) if m.group(1) == "delivery"]
+        marks += [m.groups() for m in MARK.finditer(self.fake.orders[int(order_id)]["staff_notes"])
+                  if m.group(1) == "delivery"]
+        return [(number, value) for _kind, number, value in marks]
+
+    def return_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return [(m.group(2), m.group(3))
+                for m in MARK.finditer(self.fake.orders[int(order_id)]["staff_notes"])
+                if m.group(1) == "return"]
+
     def adapter_with_bad_credentials(self) -> BigCommerceAdapter:
         settings = {**self.settings, "access_token": f"env:{TOKEN_ENV}_WRONG"}
         return BigCommerceAdapter.from_settings(settings, secrets.resolve)
@@ -117,6 +161,8 @@ def fake(monkeypatch):
     # A small quota, so that the contract tests run into the store's limit too.
     store.limit.quota = store.limit.left = 40
     store.limit.window_ms = 150
+    # Changes made through the API are stamped inside the suite's windows.
+    store.clock = lambda: at(600)
     return store
 
 
@@ -467,3 +513,117 @@ def test_replay_of_a_long_throttled_walk_sees_each_order_once(harness, fake):
     assert past_end not in seen
     assert pages == -(-len(created) // 50)
     assert fake.throttled == 1 and adapter.http.waited > 0
+
+
+# -- the order's later life ------------------------------------------------------------
+
+
+def read_one(adapter: BigCommerceAdapter, order_id: str):
+    [order] = [o for page in fetch_all(adapter, at(-10), at(10), 10) for o in page
+               if o.order_id == order_id]
+    return order
+
+
+def test_a_cancel_is_one_spec_shaped_write_of_status_and_reason(harness, fake):
+    order_id = harness.create_order("#2701", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    fake.orders[int(order_id)]["staff_notes"] = "Gift: no invoice in the box"
+    adapter = harness.adapter()
+    order = read_one(adapter, order_id)
+    request = CancelRequest("Amazon has no stock of MUG-BLUE.")
+    assert adapter.cancel_order(order, request) is True
+    assert adapter.cancel_order(order, request) is False
+    adapter.close()
+    [put] = fake.requests("PUT", f"/v2/orders/{order_id}")
+    spec_validator("orders.v2.oas2.yml", "order_Put").validate(put.body)
+    assert put.body["status_id"] == 5
+    notes = fake.orders[int(order_id)]["staff_notes"].splitlines()
+    assert notes[0] == "Gift: no invoice in the box" and len(notes) == 2
+    assert "Amazon has no stock of MUG-BLUE." in notes[1] and "No refund" in notes[1]
+    assert fake.orders[int(order_id)]["status"] == "Cancelled"
+
+
+def test_a_cancel_retried_after_the_status_was_undone_writes_the_reason_once(harness, fake):
+    order_id = harness.create_order("#2702", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = read_one(adapter, order_id)
+    request = CancelRequest("Amazon could not reach the address.")
+    assert adapter.cancel_order(order, request) is True
+    fake.set_status(int(order_id), 11, at(700))  # reopened: the next cancel is a new write
+    assert adapter.cancel_order(order, request) is True
+    adapter.close()
+    assert len(fake.orders[int(order_id)]["staff_notes"].splitlines()) == 1
+    assert fake.orders[int(order_id)]["status_id"] == 5
+
+
+def test_refunded_or_declined_orders_and_line_cancels_are_left_alone(harness, fake):
+    refunded = harness.create_order("#2703", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    split = harness.create_order("#2704", [LineSpec("MUG-BLUE"), LineSpec("TEE-M")],
+                                 updated_at=at(0))
+    adapter = harness.adapter()
+    orders = {o.order_id: o for page in fetch_all(adapter, at(0), at(1), 10) for o in page}
+    fake.set_status(int(refunded), 4, at(5))
+    assert adapter.cancel_order(orders[refunded], CancelRequest("Amazon cancelled it.")) is False
+    tee = orders[split].lines[1]
+    lines = (ShippedLine(tee.line_id, tee.sku, 1),)
+    assert adapter.cancel_order(orders[split], CancelRequest("Partly shipped.", lines=lines)) is False
+    adapter.close()
+    assert [r for r in fake.log if r.method == "PUT"] == []
+
+
+def test_a_milestone_goes_into_its_shipments_comments(harness, fake):
+    order_id = harness.create_order("#2705", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    adapter = harness.adapter()
+    order = read_one(adapter, order_id)
+    first, second = shipment(1, "1ZCOMMENT1", order), shipment(2, "1ZCOMMENT2", order)
+    adapter.push_shipment(order, first, notify=False)
+    adapter.push_shipment(order, second, notify=False)
+    failed = DeliveryUpdate(second, Milestone.DELIVERY_FAILED, at(9000), "Address not found")
+    assert adapter.push_delivery(order, failed) is True
+    [put] = fake.requests("PUT", f"/v2/orders/{order_id}/shipments/"
+                          f"{fake.shipments[int(order_id)][1]['id']}")
+    spec_validator("orders.v2.oas2.yml", "orderShipment_Put").validate(put.body)
+    assert set(put.body) == {"comments"}
+    untouched, written = fake.shipments[int(order_id)]
+    assert untouched["comments"] == "bridge: package 1"
+    assert written["comments"].splitlines() == [
+        "bridge: package 2",
+        "Could not be delivered on 2024-05-01 14:30 UTC (Address not found). "
+        "[bridge:delivery:1ZCOMMENT2:delivery_failed]"]
+    # The order still reads as shipped by bridge, and nothing else changed.
+    after = [o for page in fetch_all(adapter, at(500), at(700), 10) for o in page]
+    adapter.close()
+    assert [o.paid for o in after] == [True]
+    assert fake.orders[int(order_id)]["staff_notes"] == ""
+
+
+def test_a_milestone_for_a_shipment_gone_since_is_a_staff_note(harness, fake):
+    order_id = harness.create_order("#2706", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = read_one(adapter, order_id)
+    package = shipment(1, "1ZDELETED", order)
+    adapter.push_shipment(order, package, notify=False)
+    fake.shipments[int(order_id)].clear()  # the merchant deleted the shipment
+    delivered = DeliveryUpdate(package, Milestone.DELIVERED, at(7200))
+    assert adapter.push_delivery(order, delivered) is True
+    assert adapter.push_delivery(order, delivered) is False
+    adapter.close()
+    [note] = fake.orders[int(order_id)]["staff_notes"].splitlines()
+    assert note.startswith("Package 1 (UPS tracking 1ZDELETED) was delivered on ")
+    assert harness.delivery_marks(order_id) == [("1ZDELETED", "delivered")]
+
+
+def test_return_notes_name_the_shops_products(harness, fake):
+    order_id = harness.create_order("#2707", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    fake.products[int(order_id)][0]["name"] = "Blue Enamel Mug"
+    adapter = harness.adapter()
+    order = read_one(adapter, order_id)
+    line = order.lines[0]
+    update = ReturnUpdate("RMA-2707", ReturnStage.AUTHORIZED, (ShippedLine(line.line_id, line.sku, 1),),
+                          label_url="https://example.com/label/RMA-2707", reason="Damaged")
+    assert adapter.push_return(order, update) is True
+    adapter.close()
+    [note] = fake.orders[int(order_id)]["staff_notes"].splitlines()
+    assert "RMA-2707 authorized by Amazon for Blue Enamel Mug (MUG-BLUE) × 1. Reason: Damaged." in note
+    assert "https://example.com/label/RMA-2707" in note
+    [put] = fake.requests("PUT", f"/v2/orders/{order_id}")
+    spec_validator("orders.v2.oas2.yml", "order_Put").validate(put.body)

@@ -29,10 +29,17 @@ from cart_suite import (
 from fakes.magento_fake import Integration, MagentoFake, fixture
 from fakes.server import FakeServer
 
+from bridge.carts.contract import (
+    CancelRequest,
+    DeliveryUpdate,
+    Milestone,
+    ReturnStage,
+    ReturnUpdate,
+)
 from bridge.carts.magento import MagentoAdapter
 from bridge.carts.magento.client import magento_message
 from bridge.carts.magento.mapping import changed_orders_params
-from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
+from bridge.domain.model import Address, PackageShipment, PaymentStatus, ShippedLine, StockLevel
 from bridge.errors import FatalError, NeedsAttentionError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fakes" / "magento"
@@ -83,6 +90,9 @@ class MagentoHarness(CartHarness):
         self.fake = fake
         self.base_url = base_url
         self.settings = {"platform": "magento", "url": base_url, **credentials}
+        # The store stamps its own writes (a cancel, a shipment) a minute after the
+        # suite's T0, as a store whose clock runs with the suite's would.
+        fake.now = lambda: at(60)
 
     def adapter(self, **overrides) -> MagentoAdapter:
         return MagentoAdapter.from_settings({**self.settings, **overrides}, resolve)
@@ -115,6 +125,45 @@ class MagentoHarness(CartHarness):
 
     def notes(self) -> list[tuple[str, str]]:
         return [(str(oid), text) for oid, text in self.fake.comments()]
+
+    def create_detailed_order(self, number: str, lines: Sequence[LineSpec], *, updated_at: datetime,
+                              total: str, currency: str, customer_note: str, tags: Sequence[str] = (),
+                              payment: str = PaymentStatus.PAID) -> str:
+        rows = [self.fake.item(line.sku, line.quantity, virtual=not line.requires_shipping) for line in lines]
+        amount = float(total)  # Magento's JSON numbers
+        fields = {"grand_total": amount, "base_grand_total": amount, "order_currency_code": currency,
+                  "base_currency_code": currency, "customer_note": customer_note}
+        payment_row = copy.deepcopy(fixture("order.json")["payment"])
+        if payment == PaymentStatus.PAID:
+            # Invoiced and captured: every row invoiced, the money paid.
+            for row in rows:
+                row["qty_invoiced"] = row["qty_ordered"]
+            fields.update(total_paid=amount, base_total_paid=amount, total_invoiced=amount,
+                          base_total_invoiced=amount)
+            payment_row.update(amount_paid=amount, base_amount_paid=amount)
+        else:
+            # "Authorize Only": processing, nothing invoiced, the amount authorized.
+            payment_row.update(amount_authorized=amount, base_amount_authorized=amount)
+        fields["payment"] = payment_row
+        return str(self.fake.add_order(number, rows, updated_at=updated_at, state="processing",
+                                       address=magento_address(SHIP_TO), fields=fields))
+
+    def cancellation(self, order_id: str) -> tuple[bool, dict[str, int]]:
+        order = self.fake.orders[int(order_id)]
+        by_line = {str(row["item_id"]): int(row.get("qty_canceled") or 0) for row in order["items"]}
+        return order["state"] == "canceled", by_line
+
+    def _marks(self, order_id: str, kind: str) -> list[tuple[str, str]]:
+        """(subject, stage) of the order comments carrying a `[bridge:<kind>:…]` key."""
+        pattern = re.compile(rf"\[bridge:{kind}:(.+):([a-z_]+)\]")
+        return [found.groups() for history in self.fake.orders[int(order_id)]["status_histories"]
+                if (found := pattern.search(history["comment"]))]
+
+    def delivery_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return self._marks(order_id, "delivery")
+
+    def return_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return self._marks(order_id, "return")
 
     def adapter_with_bad_credentials(self) -> MagentoAdapter:
         if "consumer_key" in self.settings:
@@ -603,3 +652,94 @@ def test_replay_of_hundreds_of_orders_under_throttling(harness, fake):
     assert changed == sorted(changed) and changed[-1] == at(59)
     assert fake.faults.injected >= 1 and min(waits) >= 0.25
     assert len([p for p in pages if p]) == 9
+
+
+# --- the lifecycle writes, Magento's way ---------------------------------------------------
+
+
+def test_an_invoiced_order_is_not_cancelled_and_says_why(harness, adapter, fake):
+    order_id = harness.create_detailed_order("#2100", [LineSpec("MUG-BLUE")], updated_at=at(0),
+                                             total="20.00", currency="USD", customer_note="")
+    [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.cancel_order(order, CancelRequest("Amazon could not fulfil the order"))
+    assert caught.value.reason == "cart_cannot_cancel"
+    assert "#2100" in caught.value.message and "credit memo" in caught.value.message
+    assert harness.cancellation(order_id) == (False, {str(order.lines[0].line_id): 0})
+    assert harness.notes() == []  # nothing claims a cancel that did not happen
+
+
+def test_a_held_order_is_not_cancelled_and_says_why(harness, adapter, fake):
+    order_id = harness.create_order("#2101", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
+    fake.touch(int(order_id), at(0), state="holded", status="holded")
+    with pytest.raises(NeedsAttentionError, match="on hold"):
+        adapter.cancel_order(order, CancelRequest("Amazon could not fulfil the order"))
+    assert fake.orders[int(order_id)]["state"] == "holded"
+
+
+def test_an_authorized_order_is_cancelled_with_a_private_comment(harness, adapter, fake):
+    order_id = harness.create_detailed_order("#2102", [LineSpec("MUG-BLUE", 2)], updated_at=at(0),
+                                             total="40.00", currency="USD", customer_note="",
+                                             payment=PaymentStatus.AUTHORIZED)
+    [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
+    assert adapter.cancel_order(order, CancelRequest("Amazon cancelled the order.")) is True
+    cancelled, by_line = harness.cancellation(order_id)
+    assert cancelled and list(by_line.values()) == [2]
+    [history] = fake.orders[int(order_id)]["status_histories"]
+    assert history["comment"] == "Order cancelled: Amazon cancelled the order. No refund has been issued."
+    assert (history["is_customer_notified"], history["is_visible_on_front"]) == (0, 0)
+    assert fake.bodies("POST", r"orders/\d+/cancel") == [None]  # the id is the whole request
+
+
+def test_lines_are_never_cancelled_through_the_api(harness, adapter, fake):
+    harness.create_order("#2103", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
+    line = order.lines[0]
+    request = CancelRequest("Amazon shipped one", lines=(ShippedLine(line.line_id, line.sku, 1),))
+    assert adapter.cancel_order(order, request) is False
+    assert not [r for r in fake.requests if r.method == "POST"]
+
+
+def test_lifecycle_comments_match_the_published_admin_schema(admin_schema, harness, adapter, fake):
+    order_id = harness.create_order("#2104", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
+    sent = package("1ZSCHEMA", (order.lines[0].line_id, "MUG-BLUE", 1))
+    adapter.push_delivery(order, DeliveryUpdate(sent, Milestone.DELIVERY_FAILED, at(7200), "Damaged"))
+    lines = (ShippedLine(order.lines[0].line_id, "MUG-BLUE", 1),)
+    adapter.push_return(order, ReturnUpdate("RMA-2104", ReturnStage.AUTHORIZED, lines,
+                                            label_url="https://example.com/label", reason="Defective"))
+    bodies = fake.bodies("POST", r"orders/\d+/comments")
+    assert len(bodies) == 2
+    for body in bodies:
+        assert_valid(body_validator(admin_schema, "/V1/orders/{id}/comments", "post"), body)
+        assert body["statusHistory"]["is_customer_notified"] == 0
+    assert harness.delivery_marks(order_id) == [("1ZSCHEMA", "delivery_failed")]
+    assert bodies[0]["statusHistory"]["comment"] == (
+        "Package 1 (UPS tracking 1ZSCHEMA) could not be delivered on 2024-05-01 14:00 UTC: Damaged."
+        " [bridge:delivery:1ZSCHEMA:delivery_failed]")
+
+
+def test_a_milestone_written_by_another_process_is_not_written_again(harness, fake):
+    order_id = harness.create_order("#2105", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    first, second = harness.adapter(), harness.adapter()
+    [order] = [o for page in fetch_all(first, at(0), at(10), 5) for o in page]
+    update = DeliveryUpdate(package("1ZTWICE", (order.lines[0].line_id, "MUG-BLUE", 1)),
+                            Milestone.DELIVERED, at(7200))
+    try:
+        assert first.push_delivery(order, update) is True
+        assert second.push_delivery(order, update) is False  # read from the order's comments
+    finally:
+        first.close()
+        second.close()
+    assert harness.delivery_marks(order_id) == [("1ZTWICE", "delivered")]
+
+
+def test_sample_order_reads_total_currency_payment_and_titles(adapter, fake):
+    sample = fixture("order.json")
+    fake.orders[3] = {**sample, "updated_at": "2024-05-01 12:00:00", "customer_note": " Ring twice "}
+    [order] = [o for page in fetch_all(adapter, at(0), at(10), 5) for o in page]
+    assert (order.total, order.currency, order.customer_note) == ("165.00", "USD", "Ring twice")
+    assert order.payment_status == PaymentStatus.PENDING  # "new", bank transfer not yet received
+    assert [line.title for line in order.lines] == ["Radiant Tee-M-Orange"]
+    assert order.tags == () and order.risk == ""

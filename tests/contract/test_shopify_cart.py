@@ -5,6 +5,7 @@ against Shopify's published schema."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,14 +26,23 @@ from fakes.shopify_graphql import admin_schema
 from graphql import parse, validate
 
 from bridge import secrets
+from bridge.carts.contract import (
+    CancelRequest,
+    DeliveryUpdate,
+    Milestone,
+    ReturnStage,
+    ReturnUpdate,
+)
 from bridge.carts.shopify import ShopifyAdapter
 from bridge.carts.shopify import queries as q
 from bridge.carts.shopify.client import ShopifyHttp
 from bridge.carts.shopify.settings import ShopifySettings
-from bridge.domain.model import Address, PackageShipment, ShippedLine, StockLevel
+from bridge.domain.model import Address, PackageShipment, PaymentStatus, ShippedLine, StockLevel
 from bridge.errors import FatalError, IndeterminateError, NeedsAttentionError, TransientError
 
 TOKEN = "shpat_fake_admin_token"
+# How a return reads in the order's note.
+RETURN_LINE = re.compile(r"^bridge: Return (?P<rma>\S+) (?P<stage>authorized|received) by Amazon")
 OTHER_LOCATION = "gid://shopify/Location/2002"
 
 
@@ -96,6 +106,48 @@ class ShopifyHarness(CartHarness):
         for sku in skus:
             self.fake.ensure_variant(sku)
 
+    has_tags = True
+
+    def create_detailed_order(self, number: str, lines: Sequence[LineSpec], *, updated_at: datetime,
+                              total: str, currency: str, customer_note: str, tags: Sequence[str] = (),
+                              payment: str = PaymentStatus.PAID) -> str:
+        items = [(line.sku, line.quantity, line.requires_shipping) for line in lines]
+        status = {PaymentStatus.PAID: "PAID", PaymentStatus.AUTHORIZED: "AUTHORIZED"}[payment]
+        return self.fake.add_order(
+            number, updated_at=updated_at, financial_status=status, address=mailing_address(SHIP_TO),
+            fulfillment_orders=[(DEFAULT_LOCATION, "OPEN", items)],
+            total=total, currency=currency, note=customer_note or None, tags=list(tags))
+
+    def cancellation(self, order_id: str) -> tuple[bool, dict[str, int]]:
+        # The merchant looks once Shopify's cancel job has run.
+        if not self.fake.hold_jobs:
+            self.fake.run_jobs()
+        order = self.fake.orders[order_id]
+        removed = {line.id: line.ordered - line.current
+                   for fo in order.fulfillment_orders for line in fo.lines}
+        return order.cancelled_at is not None, removed
+
+    def delivery_marks(self, order_id: str) -> list[tuple[str, str]]:
+        """Read as a merchant reads the fulfillment's timeline: DELIVERED, or a FAILURE
+        whose message says the package came back."""
+        marks = []
+        for fulfillment in self.fake.orders[order_id].fulfillments:
+            for event in fulfillment.events:
+                if event["status"] == "DELIVERED":
+                    marks.append((fulfillment.number, "delivered"))
+                elif event["status"] == "FAILURE":
+                    back = (event["message"] or "").lower().startswith("returned to sender")
+                    marks.append((fulfillment.number, "returned_to_sender" if back else "delivery_failed"))
+        return marks
+
+    def return_marks(self, order_id: str) -> list[tuple[str, str]]:
+        marks = []
+        for line in (self.fake.orders[order_id].note or "").splitlines():
+            found = RETURN_LINE.match(line)
+            if found:
+                marks.append((found["rma"], found["stage"]))
+        return marks
+
     def adapter_with_bad_credentials(self) -> ShopifyAdapter:
         return self.adapter(access_token="env:SHOPIFY_WRONG_TOKEN")
 
@@ -107,8 +159,11 @@ class ShopifyHarness(CartHarness):
 @pytest.fixture
 def fake():
     # Shopify Plus's restore rate keeps the suite quick; bucket tests set their own.
-    return ShopifyFake(client_id="fake-client-id", client_secret="fake-client-secret",
+    fake = ShopifyFake(client_id="fake-client-id", client_secret="fake-client-secret",
                        restore_rate=1000.0)
+    # The shop stamps bridge's writes on its own clock, inside the suite's windows.
+    fake.clock = lambda: at(600)
+    return fake
 
 
 @pytest.fixture
@@ -338,13 +393,14 @@ def test_probe_names_each_missing_scope(harness):
     problems = probe_of(harness)
     assert {key for key, _what in problems} == {"scopes"}
     text = " | ".join(what for _key, what in problems)
-    for scope in ("write_orders", "write_merchant_managed_fulfillment_orders", "write_inventory"):
+    for scope in ("write_orders", "write_order_edits", "write_merchant_managed_fulfillment_orders",
+                  "write_inventory"):
         assert scope in text
     assert "read_products" not in text
 
 
 def test_probe_accepts_the_assigned_fulfillment_orders_scope_and_write_for_read(harness):
-    harness.fake.access_scopes = ["write_orders", "write_assigned_fulfillment_orders",
+    harness.fake.access_scopes = ["write_orders", "write_order_edits", "write_assigned_fulfillment_orders",
                                   "write_products", "write_inventory"]
     assert probe_of(harness) == []
 
@@ -625,6 +681,197 @@ def test_note_is_appended_to_the_merchants_note(harness):
     adapter.add_note(order, "bridge: on hold")
     adapter.close()
     assert harness.fake.orders[order_id].note == "Gift wrap please\nbridge: on hold"
+
+
+# -- what rules read, and the lifecycle writes ----------------------------------------------
+
+
+def test_tags_total_risk_and_the_customers_note_are_read(harness):
+    order_id = harness.fake.add_order(
+        "#7001", updated_at=at(0), address=mailing_address(SHIP_TO),
+        fulfillment_orders=[(DEFAULT_LOCATION, "OPEN", [("MUG-BLUE", 1, True)])],
+        total="120.50", currency="CAD", tags=["wholesale"], note="Ring twice",
+        risk={"recommendation": "INVESTIGATE", "assessments": [{"riskLevel": "LOW"}]})
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    adapter.add_note(order, "bridge: on hold for approval")
+    again = one_order(adapter, order_id)
+    adapter.close()
+    assert (order.total, order.currency, order.tags, order.risk) == ("120.50", "CAD", ("wholesale",), "medium")
+    assert order.lines[0].title == "Mug Blue"
+    # bridge's own note line is not the customer's: the order does not look edited.
+    assert again.customer_note == order.customer_note == "Ring twice"
+    assert again.content_hash() == order.content_hash()
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("PARTIALLY_PAID", PaymentStatus.PENDING), ("EXPIRED", PaymentStatus.VOIDED),
+    ("PARTIALLY_REFUNDED", PaymentStatus.PAID), ("VOIDED", PaymentStatus.VOIDED)])
+def test_financial_statuses_read_through_the_schema(harness, status, expected):
+    order_id = harness.fake.add_order("#7002", updated_at=at(0), financial_status=status,
+                                      fulfillment_orders=[(DEFAULT_LOCATION, "OPEN", [("MUG-BLUE", 1, True)])])
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    adapter.close()
+    assert order.payment_status == expected
+
+
+def test_cancel_is_reason_other_without_refund_restock_or_e_mail(harness):
+    order_id = harness.create_order("#7010", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    assert adapter.cancel_order(order, CancelRequest("Amazon cancelled the order: out of stock")) is True
+    adapter.close()
+    assert harness.fake.orders[order_id].cancellation == {
+        "reason": "OTHER", "restock": False, "refund": None,
+        "refundMethod": {"originalPaymentMethodsRefund": False}, "notifyCustomer": False,
+        "staffNote": "bridge: Amazon cancelled the order: out of stock"}
+
+
+def test_a_cancel_whose_answer_was_lost_is_read_back_not_sent_again(harness):
+    order_id = harness.create_order("#7011", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter(sleep=lambda _s: None)
+    order = one_order(adapter, order_id)
+    harness.fake.lost_answers = {"BridgeOrderCancel": 502}
+    with pytest.raises(IndeterminateError):
+        adapter.cancel_order(order, CancelRequest("Amazon cancelled the order"))
+    # The job ran meanwhile: the retry finds the order cancelled.
+    assert adapter.cancel_order(order, CancelRequest("Amazon cancelled the order")) is False
+    adapter.close()
+    assert len(harness.fake.graphql_requests("BridgeOrderCancel")) == 1
+    assert harness.cancellation(order_id)[0] is True
+
+
+def test_a_fulfilled_order_cannot_be_cancelled_and_needs_attention(harness):
+    order_id = harness.create_order("#7012", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    adapter.push_shipment(order, PackageShipment(1, "UPS", "1ZPART", lines=(
+        ShippedLine(order.lines[0].line_id, "MUG-BLUE", 1),)), notify=False)
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.cancel_order(order, CancelRequest("Amazon could not ship the rest"))
+    adapter.close()
+    assert caught.value.reason == "cart_rejected"
+    assert harness.cancellation(order_id)[0] is False
+
+
+def test_line_cancel_is_an_order_edit_of_the_unshipped_units_only(harness):
+    order_id = harness.create_order("#7020", [LineSpec("MUG-BLUE", 3), LineSpec("TEE-M", 1)],
+                                    updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    mug = next(line for line in order.lines if line.sku == "MUG-BLUE")
+    adapter.push_shipment(order, PackageShipment(1, "UPS", "1ZONE", lines=(
+        ShippedLine(mug.line_id, "MUG-BLUE", 1),)), notify=False)
+    # Amazon will not ship the other two mugs; asking for three cancels only those two.
+    request = CancelRequest("Amazon shipped part of the order",
+                            lines=(ShippedLine(mug.line_id, "MUG-BLUE", 3),))
+    assert adapter.cancel_order(order, request) is True
+    assert adapter.cancel_order(order, request) is False
+    after = one_order(adapter, order_id)
+    adapter.close()
+    assert harness.cancellation(order_id) == (False, {mug.line_id: 2, order.lines[1].line_id: 0})
+    assert [(line.sku, line.quantity) for line in after.lines] == [("TEE-M", 1)]
+    # No restock, no e-mail to the customer, a staff note saying why.
+    assert harness.fake.orders[order_id].edits == [(False, "bridge: Amazon shipped part of the order", False)]
+    assert len(harness.fake.graphql_requests("BridgeOrderEditCommit")) == 1
+
+
+def test_lines_of_a_cancelled_order_are_left_alone(harness):
+    order_id = harness.create_order("#7021", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    harness.cancel_order(order_id, updated_at=at(30))
+    line = order.lines[0]
+    request = CancelRequest("Amazon shipped part", lines=(ShippedLine(line.line_id, line.sku, 1),))
+    assert adapter.cancel_order(order, request) is False
+    adapter.close()
+    assert harness.fake.graphql_requests("BridgeOrderEditBegin") == []
+
+
+def test_delivery_event_lands_on_the_fulfillment_of_that_tracking_number(harness):
+    order_id = harness.create_order("#7030", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    line = order.lines[0]
+    for package, number in ((1, "1ZFIRST"), (2, "1ZSECOND")):
+        adapter.push_shipment(order, PackageShipment(package, "UPS", number, lines=(
+            ShippedLine(line.line_id, line.sku, 1),)), notify=False)
+    second = PackageShipment(2, "UPS", "1ZSECOND", lines=(ShippedLine(line.line_id, line.sku, 1),))
+    failed = DeliveryUpdate(second, Milestone.DELIVERY_FAILED, at(9000), "Damaged in transit")
+    assert adapter.push_delivery(order, failed) is True
+    adapter.close()
+    first, other = harness.fake.orders[order_id].fulfillments
+    assert first.events == []
+    [event] = other.events
+    assert (event["status"], event["message"]) == ("FAILURE", "Delivery failed: Damaged in transit")
+    assert event["happenedAt"] == at(9000).isoformat()
+
+
+def test_a_delivery_the_carrier_already_reported_is_not_written_again(harness):
+    order_id = harness.create_order("#7031", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    package = PackageShipment(1, "UPS", "1ZCARRIER", lines=(ShippedLine(order.lines[0].line_id, "MUG-BLUE", 1),))
+    adapter.push_shipment(order, package, notify=False)
+    [fulfillment] = harness.fake.orders[order_id].fulfillments
+    fulfillment.events.append({"id": "gid://shopify/FulfillmentEvent/1", "status": "DELIVERED",
+                               "message": None, "happenedAt": "2024-05-01T15:00:00Z",
+                               "createdAt": "2024-05-01T15:00:00Z"})
+    assert adapter.push_delivery(order, DeliveryUpdate(package, Milestone.DELIVERED, at(7200))) is False
+    adapter.close()
+    assert harness.fake.graphql_requests("BridgeFulfillmentEventCreate") == []
+
+
+def test_a_delivery_for_an_unknown_tracking_number_needs_attention(harness):
+    order_id = harness.create_order("#7032", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    package = PackageShipment(1, "UPS", "1ZNEVERWRITTEN", lines=())
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.push_delivery(order, DeliveryUpdate(package, Milestone.DELIVERED, at(7200)))
+    adapter.close()
+    assert caught.value.reason == "cart_package_missing"
+
+
+def test_a_return_is_told_in_the_note_with_lines_reason_and_label(harness):
+    order_id = harness.create_order("#7040", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    harness.fake.orders[order_id].note = "Gift wrap please"
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    lines = (ShippedLine(order.lines[0].line_id, "MUG-BLUE", 1),)
+    adapter.push_return(order, ReturnUpdate("RMA-7040", ReturnStage.AUTHORIZED, lines,
+                                            label_url="https://example.com/label/RMA-7040",
+                                            reason="Item defective"))
+    adapter.push_return(order, ReturnUpdate("RMA-7040", ReturnStage.RECEIVED, lines, condition="Defective"))
+    after = one_order(adapter, order_id)
+    adapter.close()
+    assert harness.fake.orders[order_id].note.splitlines() == [
+        "Gift wrap please",
+        "bridge: Return RMA-7040 authorized by Amazon for Mug Blue (MUG-BLUE) × 1. Reason: Item defective. "
+        "Return label: https://example.com/label/RMA-7040 No refund has been issued.",
+        "bridge: Return RMA-7040 received by Amazon: Mug Blue (MUG-BLUE) × 1, condition Defective. "
+        "No refund or restock has been made: refund in Shopify if it is due.",
+    ]
+    assert after.customer_note == "Gift wrap please"
+
+
+def test_lifecycle_requests_stay_within_the_cost_cap(harness):
+    order_id = harness.create_order("#7050", [LineSpec("MUG-BLUE", 2), LineSpec("TEE-M", 1)],
+                                    updated_at=at(0))
+    adapter = harness.adapter()
+    order = one_order(adapter, order_id)
+    mug, tee = order.lines
+    package = PackageShipment(1, "UPS", "1ZCAP", lines=(ShippedLine(mug.line_id, mug.sku, 2),))
+    adapter.push_shipment(order, package, notify=False)
+    adapter.push_delivery(order, DeliveryUpdate(package, Milestone.DELIVERED, at(7200)))
+    adapter.cancel_order(order, CancelRequest("partial", lines=(ShippedLine(tee.line_id, tee.sku, 1),)))
+    adapter.push_return(order, ReturnUpdate("RMA-CAP", ReturnStage.AUTHORIZED, package.lines))
+    adapter.close()
+    operations = {r.operation for r in harness.fake.requests}
+    assert operations >= {"BridgeOrderLinesForCancel", "BridgeOrderEditBegin", "BridgeOrderEditSetQuantity",
+                          "BridgeOrderEditCommit", "BridgeFulfillmentEvents", "BridgeFulfillmentEventCreate"}
+    assert all(r.outcome == "ok" and r.requested_cost <= 1000 for r in harness.fake.requests)
 
 
 # -- the published schema ---------------------------------------------------------------

@@ -16,13 +16,15 @@ from cart_suite import (
     RecordedShipment,
     at,
     fetch_all,
+    shipment,
 )
 from sqlalchemy.engine import make_url
 
 from bridge import demo_store, secrets
+from bridge.carts.contract import CancelRequest, DeliveryUpdate, Milestone
 from bridge.carts.sql import SqlCartAdapter
 from bridge.carts.sql.settings import DEFAULT_MAPPING, REQUIRED_KEYS
-from bridge.domain.model import Address, StockLevel
+from bridge.domain.model import Address, PaymentStatus, ShippedLine, StockLevel
 from bridge.errors import FatalError, NeedsAttentionError
 from bridge.ledger.db import make_engine
 
@@ -93,6 +95,38 @@ class SqlHarness(CartHarness):
     def notes(self) -> list[tuple[str, str]]:
         return [(row["order_id"], row["note"]) for row in demo_store.read_notes(self.url)]
 
+    has_tags = True
+
+    def create_detailed_order(
+        self,
+        number: str,
+        lines: Sequence[LineSpec],
+        *,
+        updated_at: datetime,
+        total: str,
+        currency: str,
+        customer_note: str,
+        tags: Sequence[str] = (),
+        payment: str = PaymentStatus.PAID,
+    ) -> str:
+        status = {PaymentStatus.PAID: demo_store.PAID,
+                  PaymentStatus.AUTHORIZED: demo_store.AUTHORIZED}[payment]
+        return demo_store.insert_order(
+            self.url, number,
+            [demo_store.DemoLine(line.sku, line.quantity, line.requires_shipping) for line in lines],
+            updated_at=updated_at, address=address_columns(SHIP_TO), financial_status=status,
+            total=total, currency=currency, tags=tags, customer_note=customer_note,
+        )
+
+    def cancellation(self, order_id: str) -> tuple[bool, dict[str, int]]:
+        return demo_store.read_cancellation(self.url, order_id)
+
+    def delivery_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return demo_store.read_event_keys(self.url, order_id, "delivery")
+
+    def return_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return demo_store.read_event_keys(self.url, order_id, "return")
+
 
 class PostgresHarness(SqlHarness):
     def _adapter_at(self, url) -> SqlCartAdapter:
@@ -137,6 +171,7 @@ class SqlSpecifics:
         for i in range(20):
             lines = [LineSpec("MUG-BLUE"), LineSpec("TEE-M")]
             harness.create_order(f"#14{i:02d}", lines, updated_at=at(i))
+        adapter.fetch_orders(at(-20), at(-10), None, 1)  # the schema is read once, before
         statements: list[str] = []
         sa.event.listen(adapter._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
         page = adapter.fetch_orders(at(0), at(100), None, 50)
@@ -219,14 +254,113 @@ class SqlSpecifics:
         assert "'A'" in str(caught.value) and "on_hand" in str(caught.value)
 
 
-class TestSqlCartOnSqlite(CartContract, SqlSpecifics):
+class SqlLifecycleSpecifics:
+    """The lifecycle writes on schemas other than the demo store's."""
+
+    def make_old_schema(self, url: str) -> None:
+        """The demo schema as it was before total, tags, titles, cancelled quantities and
+        event keys: a merchant's existing tables, with the default settings."""
+        new_columns = {"total", "currency", "tags", "customer_note", "title",
+                       "cancelled_quantity", "event_key"}
+        old = sa.MetaData()
+        for table in demo_store.metadata.sorted_tables:
+            columns = [sa.Column(c.name, c.type, primary_key=c.primary_key)
+                       for c in table.columns if c.name not in new_columns]
+            sa.Table(table.name, old, *columns)
+        engine = make_engine(url)
+        demo_store.metadata.drop_all(engine)
+        old.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.insert(old.tables["orders"]).values(
+                id=7, number="#7", created_at=at(0).replace(tzinfo=None),
+                updated_at=at(0).replace(tzinfo=None), financial_status="paid",
+                shipping_method="Standard", ship_name="Ava Johnson", ship_address1="1 Pine St",
+                ship_city="Seattle", ship_state="WA", ship_zip="98101", ship_country="US"))
+            conn.execute(sa.insert(old.tables["order_lines"]).values(
+                id=70, order_id=7, sku="MUG-BLUE", quantity=2, requires_shipping=True))
+        engine.dispose()
+
+    def test_a_schema_made_before_the_new_columns_keeps_working(self, harness):
+        self.make_old_schema(harness.url)
+        adapter = harness.adapter()
+        [order] = adapter.fetch_orders(at(-10), at(10), None, 10).orders
+        assert (order.order_id, order.paid, order.payment_status) == ("7", True, "paid")
+        assert (order.total, order.tags, order.lines[0].title) == ("", (), "")
+        assert adapter.probe() == []
+        package = shipment(1, "1ZOLD", order)
+        update = DeliveryUpdate(package, Milestone.DELIVERED, at(60), "Front door")
+        assert adapter.push_delivery(order, update) is True
+        assert adapter.push_delivery(order, update) is False
+        request = CancelRequest("Amazon shipped part of the order",
+                                lines=(ShippedLine("70", "MUG-BLUE", 1),))
+        assert adapter.cancel_order(order, request) is False  # no column: the caller notes it
+        assert adapter.cancel_order(order, CancelRequest("Amazon cancelled it")) is True
+        adapter.close()
+        engine = make_engine(harness.url)
+        with engine.connect() as conn:
+            notes = [row[0] for row in conn.execute(sa.text("SELECT note FROM order_notes ORDER BY id"))]
+            cancelled_at = conn.execute(sa.text("SELECT cancelled_at FROM orders")).scalar_one()
+        engine.dispose()
+        assert len(notes) == 2 and cancelled_at is not None
+        assert "Package 1 (UPS tracking 1ZOLD) was delivered on 2024-05-01 12:01 UTC" in notes[0]
+        assert notes[0].endswith("[bridge:delivery:1ZOLD:delivered]")
+        assert notes[1].startswith("Order cancelled: Amazon cancelled it")
+
+    def test_a_soft_column_named_in_the_settings_must_exist(self, harness):
+        self.make_old_schema(harness.url)
+        settings = {**harness.settings, "lines": {"cancelled_quantity": "qty_cancelled"}}
+        adapter = SqlCartAdapter.from_settings(settings, secrets.resolve)
+        problems = dict(adapter.probe())
+        adapter.close()
+        assert set(problems) == {"lines.cancelled_quantity"}
+        assert "qty_cancelled" in problems["lines.cancelled_quantity"]
+
+    def test_cancel_writes_the_first_cancelled_value_of_a_status_column(self, harness):
+        order_id = harness.create_order("#1500", [LineSpec("MUG-BLUE")], updated_at=at(0))
+        settings = {**harness.settings,
+                    "orders": {"cancelled": "financial_status",
+                               "cancelled_values": ["Cancelled", "voided"]}}
+        adapter = SqlCartAdapter.from_settings(settings, secrets.resolve)
+        [order] = adapter.fetch_orders(at(-10), at(10), None, 10).orders
+        assert not order.cancelled
+        assert adapter.cancel_order(order, CancelRequest("Amazon cancelled it")) is True
+        assert adapter.cancel_order(order, CancelRequest("Amazon cancelled it")) is False
+        [again] = adapter.fetch_orders(at(-10), at(10), None, 10).orders
+        adapter.close()
+        assert again.cancelled and again.payment_status == "pending"
+        assert [text for oid, text in harness.notes() if oid == order_id] == [
+            "Order cancelled: Amazon cancelled it No refund has been issued."]
+
+    def test_a_second_process_does_not_write_a_milestone_again(self, harness):
+        order_id = harness.create_order("#1501", [LineSpec("MUG-BLUE")], updated_at=at(0))
+        first, second = harness.adapter(), harness.adapter()
+        [order] = first.fetch_orders(at(-10), at(10), None, 10).orders
+        update = DeliveryUpdate(shipment(1, "1ZTWICE", order), Milestone.DELIVERED, at(60))
+        assert first.push_delivery(order, update) is True
+        assert second.push_delivery(order, update) is False
+        first.close()
+        second.close()
+        assert harness.delivery_marks(order_id) == [("1ZTWICE", "delivered")]
+
+    def test_line_cancel_never_lowers_a_cancelled_quantity(self, harness, adapter):
+        order_id = harness.create_order("#1502", [LineSpec("MUG-BLUE", 3)], updated_at=at(0))
+        [order] = adapter.fetch_orders(at(-10), at(10), None, 10).orders
+        line = order.lines[0]
+        two = CancelRequest("Amazon shipped one", lines=(ShippedLine(line.line_id, line.sku, 2),))
+        one = CancelRequest("Amazon shipped two", lines=(ShippedLine(line.line_id, line.sku, 1),))
+        assert adapter.cancel_order(order, two) is True
+        assert adapter.cancel_order(order, one) is False
+        assert harness.cancellation(order_id) == (False, {line.line_id: 2})
+
+
+class TestSqlCartOnSqlite(CartContract, SqlSpecifics, SqlLifecycleSpecifics):
     @pytest.fixture
     def harness(self, tmp_path):
         return SqlHarness(f"sqlite:///{tmp_path / 'store.db'}")
 
 
 @pytest.mark.postgres
-class TestSqlCartOnPostgres(CartContract, SqlSpecifics):
+class TestSqlCartOnPostgres(CartContract, SqlSpecifics, SqlLifecycleSpecifics):
     @pytest.fixture
     def harness(self, postgres_url):
         return PostgresHarness(postgres_url)

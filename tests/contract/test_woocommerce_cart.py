@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +27,17 @@ from fakes.server import FakeServer
 from fakes.woocommerce_fake import FIXTURES, WooStore, create_app
 
 from bridge import secrets
+from bridge.carts.contract import (
+    CancelRequest,
+    DeliveryUpdate,
+    Milestone,
+    ReturnStage,
+    ReturnUpdate,
+)
 from bridge.carts.woocommerce import WooCommerceAdapter
 from bridge.carts.woocommerce.mapping import ProductFacts, to_cart_order
-from bridge.domain.model import Address, StockLevel
-from bridge.errors import ConfigError, FatalError, NeedsAttentionError
+from bridge.domain.model import Address, PaymentStatus, ShippedLine, StockLevel
+from bridge.errors import ConfigError, FatalError, IndeterminateError, NeedsAttentionError
 
 
 def no_sleep(_seconds: float) -> None:
@@ -99,6 +107,42 @@ class WooHarness(CartHarness):
             if self.store.product_by_sku(sku) is None:
                 self.store.add_product(sku)
 
+    # -- what rules read, and the lifecycle writes (WooCommerce has no order tags)
+
+    def create_detailed_order(self, number: str, lines: Sequence[LineSpec], *,
+                              updated_at: datetime, total: str, currency: str,
+                              customer_note: str, tags: Sequence[str] = (),
+                              payment: str = PaymentStatus.PAID) -> str:
+        order_id = self.create_order(number, lines, updated_at=updated_at)
+        order = self.store.orders[int(order_id)]
+        order.update(total=total, currency=currency, customer_note=customer_note)
+        if payment == PaymentStatus.AUTHORIZED:
+            # What an authorize-only card gateway leaves: on-hold, the charge's id, and
+            # its "not captured" flag.
+            order.update(status="on-hold", payment_method="stripe",
+                         payment_method_title="Credit Card (Stripe)",
+                         transaction_id="ch_3PAbCdEfGh", date_paid=None, date_paid_gmt=None)
+            order["meta_data"].append({"id": self.store.new_id(),
+                                       "key": "_stripe_charge_captured", "value": "no"})
+        return order_id
+
+    def cancellation(self, order_id: str) -> tuple[bool, dict[str, int]]:
+        # WooCommerce cancels whole orders; a line only leaves through a refund.
+        refunded = {str(item["id"]): 0 for item in self.store.orders[int(order_id)]["line_items"]}
+        return self.store.orders[int(order_id)]["status"] == "cancelled", refunded
+
+    def delivery_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return self._marks(order_id, "delivery")
+
+    def return_marks(self, order_id: str) -> list[tuple[str, str]]:
+        return self._marks(order_id, "return")
+
+    def _marks(self, order_id: str, kind: str) -> list[tuple[str, str]]:
+        """The keys ending the private notes the merchant sees on the order."""
+        pattern = re.compile(rf"\[bridge:{kind}:(\S+):(\w+)\]$")
+        return [(m.group(1), m.group(2)) for note in self.store.notes.get(int(order_id), [])
+                if not note["customer_note"] and (m := pattern.search(note["note"]))]
+
     def adapter_with_bad_credentials(self) -> WooCommerceAdapter:
         return self.adapter(consumer_secret=self._secret_file("wrong", "cs_not_the_right_one"))
 
@@ -130,7 +174,8 @@ def served():
 @pytest.fixture
 def store(served) -> WooStore:
     _server, holder = served
-    store = WooStore()
+    # The store stamps bridge's writes on its own clock, inside the suite's windows.
+    store = WooStore(clock=lambda: at(600))
     holder["app"] = create_app(store)
     return store
 
@@ -450,3 +495,116 @@ def test_replay_with_throttling_and_edits_during_paging(harness, adapter):
     sweeps = [r for r in store.requests if r[2].get("orderby") == "id"]
     assert store.throttle.refused >= 5 and len(edited) > 20 and len(sweeps) >= 3
     assert all(len(page) <= 25 for page in pages)
+
+
+# -- the order's later life -------------------------------------------------------------
+
+
+def read_one(adapter, order_id: str):
+    [order] = [o for page in fetch_all(adapter, at(-10), at(10), 10) for o in page
+               if o.order_id == order_id]
+    return order
+
+
+def test_a_cancel_sets_the_status_once_with_a_private_reason(harness, adapter):
+    order_id = harness.create_order("#1800", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    order = read_one(adapter, order_id)
+    request = CancelRequest("Amazon has no stock of MUG-BLUE.")
+    assert adapter.cancel_order(order, request) is True
+    assert adapter.cancel_order(order, request) is False
+    stored = harness.store.orders[int(order_id)]
+    [note] = harness.store.notes[int(order_id)]
+    assert stored["status"] == "cancelled" and note["customer_note"] is False
+    assert "Amazon has no stock of MUG-BLUE." in note["note"] and "No refund" in note["note"]
+    # One note and one status change: nothing else (no refund, no stock) is written.
+    writes = [(method, path) for method, path, _query in harness.store.requests if method != "GET"]
+    assert writes == [("POST", f"/wp-json/wc/v3/orders/{order_id}/notes"),
+                      ("PUT", f"/wp-json/wc/v3/orders/{order_id}")]
+
+
+def test_a_cancel_retried_after_a_lost_answer_writes_one_note(harness, adapter):
+    order_id = harness.create_order("#1801", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    order = read_one(adapter, order_id)
+    request = CancelRequest("Amazon could not reach the address.", notify_customer=True)
+    real_request = adapter.http.request
+
+    def status_answer_lost(method, path, **kwargs):
+        response = real_request(method, path, **kwargs)
+        if method == "PUT":
+            raise IndeterminateError(f"PUT {path}: no answer")
+        return response
+
+    adapter.http.request = status_answer_lost
+    with pytest.raises(IndeterminateError):
+        adapter.cancel_order(order, request)
+    harness.store.orders[int(order_id)]["status"] = "processing"  # the PUT never landed
+    adapter.http.request = real_request
+    assert adapter.cancel_order(order, request) is True
+    notes = harness.store.notes[int(order_id)]
+    assert [(n["note"], n["customer_note"]) for n in notes] == [
+        ("Order cancelled: Amazon could not reach the address.", True)]
+    assert harness.store.orders[int(order_id)]["status"] == "cancelled"
+
+
+def test_an_order_the_merchant_refunded_is_not_cancelled_again(harness, adapter):
+    order_id = harness.create_order("#1802", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    order = read_one(adapter, order_id)
+    harness.store.touch(int(order_id), at(5), status="refunded")
+    assert adapter.cancel_order(order, CancelRequest("Amazon cancelled it.")) is False
+    assert harness.store.orders[int(order_id)]["status"] == "refunded"
+    assert harness.store.notes.get(int(order_id), []) == []
+
+
+def test_a_line_cancel_touches_nothing(harness, adapter):
+    order_id = harness.create_order("#1803", [LineSpec("MUG-BLUE"), LineSpec("TEE-M")],
+                                    updated_at=at(0))
+    order = read_one(adapter, order_id)
+    before = len(harness.store.requests)
+    line = order.lines[1]
+    request = CancelRequest("Amazon shipped part of it.", lines=(ShippedLine(line.line_id, line.sku, 1),))
+    assert adapter.cancel_order(order, request) is False
+    assert harness.store.requests[before:] == []
+
+
+def test_milestones_and_returns_are_private_notes_a_merchant_can_read(harness, adapter):
+    order_id = harness.create_order("#1804", [LineSpec("MUG-BLUE", 2)], updated_at=at(0))
+    order = read_one(adapter, order_id)
+    package = shipment(1, "1ZMILE1", order)
+    failed = DeliveryUpdate(package, Milestone.DELIVERY_FAILED, at(9000), "Address not found")
+    assert adapter.push_delivery(order, failed) is True
+    line = order.lines[0]
+    rma = ReturnUpdate("RMA-1804", ReturnStage.AUTHORIZED, (ShippedLine(line.line_id, line.sku, 1),),
+                       label_url="https://example.com/label/RMA-1804", reason="Damaged")
+    assert adapter.push_return(order, rma) is True
+    notes = harness.store.notes[int(order_id)]
+    assert [n["customer_note"] for n in notes] == [False, False]
+    assert "(UPS tracking 1ZMILE1) could not be delivered" in notes[0]["note"]
+    assert "Address not found" in notes[0]["note"]
+    assert "MUG-BLUE (MUG-BLUE) × 1" in notes[1]["note"]
+    assert "https://example.com/label/RMA-1804" in notes[1]["note"]
+    # A different milestone of the same package is a new note; the same one is not.
+    assert adapter.push_delivery(order, failed) is False
+    delivered = DeliveryUpdate(package, Milestone.DELIVERED, at(9900))
+    assert adapter.push_delivery(order, delivered) is True
+    assert harness.delivery_marks(order_id) == [("1ZMILE1", "delivery_failed"),
+                                                ("1ZMILE1", "delivered")]
+
+
+def test_a_note_for_a_deleted_order_needs_attention(harness, adapter):
+    order_id = harness.create_order("#1805", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    order = read_one(adapter, order_id)
+    del harness.store.orders[int(order_id)]
+    with pytest.raises(NeedsAttentionError) as caught:
+        adapter.push_delivery(order, DeliveryUpdate(shipment(1, "1ZGONE", order),
+                                                    Milestone.DELIVERED, at(60)))
+    assert caught.value.reason == "cart_order_missing"
+
+
+def test_a_private_cancel_note_is_found_by_its_key_whatever_the_reason(harness, adapter):
+    order_id = harness.create_order("#1806", [LineSpec("MUG-BLUE")], updated_at=at(0))
+    order = read_one(adapter, order_id)
+    assert adapter.cancel_order(order, CancelRequest("Amazon cancelled the order.")) is True
+    harness.store.orders[int(order_id)]["status"] = "processing"  # reopened by hand
+    assert adapter.cancel_order(order, CancelRequest("Unfulfillable at Amazon.")) is True
+    assert len(harness.store.notes[int(order_id)]) == 1
+    assert harness.store.orders[int(order_id)]["status"] == "cancelled"

@@ -113,7 +113,7 @@ def test_fifty_storefronts_are_each_polled_at_their_interval(tmp_path, postgres_
             wait_for(lambda: polled(RUNS // 2), "half the order polls", 90, daemons.logs)
             with ledger.transaction() as session:
                 rows = session.scalar(select(func.count()).select_from(Schedule))
-            assert rows == STOREFRONTS * 4  # ingest, status, stock, inbound
+            assert rows == STOREFRONTS * 6  # ingest, status, stock, inbound, returns, delivery
 
             # The sender dies; the standby takes over and the polls go on.
             senders = [name for name in ("beat", "beat-spare")

@@ -4,7 +4,10 @@ in `bigcommerce/` and checked against the published OpenAPI specs in `bigcommerc
 It serves `/stores/{hash}/v2/orders…` and `/stores/{hash}/v3/{catalog,inventory}…` with
 the token check (401), the store quota in `X-Rate-Limit-*` headers on every response
 and 429 when it is spent (the documented header-only 429), 204 for empty V2 lists,
-inclusive whole-second date filters, and a request log for the tests.
+inclusive whole-second date filters, and a request log for the tests. Order updates
+(`PUT /v2/orders/{id}`: `staff_notes`, `status_id`) are checked as the spec's `order_Put`,
+shipment updates (`PUT …/shipments/{id}`) as `orderShipment_Put`; the store stamps them
+on its own `clock`.
 
 Inventory is kept per item and location: a variant with options is its own item, an
 option-less product's stock sits on the product. `GET /v3/inventory/locations/{id}/items`
@@ -149,6 +152,8 @@ class BigCommerceFake:
         self.safety_stock: dict[str, int] = {}  # SKU → the merchant's safety stock
         self.log: list[Logged] = []
         self.throttled = 0  # 429s answered
+        # Stamps the store puts on changes made through the API (tests give a fixed one).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._next_id = 10_000
         prefix = f"/stores/{store_hash}"
         self.app = Starlette(routes=[
@@ -159,6 +164,8 @@ class BigCommerceFake:
                   methods=["GET"]),
             Route(prefix + "/v2/orders/{id:int}/shipments", self.order_shipments,
                   methods=["GET", "POST"]),
+            Route(prefix + "/v2/orders/{id:int}/shipments/{shipment_id:int}",
+                  self.order_shipment, methods=["GET", "PUT"]),
             Route(prefix + "/v3/catalog/variants", self.variants, methods=["GET"]),
             Route(prefix + "/v3/inventory/adjustments/absolute", self.absolute_adjustment,
                   methods=["PUT"]),
@@ -181,7 +188,9 @@ class BigCommerceFake:
             order = copy.deepcopy(fixture("v2_orders_list.json")[0])
             address_id = self.new_id()
             order.update(id=order_id, date_created=rfc2822(modified), items_total=0,
-                         items_shipped=0, staff_notes="")
+                         items_shipped=0, staff_notes="",
+                         # The template's "authorized" would make every order uncaptured.
+                         payment_status="pending" if status_id in (0, 1, 7) else "captured")
             self._set_status(order, status_id, modified)
             template = fixture("v2_order_products.json")[0]
             products = []
@@ -280,7 +289,11 @@ class BigCommerceFake:
             with self.lock:
                 if "staff_notes" in body:
                     order["staff_notes"] = body["staff_notes"]
-                order["date_modified"] = rfc2822(datetime.now(UTC))
+                if "status_id" in body:
+                    if body["status_id"] not in STATUS_NAMES:
+                        return _problem(400, [f"status_id {body['status_id']} is no order status"])
+                    self._set_status(order, body["status_id"], self.clock())
+                order["date_modified"] = rfc2822(self.clock())
         return JSONResponse(order)
 
     async def order_products(self, request: Request) -> Response:
@@ -308,6 +321,21 @@ class BigCommerceFake:
         with self.lock:
             return self._ship(order_id, body)
 
+    async def order_shipment(self, request: Request) -> Response:
+        """getOrderShipment / updateOrderShipment (the body checked as `orderShipment_Put`)."""
+        order_id, shipment_id = request.path_params["id"], request.path_params["shipment_id"]
+        found = next((s for s in self.shipments.get(order_id, []) if s["id"] == shipment_id), None)
+        if order_id not in self.orders or found is None:
+            return JSONResponse(fixture("v2_error_404.json"), 404)
+        if request.method == "PUT":
+            body = await request.json()
+            problems = _problems(schema_validator("orders.v2.oas2.yml", "orderShipment_Put"), body)
+            if problems:
+                return _problem(400, problems)
+            with self.lock:
+                found.update({k: v for k, v in body.items() if k in found})
+        return JSONResponse(found)
+
     def _ship(self, order_id: int, body: dict) -> Response:
         products = {p["id"]: p for p in self.products[order_id]}
         for item in body["items"]:
@@ -322,12 +350,12 @@ class BigCommerceFake:
         order = self.orders[order_id]
         shipped = all(p["quantity_shipped"] >= p["quantity"] for p in products.values()
                       if p["type"] == "physical")
-        self._set_status(order, 2 if shipped else 3, datetime.now(UTC))
+        self._set_status(order, 2 if shipped else 3, self.clock())
         record = copy.deepcopy(fixture("v2_shipment_create_response.json"))
         provider = body.get("shipping_provider", "")
         record.update(
             id=self.new_id(), order_id=order_id, order_address_id=body["order_address_id"],
-            date_created=rfc2822(datetime.now(UTC)),
+            date_created=rfc2822(self.clock()),
             tracking_number=body.get("tracking_number", ""),
             shipping_method=body.get("shipping_method", ""), comments=body.get("comments", ""),
             shipping_provider=provider, tracking_carrier=body.get("tracking_carrier", ""),

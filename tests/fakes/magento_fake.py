@@ -8,6 +8,10 @@ What it models, as Magento does:
 - `POST /V1/order/{id}/ship` after `ShipmentFactory`: configurable and bundle children
   ship through their parent row, quantities are checked, tracks are stored;
 - `GET /V1/shipments`, `POST /V1/shipment/track`, `POST /V1/orders/{id}/comments`;
+- `POST /V1/orders/{id}/cancel` after `OrderService::cancel` and `Order::canCancel`:
+  `false` (HTTP 200) for an order held, under payment review, complete, closed, already
+  canceled or with nothing left to invoice; otherwise every row's open quantity is
+  canceled, the state and status become `canceled` and the answer is `true`;
 - `POST /V1/inventory/source-items` (MSI: any SKU is accepted, the source must exist),
   `GET /V1/inventory/source-items` (a search, as for orders),
   `GET /V1/stockItems/{sku}` and `PUT /V1/products/{sku}/stockItems/{id}` (legacy);
@@ -23,6 +27,7 @@ import copy
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -255,6 +260,8 @@ class MagentoFake:
         self.source_items: dict[tuple[str, str], dict[str, Any]] = {}
         self.stock_items: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
+        # The store's clock: what its writes stamp (updated_at, created_at).
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._ids = {"order": 0, "item": 0, "shipment": 0, "track": 0, "comment": 0, "stock": 0}
         self._lock = threading.RLock()  # handlers run under it and draw ids
         self._oauth = SignatureOnlyEndpoint(_IntegrationValidator(integration)) if integration else None
@@ -280,7 +287,10 @@ class MagentoFake:
         return row
 
     def add_order(self, number: str, items: list[dict[str, Any]], *, updated_at: datetime,
-                  state: str = "processing", address: dict[str, Any] | None = None) -> int:
+                  state: str = "processing", address: dict[str, Any] | None = None,
+                  fields: dict[str, Any] | None = None) -> int:
+        """An order from the documented one; `fields` replaces top-level fields
+        (grand_total, customer_note, payment, total_paid…)."""
         order = copy.deepcopy(fixture("order.json"))
         entity_id = self.next_id("order")
         stamp = magento_time(updated_at)
@@ -293,6 +303,7 @@ class MagentoFake:
         assignment["items"] = copy.deepcopy(items)
         if address is not None:
             assignment["shipping"]["address"].update(address)
+        order.update(fields or {})
         with self._lock:
             self.orders[entity_id] = order
         return entity_id
@@ -325,6 +336,8 @@ class MagentoFake:
                   methods=["POST"]),
             Route(f"{v1}/orders/{{order_id:int}}/comments",
                   self._guarded(self.add_comment, "Magento_Sales::comment"), methods=["POST"]),
+            Route(f"{v1}/orders/{{order_id:int}}/cancel",
+                  self._guarded(self.cancel, "Magento_Sales::cancel"), methods=["POST"]),
             Route(f"{v1}/inventory/source-items",
                   self._guarded(self.save_source_items, "Magento_InventoryApi::inventory"), methods=["POST"]),
             Route(f"{v1}/inventory/source-items",
@@ -425,14 +438,14 @@ class MagentoFake:
         shipment_id = self.next_id("shipment")
         self.shipments.append({
             "entity_id": shipment_id, "order_id": order["entity_id"],
-            "increment_id": f"{shipment_id:09d}", "created_at": magento_time(datetime.now(UTC)),
+            "increment_id": f"{shipment_id:09d}", "created_at": magento_time(self.now()),
             "items": [{"order_item_id": k, "qty": float(v)} for k, v in shipped.items()],
             "tracks": [self._track(order["entity_id"], shipment_id, t) for t in tracks],
             "comments": [],
         })
         if all(self._left(row) == 0 for row in order["items"] if not row.get("is_virtual")):
             order["state"] = order["status"] = "complete"
-        order["updated_at"] = magento_time(datetime.now(UTC))
+        order["updated_at"] = magento_time(self.now())
         return JSONResponse(shipment_id)
 
     @staticmethod
@@ -475,7 +488,7 @@ class MagentoFake:
             "track_number": track["track_number"], "title": track["title"],
             "carrier_code": track["carrier_code"], "weight": track.get("weight"),
             "qty": track.get("qty"), "description": track.get("description"),
-            "created_at": magento_time(datetime.now(UTC)),
+            "created_at": magento_time(self.now()),
         }
 
     def list_shipments(self, request: Request, body: Any) -> Response:
@@ -503,6 +516,33 @@ class MagentoFake:
             "entity_name": "order", "status": order["status"],
         })
         return JSONResponse(True)
+
+    # -- cancelling, after OrderService::cancel and Order::canCancel / registerCancellation
+
+    def cancel(self, request: Request, body: Any) -> Response:
+        order = self.orders.get(request.path_params["order_id"])
+        if order is None:
+            return error(404, "The entity that was requested doesn't exist. Verify the entity and try again.")
+        if not self._can_cancel(order):
+            return JSONResponse(False)
+        for row in order["items"]:
+            done = max(Decimal(str(row.get("qty_shipped") or 0)), Decimal(str(row.get("qty_invoiced") or 0)))
+            open_qty = Decimal(str(row.get("qty_ordered") or 0)) - done - Decimal(str(row.get("qty_canceled") or 0))
+            row["qty_canceled"] = float(Decimal(str(row.get("qty_canceled") or 0)) + max(open_qty, Decimal(0)))
+        order["state"] = order["status"] = "canceled"
+        order["updated_at"] = magento_time(self.now())
+        return JSONResponse(True)
+
+    @staticmethod
+    def _can_cancel(order: dict[str, Any]) -> bool:
+        if order["state"] in ("holded", "payment_review", "canceled", "complete", "closed"):
+            return False
+        to_invoice = [
+            row for row in order["items"] if row.get("parent_item_id") is None
+            and Decimal(str(row.get("qty_ordered") or 0)) - Decimal(str(row.get("qty_invoiced") or 0))
+            - Decimal(str(row.get("qty_canceled") or 0)) > 0
+        ]
+        return bool(to_invoice)
 
     # -- stock
 

@@ -1,13 +1,15 @@
 """A stateful fake of Shopify's GraphQL Admin API, enough for bridge's Shopify adapter:
 orders with fulfillment orders per location, fulfillments with tracking, variants and
 inventory levels (read by SKU, set with compare-and-swap and idempotency keys), order
-notes; admin tokens and the client-credentials grant; the cost-based leaky bucket
+notes, tags, totals and risk, order cancels (a job), order edits (line quantities lowered),
+fulfillment events; admin tokens and the client-credentials grant; the cost-based leaky bucket
 (THROTTLED in a 200 body, or HTTP 429), the 1,000-point query cap, ACCESS_DENIED.
 Every document is validated against Shopify's published schema.
 
 Tests drive the state directly (`add_order`, `edit_order`, `cancel_order`,
 `set_available`, …) and read
-what the adapter wrote (`fulfillments`, `levels`, `notes`, `requests`)."""
+what the adapter wrote (`fulfillments` and their `events`, `levels`, `notes`, an order's
+`cancellation` and `edits`, `requests`)."""
 
 from __future__ import annotations
 
@@ -40,17 +42,25 @@ MAX_QUERY_COST = 1000
 INVALID_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 DEFAULT_LOCATION = "gid://shopify/Location/1001"
 # What the app is granted by default: every scope the adapter's guide asks for.
-DEFAULT_SCOPES = ("read_orders", "write_orders", "write_merchant_managed_fulfillment_orders",
+DEFAULT_SCOPES = ("read_orders", "write_orders", "write_order_edits",
+                  "write_merchant_managed_fulfillment_orders",
                   "read_products", "read_inventory", "write_inventory")
 
 
 @dataclass
 class FoLine:
+    """A FulfillmentOrderLineItem and (the fake keeps them one to one) its order's
+    LineItem: `ordered` as placed, `current` after edits."""
+
     id: str
     sku: str
     total: int
     remaining: int
     requires_shipping: bool = True
+    title: str = ""
+    line_item_id: str = ""
+    ordered: int = 0
+    current: int = 0
 
 
 @dataclass
@@ -71,6 +81,7 @@ class Fulfillment:
     url: str | None
     notify_customer: bool
     lines: list[tuple[str, int]]  # (FulfillmentOrderLineItem id, quantity)
+    events: list[dict] = field(default_factory=list)  # FulfillmentEvent fields
 
 
 @dataclass
@@ -87,6 +98,15 @@ class Order:
     note: str | None = None
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
+    total: str = "0.00"
+    currency: str = "USD"
+    tags: list[str] = field(default_factory=list)
+    # Order.risk: {"recommendation": …, "assessments": [{"riskLevel": …}]}
+    risk: dict = field(default_factory=lambda: {"recommendation": "NONE", "assessments": []})
+    # What orderCancel was asked (reason, restock, refund, notify, staff note).
+    cancellation: dict | None = None
+    # orderEditCommit calls that changed the order: (notifyCustomer, staffNote, restocked).
+    edits: list[tuple[bool, str | None, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +150,11 @@ class ShopifyFake:
         self.lost_answers: dict[str, int] = {}  # operation → 5xx sent after it ran, once
         self.idempotency_keys: dict[str, dict] = {}  # key → {input, result, failed}
         self.replays = 0  # results answered from an idempotency key, not executed again
+        # orderCancel runs as a job: queued here, done before the next request is served
+        # (or held while `hold_jobs`, to show an order whose cancel is still running).
+        self.pending_jobs: list[tuple[str, Any]] = []
+        self.hold_jobs = False
+        self.edit_sessions: dict[str, dict] = {}  # CalculatedOrder GID → {order, staged}
         # Shopify keeps whole seconds.
         self.clock = lambda: datetime.now(UTC).replace(microsecond=0)
         self._ids = itertools.count(5_000_000_001)
@@ -148,18 +173,23 @@ class ShopifyFake:
                   financial_status: str = "PAID", address: dict | None = None,
                   shipping_line: dict | None = None,
                   fulfillment_orders: list[tuple[str, str, list[tuple[str, int, bool]]]] = (),
-                  ) -> str:
-        """fulfillment_orders: (location GID, status, [(sku, quantity, requires shipping)])."""
+                  **details: Any) -> str:
+        """fulfillment_orders: (location GID, status, [(sku, quantity, requires shipping)]);
+        details: the Order fields `total`, `currency`, `tags`, `note`, `risk`."""
         with self.lock:
             order = Order(
                 id=self.gid("Order"), name=name, created_at=created_at or updated_at,
                 updated_at=updated_at, financial_status=financial_status, address=address,
                 shipping_line=shipping_line or {"title": "Standard", "code": "STANDARD"},
+                **details,
             )
             for location, status, lines in fulfillment_orders:
                 fo = FulfillmentOrder(self.gid("FulfillmentOrder"), location, status, [])
                 for sku, quantity, ships in lines:
-                    fo.lines.append(FoLine(self.gid("FulfillmentOrderLineItem"), sku, quantity, quantity, ships))
+                    fo.lines.append(FoLine(self.gid("FulfillmentOrderLineItem"), sku, quantity, quantity, ships,
+                                           title=sku.replace("-", " ").title(),
+                                           line_item_id=self.gid("LineItem"), ordered=quantity,
+                                           current=quantity))
                     self.ensure_variant(sku)
                 order.fulfillment_orders.append(fo)
             self.orders[order.id] = order
@@ -257,7 +287,16 @@ class ShopifyFake:
         with self.lock:
             return self._answer(request.headers.get("X-Shopify-Access-Token", ""), body)
 
+    def run_jobs(self) -> None:
+        """Finish every queued job (as Shopify's background workers do)."""
+        with self.lock:
+            jobs, self.pending_jobs = self.pending_jobs, []
+            for _job_id, work in jobs:
+                work()
+
     def _answer(self, token: str, body: dict) -> JSONResponse:
+        if not self.hold_jobs:
+            self.run_jobs()
         if token not in self.valid_tokens:
             self._log("?", [], {}, None, "unauthorized", 401)
             return JSONResponse(INVALID_TOKEN, 401)
@@ -495,6 +534,138 @@ class ShopifyFake:
         order.updated_at = self.clock()
         return _payload("order", self._order_object(order), [])
 
+    # -- cancels and order edits ---------------------------------------------------------
+
+    def _root_orderCancel(self, op, root, orderId, reason, restock, notifyCustomer=None, refund=None,
+                          refundMethod=None, staffNote=None) -> dict:
+        """Queues a job that cancels the order. Refused (orderCancelUserErrors, no job) for
+        an unknown order, one cancelled or being cancelled, one with a live fulfillment
+        (Shopify cancels only orders whose fulfillments can be cancelled; the fake has no
+        fulfillment cancel) and a staff note over 255 characters."""
+        order = self.orders.get(orderId)
+        problem = None
+        if order is None:
+            problem = _user_error(["orderId"], "Order does not exist.", "NOT_FOUND")
+        elif order.cancelled_at or order.cancellation:
+            problem = _user_error(["orderId"], "Order has already been canceled.", "INVALID")
+        elif any(f.status == "SUCCESS" for f in order.fulfillments):
+            problem = _user_error(["orderId"], "Order has fulfillments that can't be canceled.", "INVALID")
+        elif staffNote and len(staffNote) > 255:
+            problem = _user_error(["staffNote"], "Staff note is too long (maximum is 255 characters).",
+                                  "INVALID")
+        if problem:
+            return {"job": None, "orderCancelUserErrors": [problem], "userErrors": []}
+        order.cancellation = {"reason": reason, "restock": restock, "refund": refund,
+                              "refundMethod": refundMethod, "notifyCustomer": notifyCustomer,
+                              "staffNote": staffNote}
+        job = self.gid("Job")
+        self.pending_jobs.append((job, lambda: self._finish_cancel(order)))
+        return {"job": {"id": job, "done": False}, "orderCancelUserErrors": [], "userErrors": []}
+
+    def _finish_cancel(self, order: Order) -> None:
+        order.cancelled_at = order.updated_at = self.clock()
+        for fo in order.fulfillment_orders:
+            if fo.status in ("OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"):
+                fo.status = "CANCELLED"
+
+    def _root_orderEditBegin(self, op, root, id) -> dict:
+        order = self.orders.get(id)
+        if order is None or order.cancelled_at:
+            return {"calculatedOrder": None, "orderEditSession": None,
+                    "userErrors": [_user_error(["id"], "The order can't be edited.")]}
+        calculated = self.gid("CalculatedOrder")
+        self.edit_sessions[calculated] = {"order": order, "staged": {}}
+        return {"calculatedOrder": self._calculated_order(calculated),
+                "orderEditSession": {"id": calculated.replace("CalculatedOrder", "OrderEditSession")},
+                "userErrors": []}
+
+    def _root_orderEditSetQuantity(self, op, root, id, lineItemId, quantity, restock=None,
+                                   locationId=None) -> dict:
+        """Lowers a line's quantity in the session, down to what is fulfilled already
+        (only unfulfilled units can be edited). The fake does not add units."""
+        session = self.edit_sessions.get(id)
+        line = self._calculated_line(session, lineItemId) if session else None
+        if session is None or line is None:
+            return {"calculatedLineItem": None, "calculatedOrder": None, "orderEditSession": None,
+                    "userErrors": [_user_error(["lineItemId"], "Line item does not exist.")]}
+        if quantity > line.current:
+            raise RequestError("the fake lowers quantities only")
+        if quantity < line.current - line.remaining:
+            return {"calculatedLineItem": None, "calculatedOrder": None, "orderEditSession": None,
+                    "userErrors": [_user_error(["quantity"],
+                                               "Quantity can't be less than the fulfilled quantity.")]}
+        session["staged"][line.id] = (quantity, bool(restock))
+        return {"calculatedLineItem": self._calculated_line_object(line, quantity),
+                "calculatedOrder": self._calculated_order(id), "orderEditSession": {"id": id},
+                "userErrors": []}
+
+    def _root_orderEditCommit(self, op, root, id, notifyCustomer=None, staffNote=None) -> dict:
+        """Applies the staged quantities: the order line and its fulfillment order line
+        lose the removed units; a fulfillment order with nothing left closes."""
+        session = self.edit_sessions.pop(id, None)
+        if session is None:
+            return {"order": None, "successMessages": None,
+                    "userErrors": [_user_error(["id"], "The order edit session does not exist.")]}
+        order: Order = session["order"]
+        restocked = False
+        for fo in order.fulfillment_orders:
+            for line in fo.lines:
+                if line.id not in session["staged"]:
+                    continue
+                quantity, restock = session["staged"][line.id]
+                removed = line.current - quantity
+                line.current, line.total, line.remaining = quantity, line.total - removed, line.remaining - removed
+                restocked = restocked or (restock and removed > 0)
+            if fo.status in ("OPEN", "IN_PROGRESS") and all(line.remaining == 0 for line in fo.lines):
+                fo.status = "CLOSED"
+        if session["staged"]:
+            order.edits.append((bool(notifyCustomer), staffNote, restocked))
+            order.updated_at = self.clock()
+        return {"order": self._order_object(order), "successMessages": ["Order updated"], "userErrors": []}
+
+    def _calculated_line(self, session: dict, calculated_id: str) -> FoLine | None:
+        number = calculated_id.rsplit("/", 1)[-1]
+        for fo in session["order"].fulfillment_orders:
+            for line in fo.lines:
+                if line.line_item_id.rsplit("/", 1)[-1] == number:
+                    return line
+        return None
+
+    def _calculated_order(self, calculated: str) -> dict:
+        session = self.edit_sessions[calculated]
+        lines = [line for fo in session["order"].fulfillment_orders for line in fo.lines]
+        return {"id": calculated, "lineItems": lambda first=None, after=None, **_: connection(
+            [self._calculated_line_object(line, session["staged"].get(line.id, (line.current,))[0])
+             for line in lines], first, after)}
+
+    @staticmethod
+    def _calculated_line_object(line: FoLine, quantity: int) -> dict:
+        # A calculated line item carries its order line's number.
+        number = line.line_item_id.rsplit("/", 1)[-1]
+        return {"id": f"gid://shopify/CalculatedLineItem/{number}", "sku": line.sku, "quantity": quantity,
+                "editableQuantity": line.remaining, "title": line.title}
+
+    # -- delivery events ------------------------------------------------------------------
+
+    def _find_fulfillment(self, fulfillment_id: str) -> Fulfillment | None:
+        return next((f for f in self.all_fulfillments() if f.id == fulfillment_id), None)
+
+    def _root_fulfillment(self, op, root, id) -> dict | None:
+        record = self._find_fulfillment(id)
+        return self._fulfillment_object(record) if record else None
+
+    def _root_fulfillmentEventCreate(self, op, root, fulfillmentEvent) -> dict:
+        record = self._find_fulfillment(fulfillmentEvent["fulfillmentId"])
+        if record is None:
+            return {"fulfillmentEvent": None, "userErrors": [
+                _user_error(["fulfillmentEvent", "fulfillmentId"], "Fulfillment does not exist.")]}
+        now = _iso(self.clock())
+        event = {"id": self.gid("FulfillmentEvent"), "status": fulfillmentEvent["status"],
+                 "message": fulfillmentEvent.get("message"),
+                 "happenedAt": fulfillmentEvent.get("happenedAt") or now, "createdAt": now}
+        record.events.append(event)
+        return {"fulfillmentEvent": dict(event), "userErrors": []}
+
     def _root_inventorySetQuantities(self, op, root, input) -> dict:
         """As documented for 2026-04 and later: an @idempotent key is required (not blank);
         every quantity must carry changeFromQuantity (null skips the compare-and-swap);
@@ -609,6 +780,9 @@ class ShopifyFake:
             "updatedAt": _iso(order.updated_at),
             "cancelledAt": _iso(order.cancelled_at) if order.cancelled_at else None,
             "displayFinancialStatus": order.financial_status,
+            "totalPriceSet": {"shopMoney": {"amount": order.total, "currencyCode": order.currency}},
+            "tags": list(order.tags),
+            "risk": copy.deepcopy(order.risk),
             "note": order.note,
             "shippingAddress": address,
             "shippingLine": order.shipping_line,
@@ -616,6 +790,9 @@ class ShopifyFake:
                 [self._fo_object(fo) for fo in order.fulfillment_orders], first, after),
             "fulfillments": lambda first=None, **_: [
                 self._fulfillment_object(f) for f in order.fulfillments][: first or None],
+            "lineItems": lambda first=None, after=None, **_: connection(
+                [_line_item_object(line) for fo in order.fulfillment_orders for line in fo.lines],
+                first, after),
         }
 
     def _fo_object(self, fo: FulfillmentOrder) -> dict:
@@ -625,14 +802,23 @@ class ShopifyFake:
             "assignedLocation": {"location": {"id": fo.location_id}},
             "lineItems": lambda first=None, after=None, **_: connection(
                 [{"id": line.id, "sku": line.sku, "remainingQuantity": line.remaining,
-                  "totalQuantity": line.total, "requiresShipping": line.requires_shipping}
+                  "totalQuantity": line.total, "requiresShipping": line.requires_shipping,
+                  "productTitle": line.title, "variantTitle": None, "lineItem": _line_item_object(line)}
                  for line in fo.lines], first, after),
         }
 
     def _fulfillment_object(self, record: Fulfillment) -> dict:
         info = {"company": record.company, "number": record.number, "url": record.url}
         return {"id": record.id, "status": record.status,
-                "trackingInfo": lambda first=None, **_: [info][: first or None]}
+                "trackingInfo": lambda first=None, **_: [info][: first or None],
+                "events": lambda first=None, after=None, **_: connection(
+                    [dict(event) for event in record.events], first, after)}
+
+
+def _line_item_object(line: FoLine) -> dict:
+    return {"id": line.line_item_id, "sku": line.sku, "quantity": line.ordered,
+            "currentQuantity": line.current, "unfulfilledQuantity": line.remaining,
+            "name": line.title, "title": line.title}
 
 
 def _order_key(order: Order) -> tuple:

@@ -242,7 +242,11 @@ def create_app(store: WooStore) -> Starlette:
             return wc_error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
         if request.method in ("PUT", "POST"):
             _update_order(store, order, body or {})
-        return JSONResponse(copy.deepcopy(order))
+        shown = copy.deepcopy(order)
+        if "_fields" in request.query_params:
+            keep = set(request.query_params["_fields"].split(","))
+            shown = {k: v for k, v in shown.items() if k in keep}
+        return JSONResponse(shown)
 
     def order_notes(request: Request, body) -> Response:
         order_id = int(request.path_params["order_id"])

@@ -18,6 +18,7 @@ from bridge.ledger import repo
 from bridge.ledger.tables import utcnow
 from bridge.services.ingest import ingest_orders
 from bridge.services.submit import submit_ready
+from bridge.services.update import process_updates
 
 
 def at(moment: datetime):
@@ -148,7 +149,7 @@ def test_cursor_stays_put_when_a_later_page_fails_and_the_retry_doubles_nothing(
     assert_each_sent_once(shop, numbers)
 
 
-def test_cart_edit_before_submission_remaps_and_after_submission_only_notes(shop):
+def test_cart_edit_before_submission_remaps_and_after_submission_updates_amazon(shop):
     shop.sim.admin.set_stock({sku: 50 for sku in SKUS})
     start = utcnow() - timedelta(minutes=10)
     order_id = demo_store.insert_order(shop.store_url, "#EDIT", [DemoLine("MUG-BLUE", 1)],
@@ -168,27 +169,30 @@ def test_cart_edit_before_submission_remaps_and_after_submission_only_notes(shop
     assert submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, limit=10,
                         now=at(start + timedelta(minutes=3))).accepted == 1
 
-    # Edited after Amazon has it: nothing is re-sent; the merchant gets a note.
+    # Edited after Amazon has it: the poll records the edit, the update flow sends it to
+    # Amazon with updateFulfillmentOrder (never a second create).
     demo_store.update_order(shop.store_url, order_id, updated_at=start + timedelta(minutes=4),
                             ship_city="Seattle", ship_state="WA", ship_zip="98101")
     late_edit = poll(shop, start + timedelta(minutes=5))
-    assert late_edit.changed == 1
-    assert submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, limit=10).accepted == 0
+    assert (late_edit.changed, late_edit.edits) == (1, 1)
+    assert shop.row("#EDIT").state == "update_requested"
+    assert process_updates(shop.ledger, shop.fba, shop.cart, shop.storefront).updated == 1
+    assert shop.row("#EDIT").state == "accepted"
+    sfo_id = shop.row("#EDIT").seller_fulfillment_order_id
+    assert shop.fba.fulfillment_order(sfo_id).destination.city == "Seattle"
     assert shop.creates() == 1
     assert len(shop.rows()) == 1
-    (note,) = shop.notes_by_order()[order_id]
-    assert "shipping address changed in the cart after the order was sent to Amazon" in note
 
     # The cart touching the order again (the address Amazon has, fewer units left to
-    # ship, as carts do while fulfilling) is recorded but tells the merchant nothing.
+    # ship, as carts do while fulfilling) is recorded but changes nothing.
     engine = sa.create_engine(shop.store_url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE order_lines SET quantity = 0 WHERE order_id = :id"),
                      {"id": int(order_id)})
     engine.dispose()
     demo_store.update_order(shop.store_url, order_id, updated_at=start + timedelta(minutes=6),
-                            ship_city="Portland", ship_state="OR", ship_zip="97205")
+                            ship_city="Seattle", ship_state="WA", ship_zip="98101")
     touched = poll(shop, start + timedelta(minutes=7))
-    assert touched.changed == 1
-    assert len(shop.notes_by_order()[order_id]) == 1
+    assert (touched.changed, touched.edits) == (1, 0)
+    assert shop.row("#EDIT").state == "accepted"
     assert any(e.kind == "cart_changed_after_submit" for e in shop.events("#EDIT"))

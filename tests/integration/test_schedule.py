@@ -40,11 +40,15 @@ refresh_token = "env:Y"
 orders_seconds = {orders}
 status_seconds = 11
 stock_seconds = 13
+returns_seconds = 19
+delivery_seconds = 23
 [inbound]
 follow_seconds = 17
 """
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+# Every flow on a timer, per storefront.
+FLOWS = ("ingest", "status", "stock", "inbound", "returns", "delivery")
 
 
 class Clock:
@@ -71,12 +75,12 @@ def write_config(root: Path, storefronts: dict[str, float], disabled: tuple[str,
 def test_sync_adds_updates_and_removes_rows(ledger, tmp_path):
     clock = Clock()
     config = write_config(tmp_path, {"north": 7, "south": 7, "off": 7}, disabled=("off",))
-    assert schedule.sync_schedule(ledger, config, now=clock()) == {"added": 8, "updated": 0,
+    assert schedule.sync_schedule(ledger, config, now=clock()) == {"added": 12, "updated": 0,
                                                                    "removed": 0}
     with ledger.transaction() as session:
         rows = schedule_rows(session)
     assert set(rows) == {(sf, flow) for sf in ("north", "south")
-                         for flow in ("ingest", "status", "stock", "inbound")}
+                         for flow in FLOWS}
     assert rows[("north", "ingest")][0] == 7 and rows[("north", "inbound")][0] == 17
     for interval, due in rows.values():
         assert T0 <= due < T0 + timedelta(seconds=interval)
@@ -87,10 +91,10 @@ def test_sync_adds_updates_and_removes_rows(ledger, tmp_path):
     clock.at = T0 + timedelta(seconds=1)
     config = write_config(tmp_path, {"south": 3})
     assert schedule.sync_schedule(ledger, config, now=clock()) == {"added": 0, "updated": 1,
-                                                                   "removed": 4}
+                                                                   "removed": 6}
     with ledger.transaction() as session:
         after = schedule_rows(session)
-    assert set(after) == {("south", flow) for flow in ("ingest", "status", "stock", "inbound")}
+    assert set(after) == {("south", flow) for flow in FLOWS}
     interval, due = after[("south", "ingest")]
     assert interval == 3
     assert due <= clock.at + timedelta(seconds=3) and due <= rows[("south", "ingest")][1]
@@ -149,12 +153,12 @@ def test_a_paused_storefront_is_not_claimed_until_resumed(ledger, tmp_path):
         repo.pause_storefront(session, "north", "refused credentials")
     later = T0 + timedelta(seconds=30)
     claimed = {(d.storefront, d.flow) for d in schedule.claim_due(ledger, later, limit=100)}
-    assert claimed == {("south", flow) for flow in ("ingest", "status", "stock", "inbound")}
+    assert claimed == {("south", flow) for flow in FLOWS}
     assert schedule.earliest_due(ledger) > later
     with ledger.transaction() as session:
         repo.resume_storefront(session, "north")
     claimed = {(d.storefront, d.flow) for d in schedule.claim_due(ledger, later, limit=100)}
-    assert claimed == {("north", flow) for flow in ("ingest", "status", "stock", "inbound")}
+    assert claimed == {("north", flow) for flow in FLOWS}
 
 
 @both_ledgers
@@ -220,7 +224,7 @@ def test_racing_claimers_never_claim_a_due_time_twice(ledger, ledger_url, tmp_pa
     assert sum(1 for own in claimed if own) >= 2            # the claimers did race
     # every row claimed about once per 5 s over 40 s
     per_row = Counter((sf, flow) for sf, flow, _ in everything)
-    assert len(per_row) == 400
+    assert len(per_row) == 100 * len(FLOWS)
     ingest = [count for (_, flow), count in per_row.items() if flow == "ingest"]
     assert min(ingest) >= 6 and max(ingest) <= 9
 
@@ -288,11 +292,12 @@ def test_celery_beat_keeps_only_the_sweep_and_every_scheduled_flow_has_its_task(
     assert beat["sweep"]["schedule"].total_seconds() == config.settings.sweep_seconds
     app.loader.import_default_modules()
     flows = {flow for _, flow in schedule.wanted(config.storefronts)}
-    assert flows == {"ingest", "status", "stock", "inbound"}
+    assert flows == set(FLOWS)
     assert all(f"bridge.{flow}" in app.tasks for flow in flows)
     intervals = schedule.wanted(config.storefronts)
     assert intervals[("shop3", "ingest")] == 7 and intervals[("shop3", "status")] == 11
     assert intervals[("shop3", "stock")] == 13 and intervals[("shop3", "inbound")] == 17
+    assert intervals[("shop3", "returns")] == 19 and intervals[("shop3", "delivery")] == 23
 
 
 def test_the_lease_is_renewed_once_a_third_of_its_lifetime_has_passed(ledger, monkeypatch):

@@ -8,7 +8,9 @@ What it reads and writes:
     GET  /v2/orders/{id}/shipments           tracking already there (and, for Shipped
                                              orders, whether bridge shipped them)
     POST /v2/orders/{id}/shipments           one shipment per Amazon package
-    GET/PUT /v2/orders/{id}                  staff notes (read, append, write)
+    PUT  /v2/orders/{id}/shipments/{sid}     a delivery milestone in the shipment's comments
+    GET/PUT /v2/orders/{id}                  staff notes (read, append, write); status 5
+                                             (Cancelled) when Amazon will not ship it
     GET  /v3/catalog/variants?sku:in=…       SKU → variant or product, cached
     PUT  /v3/inventory/adjustments/absolute  absolute stock, ≤ 2,000 items per call
     GET  /v3/inventory/locations/{id}/items?sku:in=…   stock read back, ≤ 1,000 per call
@@ -24,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bridge.carts.bigcommerce import lifecycle
 from bridge.carts.bigcommerce.client import BigCommerceHttp
 from bridge.carts.bigcommerce.mapping import (
     SHIPMENT_MARK,
@@ -46,7 +49,13 @@ from bridge.carts.bigcommerce.stock import (
     read_levels,
     set_absolute,
 )
-from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts.contract import (
+    CancelRequest,
+    Capabilities,
+    DeliveryUpdate,
+    ReturnUpdate,
+    SecretResolver,
+)
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
 from bridge.errors import ConfigError, FatalError, NeedsAttentionError
 
@@ -71,6 +80,8 @@ class BigCommerceAdapter:
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=2000, stock_read_batch_size=READ_PAGE, conditional_stock_writes=False,
+        # V2 cancels whole orders (status 5); a line leaves an order only through a refund.
+        cancel_lines=False, delivery_events=False,
     )
 
     def __init__(self, settings: BigCommerceSettings, access_token: str, *,
@@ -284,10 +295,72 @@ class BigCommerceAdapter:
     def add_note(self, order: CartOrder, text: str) -> None:
         """Appends to the order's staff notes (seen by staff only). V2 has no append, so
         this reads and writes the field; a staff edit in between could be overwritten."""
-        path = f"/v2/orders/{order.order_id}"
-        current = self.http.read_json(self.http.request("GET", path)) or {}
-        notes = str(current.get("staff_notes") or "").rstrip("\n")
-        self.http.request("PUT", path, json={"staff_notes": f"{notes}\n{text}" if notes else text})
+        current = self._read_order(order)
+        notes = str(current.get("staff_notes") or "")
+        self.http.request("PUT", f"/v2/orders/{order.order_id}",
+                          json={"staff_notes": lifecycle.appended(notes, text)})
+
+    # -- the order's later life
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        """Whole orders only: status 5 (Cancelled) and the reason in the staff notes, in
+        one write. Lines are left alone (False): the caller names them in a note. No
+        refund is issued. BigCommerce e-mails the customer as the store's order-status
+        e-mail settings say (`request.notify_customer` cannot choose), and puts the
+        order's stock back itself."""
+        if request.lines is not None:
+            return False
+        current = self._read_order(order)
+        if _int(current.get("status_id")) in self.rules.cancelled:
+            return False
+        notes = str(current.get("staff_notes") or "")
+        note = lifecycle.cancel_note(order, request)
+        body: dict[str, Any] = {"status_id": lifecycle.CANCELLED_STATUS}
+        if lifecycle.cancel_key(order) not in notes:
+            body["staff_notes"] = lifecycle.appended(notes, note)
+        self.http.request("PUT", f"/v2/orders/{order.order_id}", json=body)
+        return True
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        """A line in the comments of the package's shipment (found by tracking number),
+        once per (tracking number, milestone). An order that no longer has that shipment
+        gets the line, naming carrier and tracking number, in its staff notes."""
+        marker = lifecycle.delivery_key(update)
+        number = update.package.tracking_number
+        shipments = self._all(f"/v2/orders/{order.order_id}/shipments")
+        shipment = next((s for s in shipments if s.get("tracking_number") == number), None)
+        if shipment is None:
+            return self._staff_note_once(order, marker, lifecycle.delivery_note(update))
+        comments = str(shipment.get("comments") or "")
+        if marker in comments:
+            return False
+        # Appended: the comment keeps starting with bridge's shipment mark.
+        self.http.request("PUT", f"/v2/orders/{order.order_id}/shipments/{shipment['id']}",
+                          json={"comments": lifecycle.appended(comments,
+                                                               lifecycle.delivery_comment(update))})
+        return True
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        """A staff note per (authorization, stage): at AUTHORIZED the return's id, lines,
+        reason and label URL; at RECEIVED the units back and their condition. No refund
+        or restock is made."""
+        return self._staff_note_once(order, lifecycle.return_key(update),
+                                     lifecycle.return_note(order, update))
+
+    def _staff_note_once(self, order: CartOrder, marker: str, text: str) -> bool:
+        notes = str(self._read_order(order).get("staff_notes") or "")
+        if marker in notes:
+            return False
+        self.http.request("PUT", f"/v2/orders/{order.order_id}",
+                          json={"staff_notes": lifecycle.appended(notes, text)})
+        return True
+
+    def _read_order(self, order: CartOrder) -> Mapping[str, Any]:
+        current = self.http.read_json(self.http.request("GET", f"/v2/orders/{order.order_id}"))
+        if not isinstance(current, Mapping):
+            raise NeedsAttentionError("cart_rejected", f"BigCommerce answered order "
+                                      f"{order.order_id} with something that is not an order")
+        return current
 
 
 def _int(value: Any) -> int | None:

@@ -2,7 +2,12 @@
 incremental order walk.
 
 V2 dates are RFC-2822 strings with whole seconds (``Wed, 05 Dec 2018 20:16:55 +0000``);
-the order filters accept RFC-2822 or ISO-8601. Everything here works in whole UTC seconds."""
+the order filters accept RFC-2822 or ISO-8601. Everything here works in whole UTC seconds.
+
+Money: `payment_status` is the gateway's word (the spec's enum). An authorize-only
+gateway leaves the order Awaiting Fulfillment with `authorized` until someone captures
+it; offline methods (bank deposit, cheque) leave it empty or `pending`, and the merchant
+moving the order to a ready status is then the only confirmation there is."""
 
 from __future__ import annotations
 
@@ -12,13 +17,35 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-from bridge.domain.model import Address, CartLine, CartOrder
+from bridge.domain.model import Address, CartLine, CartOrder, PaymentStatus
 
 # Line types that leave a warehouse; `digital` and `giftcertificate` do not.
 PHYSICAL = "physical"
+
+# The gateway's `payment_status` (orders.v2.oas2.yml, order_Shared) by what it says of
+# the money; "" and "pending" are decided by the order's status (see `payment_status`).
+GATEWAY_PAYMENT = {
+    "captured": PaymentStatus.PAID,
+    "paid": PaymentStatus.PAID,
+    "partially refunded": PaymentStatus.PAID,        # captured, some given back
+    "authorized": PaymentStatus.AUTHORIZED,
+    "capture pending": PaymentStatus.AUTHORIZED,     # asked for, not captured yet
+    "held for review": PaymentStatus.PENDING,        # the gateway's fraud review
+    "refunded": PaymentStatus.REFUNDED,
+    "declined": PaymentStatus.VOIDED,
+    "void": PaymentStatus.VOIDED,
+    "void pending": PaymentStatus.VOIDED,
+}
+# Order statuses (GET /order_statuses) that settle the money when the gateway says nothing.
+STATUS_PAYMENT = {
+    0: PaymentStatus.PENDING, 1: PaymentStatus.PENDING, 7: PaymentStatus.PENDING,
+    4: PaymentStatus.REFUNDED, 14: PaymentStatus.PAID,
+    5: PaymentStatus.VOIDED, 6: PaymentStatus.VOIDED,
+}
 
 # What bridge writes into a shipment's `comments`: it marks the shipments bridge made, so
 # an order that moved on to Shipped because of bridge is told apart from one the
@@ -135,9 +162,11 @@ def cart_order(
         raise ValueError(f"order {row.get('id')} has no date_modified")
     created_at = parse_date(row.get("date_created")) or updated_at
     # "Paid" means handed to bridge: Awaiting Fulfillment, or already Shipped by bridge
-    # (so bridge's own shipment does not read as an edit). An order the merchant
-    # shipped themselves stays unpaid and is never sent to Amazon.
-    paid = status in rules.ready or (status in rules.shipped and shipped_by_bridge)
+    # (so bridge's own shipment does not read as an edit), with the money captured. An
+    # order the merchant shipped themselves stays unpaid and is never sent to Amazon.
+    money = payment_status(row, rules)
+    paid = (status in rules.ready or (status in rules.shipped and shipped_by_bridge)) \
+        and money == PaymentStatus.PAID
     billing = row.get("billing_address") or {}
     return CartOrder(
         order_id=str(row["id"]),
@@ -150,7 +179,37 @@ def cart_order(
         address=_address(address_row) if address_row else None,
         shipping_method=_text((address_row or {}).get("shipping_method")),
         email=_text((address_row or {}).get("email")) or _text(billing.get("email")),
+        total=amount(row.get("total_inc_tax")),
+        currency=_text(row.get("currency_code")).upper(),
+        customer_note=_text(row.get("customer_message")),
+        payment_status=money,
     )
+
+
+def payment_status(row: Mapping[str, Any], rules: StatusRules) -> str:
+    """The order's money as `PaymentStatus`: the gateway's word where it gives one."""
+    gateway = _text(row.get("payment_status")).lower()
+    if gateway in GATEWAY_PAYMENT:
+        return GATEWAY_PAYMENT[gateway]
+    status = _int(row.get("status_id"))
+    if status in rules.ready or status in rules.shipped:
+        # An offline method: the merchant's move to a ready status confirmed the money.
+        return PaymentStatus.PAID
+    return STATUS_PAYMENT.get(status, PaymentStatus.UNKNOWN) if status is not None \
+        else PaymentStatus.UNKNOWN
+
+
+def amount(value: Any) -> str:
+    """A V2 money string ("361.9500", "1000.74") with the padding zeros of its four
+    decimals dropped, keeping two: "361.95"."""
+    try:
+        number = Decimal(_text(value))
+    except InvalidOperation:
+        return ""
+    if not number.is_finite():
+        return ""
+    cents = number.quantize(Decimal("0.01"))
+    return str(cents if cents == number else number.normalize())
 
 
 def _line(product: Mapping[str, Any]) -> CartLine:
@@ -161,6 +220,7 @@ def _line(product: Mapping[str, Any]) -> CartLine:
         sku=_text(product.get("sku")),
         quantity=_int(product.get("quantity")) or 0,
         requires_shipping=str(product.get("type", PHYSICAL)).lower() == PHYSICAL,
+        title=_text(product.get("name")),
     )
 
 

@@ -6,14 +6,17 @@ stock, up to 300 SKUs a request), `GET /V1/stockItems/{sku}` (legacy stock, one 
 What it writes: `POST /V1/order/{id}/ship` (shipment with tracking),
 `POST /V1/shipment/track` (tracking for lines already shipped), `POST /V1/orders/{id}/comments`
 (notes, never shown to the customer), `POST /V1/inventory/source-items` or
-`PUT /V1/products/{sku}/stockItems/{id}` (stock).
+`PUT /V1/products/{sku}/stockItems/{id}` (stock), `POST /V1/orders/{id}/cancel` (a whole
+order, while Magento still allows it), order comments for cancels, delivery milestones
+and returns (`lifecycle`). No write refunds money or restocks anything.
 
 Decisions worth knowing:
 - Stock batches default to 20 source items per call: Magento has no cap by default, but a
   store that enables Web API input limits refuses synchronous list inputs above 20.
   Stores without input limits may raise `stock_batch_size` (up to 1000).
-- `paid` means the order's state is one of `ready_states`; `processing` is Magento's
-  "invoiced, not yet shipped".
+- `paid` means the order's state is one of `ready_states` and its money is captured
+  (`mapping.payment_status`); `processing` is Magento's "invoiced, not yet shipped", but
+  an "Authorize Only" order sits there too, authorized and not paid.
 - Unknown SKUs: MSI stores source items by SKU without checking the catalogue, so they
   are written as given; with `legacy_stock` a SKU the catalogue lacks is skipped and logged.
 """
@@ -31,8 +34,25 @@ import requests
 
 from bridge import secrets
 from bridge.carts import tls
-from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts.contract import (
+    CancelRequest,
+    Capabilities,
+    DeliveryUpdate,
+    ReturnUpdate,
+    SecretResolver,
+)
 from bridge.carts.magento.client import BearerAuth, MagentoHttp, oauth1_signer
+from bridge.carts.magento.lifecycle import (
+    cancel_comment,
+    cannot_cancel_because,
+    delivery_comment,
+    delivery_key,
+    has_event,
+    is_cancelled,
+    return_comment,
+    return_key,
+    with_key,
+)
 from bridge.carts.magento.mapping import (
     OrderItems,
     carrier_code,
@@ -77,6 +97,8 @@ class MagentoAdapter:
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=DEFAULT_STOCK_BATCH, stock_read_batch_size=READ_PAGE,
         conditional_stock_writes=False,
+        # Magento's REST API cancels whole orders only, and has no delivery events.
+        cancel_lines=False, delivery_events=False,
     )
 
     def __init__(self, http: MagentoHttp, settings: Mapping[str, Any]) -> None:
@@ -268,6 +290,48 @@ class MagentoAdapter:
         }
         self.http.request("POST", f"orders/{quote(order.order_id, safe='')}/comments",
                           json={"statusHistory": history})
+
+    # -- lifecycle writes (never a refund or a restock)
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        """`POST /V1/orders/{id}/cancel`, then a comment with the reason. Magento cancels
+        only an order that is not fully invoiced, held, under payment review, complete
+        or closed (an open authorization is voided, nothing captured is refunded); it
+        answers `false` otherwise, which is a NeedsAttentionError `cart_cannot_cancel`
+        naming why. Lines: Magento has no line cancel over REST, so False (the caller
+        names the lines in a note). An order already cancelled: False."""
+        if request.lines is not None:
+            return False
+        path = f"orders/{quote(order.order_id, safe='')}"
+        if is_cancelled(self._order(order.order_id)):
+            return False
+        if self.http.request("POST", f"{path}/cancel").json() is not True:
+            now = self._order(order.order_id)
+            if is_cancelled(now):
+                return False  # another writer got there first
+            raise NeedsAttentionError(
+                "cart_cannot_cancel",
+                f"Magento did not cancel order {order.number}: {cannot_cancel_because(now)}",
+            )
+        self.add_note(order, cancel_comment(request))
+        return True
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        """An order comment naming the package's carrier, tracking number and milestone,
+        once per (tracking number, milestone)."""
+        return self._event_comment(order, delivery_comment(update), delivery_key(update))
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        """An order comment with the authorization, lines, label URL and reason
+        (authorized) or the units back and their condition (received), once per
+        (authorization, stage)."""
+        return self._event_comment(order, return_comment(update), return_key(update))
+
+    def _event_comment(self, order: CartOrder, text: str, key: str) -> bool:
+        if has_event(self._order(order.order_id), key):
+            return False
+        self.add_note(order, with_key(text, key))
+        return True
 
     # -- stock
 

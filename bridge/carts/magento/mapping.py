@@ -13,6 +13,14 @@ Line decisions (see `Magento\\Sales\\Model\\Order\\ShipmentFactory`):
 - The quantity is what is left to ship: ordered − shipped − canceled − refunded; rows
   with nothing left are dropped, rows with a fractional remainder get quantity 0 so
   that mapping stops the order for a person instead of rounding.
+
+What rules read (see `payment_status` for the payment decision):
+- `total` is `grand_total` as a decimal string (two decimals when Magento sends a whole
+  or one-decimal number), `currency` is `order_currency_code`.
+- `customer_note` is the order's `customer_note` field (core Magento has no checkout
+  comment field of its own; extensions that add one usually fill this field).
+- Magento has no order tags and no fraud verdict of its own: `tags` and `risk` stay empty.
+- A line's title is its row's `name` (for a configurable pair, the parent's).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge.carts.timestamps import parse_utc
-from bridge.domain.model import Address, CartLine, CartOrder
+from bridge.domain.model import Address, CartLine, CartOrder, PaymentStatus
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
 _SUBTRACTED = ("qty_shipped", "qty_canceled", "qty_refunded")
@@ -121,7 +129,8 @@ def decode_page_token(token: str) -> tuple[str, int]:
 # --- quantities ----------------------------------------------------------------------
 
 
-def _number(value: Any) -> Decimal:
+def as_number(value: Any) -> Decimal:
+    """A Magento number (quantity or amount); 0 where there is none."""
     if value is None or isinstance(value, bool):
         return Decimal(0)
     try:
@@ -133,7 +142,7 @@ def _number(value: Any) -> Decimal:
 
 def remaining(item: Mapping[str, Any]) -> Decimal:
     """What is left to ship of one order row."""
-    left = _number(item.get("qty_ordered")) - sum(_number(item.get(k)) for k in _SUBTRACTED)
+    left = as_number(item.get("qty_ordered")) - sum(as_number(item.get(k)) for k in _SUBTRACTED)
     return max(left, Decimal(0))
 
 
@@ -201,6 +210,7 @@ class OrderItems:
             sku=sku.strip(),
             quantity=whole(left),
             requires_shipping=not virtual,
+            title=str(row.get("name") or "").strip(),
         )
 
 
@@ -243,18 +253,69 @@ def cart_order(
     state = str(order.get("state") or "").lower()
     updated_at = parse_utc(order.get("updated_at")) or fallback_time
     shipping = shipping_of(order)
+    payment = payment_status(order, ready_states)
     return CartOrder(
         order_id=str(order.get("entity_id")),
         number=str(order.get("increment_id") or order.get("entity_id")),
         created_at=parse_utc(order.get("created_at")) or updated_at,
         updated_at=updated_at,
-        paid=state in ready_states,
+        paid=state in ready_states and payment == PaymentStatus.PAID,
         cancelled=state in cancelled_states,
         lines=tuple(OrderItems(order.get("items") or []).lines()),
         address=address_of(shipping.get("address")),
         shipping_method=str(shipping.get("method") or ""),
         email=str(order.get("customer_email") or ""),
+        total=amount(order.get("grand_total")),
+        currency=str(order.get("order_currency_code") or "").strip().upper(),
+        customer_note=str(order.get("customer_note") or "").strip(),
+        payment_status=payment,
     )
+
+
+def amount(value: Any) -> str:
+    """A money field as a decimal string; "" when it holds no number."""
+    if value is None or isinstance(value, bool):
+        return ""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return ""
+    if not number.is_finite():
+        return ""
+    if number.as_tuple().exponent > -2:  # type: ignore[operator]
+        number = number.quantize(Decimal("0.01"))
+    return str(number)
+
+
+def payment_status(order: Mapping[str, Any], ready_states: frozenset[str] = frozenset()) -> str:
+    """Where the order's money stands, from its state and amounts:
+    - `canceled` → voided (an authorization is voided by the cancel, nothing captured);
+      `closed`, or everything paid refunded → refunded;
+    - money paid (`total_paid`, `payment.amount_paid`) or invoiced (`total_invoiced`) →
+      paid (a partial refund keeps it paid);
+    - nothing paid or invoiced but an amount authorized (`payment.amount_authorized`,
+      `base_amount_authorized`): authorized, to be captured by an invoice later (the
+      "Authorize Only" payment action puts such an order in `processing`);
+    - otherwise `processing`, `complete` or one of the merchant's `ready_states` → paid
+      (Magento's "invoiced"; payloads of offline methods carry no amounts), any other
+      state (`new`, `pending_payment`, `payment_review`, `holded`) → pending."""
+    state = str(order.get("state") or "").lower()
+    pay = order.get("payment") if isinstance(order.get("payment"), Mapping) else {}
+    assert isinstance(pay, Mapping)
+    paid = max(as_number(order.get("total_paid")), as_number(pay.get("amount_paid")))
+    refunded = max(as_number(order.get("total_refunded")), as_number(pay.get("amount_refunded")))
+    authorized = max(as_number(pay.get("amount_authorized")), as_number(pay.get("base_amount_authorized")))
+    if state == "canceled":
+        return PaymentStatus.VOIDED
+    if state == "closed" or (paid > 0 and refunded >= paid):
+        return PaymentStatus.REFUNDED
+    if paid > 0 or as_number(order.get("total_invoiced")) > 0:
+        return PaymentStatus.PAID
+    if authorized > 0:
+        return PaymentStatus.AUTHORIZED
+    if state in ("processing", "complete") or state in ready_states:
+        return PaymentStatus.PAID
+    return PaymentStatus.PENDING
 
 
 def ceil_div(numerator: Decimal, denominator: Decimal) -> Decimal:

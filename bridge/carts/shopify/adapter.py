@@ -4,7 +4,7 @@ Reads orders changed in a window (`orders` sorted by UPDATED_AT, Shopify's curso
 page tokens), fulfils FulfillmentOrders at the merchant's Amazon location with
 `fulfillmentCreate`, reads `available` quantities at that location by SKU and sets them
 with `inventorySetQuantities` (compare-and-swap on `changeFromQuantity`), and appends
-notes to the order's note."""
+notes to the order's note. Cancels, delivery events and returns are in `lifecycle`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts.contract import (
+    CancelRequest,
+    Capabilities,
+    DeliveryUpdate,
+    ReturnUpdate,
+    SecretResolver,
+)
+from bridge.carts.shopify import lifecycle, notes
 from bridge.carts.shopify import probe as shopify_probe
 from bridge.carts.shopify import queries as q
 from bridge.carts.shopify.client import ShopifyHttp, user_errors
@@ -27,14 +34,13 @@ from bridge.carts.shopify.mapping import (
 )
 from bridge.carts.shopify.settings import ShopifySettings, check_settings
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
-from bridge.errors import IndeterminateError, MalformedAnswer, NeedsAttentionError, TransientError
+from bridge.errors import NeedsAttentionError, TransientError
 from bridge.logging import get_logger
 
 log = get_logger(__name__)
 
 # Fulfillments Shopify no longer counts as shipped; their tracking may be written again.
 VOID_FULFILLMENT_STATUSES = frozenset({"CANCELLED", "ERROR", "FAILURE"})
-NOTE_SEPARATOR = "\n"
 # The userError code of a quantity whose changeFromQuantity no longer matches the shop.
 STALE_CODES = frozenset({"CHANGE_FROM_QUANTITY_STALE"})
 # Resends of one batch after stale entries were taken out of it.
@@ -56,7 +62,7 @@ class ShopifyAdapter:
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=q.QUANTITIES_PER_CALL, stock_read_batch_size=q.SKUS_PER_STOCK_READ,
-        conditional_stock_writes=True,
+        conditional_stock_writes=True, cancel_lines=True, delivery_events=True,
     )
 
     def __init__(self, settings: ShopifySettings, http: ShopifyHttp | None = None) -> None:
@@ -392,25 +398,18 @@ class ShopifyAdapter:
     def add_note(self, order: CartOrder, text: str) -> None:
         """Appended to the order's note (orderUpdate replaces the whole note), which the
         merchant sees on the order page. Unchanged when its last line is this text."""
-        data = self.http.graphql(q.ORDER_NOTE, {"id": order.order_id}, cost=q.ORDER_NOTE_COST)
-        found = data.get("order") if isinstance(data, dict) else None
-        current = found.get("note") if isinstance(found, dict) else None
-        if current is not None and not isinstance(current, str):
-            raise MalformedAnswer(f"Shopify answered the note of order {order.number} "
-                                  "with something other than text")
-        current = (current or "").rstrip()
-        if current.split(NOTE_SEPARATOR)[-1] == text:
-            return
-        note = f"{current}{NOTE_SEPARATOR}{text}" if current else text
-        data = self.http.graphql(q.ORDER_NOTE_UPDATE, {"input": {"id": order.order_id, "note": note}},
-                                 cost=q.MUTATION_COST, write=True)
-        # The write was sent: an answer without its payload leaves its outcome unknown.
-        payload = data.get("orderUpdate") if isinstance(data, dict) else None
-        errors = payload.get("userErrors") if isinstance(payload, dict) else None
-        if not isinstance(errors, list) or not all(isinstance(error, dict) for error in errors):
-            raise IndeterminateError(f"Shopify answered the note on order {order.number} "
-                                     "without a readable orderUpdate result")
-        user_errors(f"the note on order {order.number}", errors)
+        notes.append_line(self.http, order, text, lambda lines: bool(lines) and lines[-1] == text)
+
+    # -- lifecycle writes (bridge/carts/shopify/lifecycle.py) ---------------------------
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        return lifecycle.cancel(self.http, order, request)
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        return lifecycle.push_delivery(self.http, order, update)
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        return lifecycle.push_return(self.http, order, update)
 
     def close(self) -> None:
         self.http.close()

@@ -11,9 +11,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bridge.domain.model import Address, CartLine, CartOrder
+from bridge.domain.model import Address, CartLine, CartOrder, PaymentStatus, RiskLevel
 
 WORKABLE_STATUSES = frozenset({"OPEN", "IN_PROGRESS"})
+# Lines bridge appends to the order's note start so (bridge's notes all do): they are
+# not the customer's words, and must not make the order look edited once written.
+BRIDGE_NOTE_PREFIX = "bridge: "
+
+# Order.displayFinancialStatus → what bridge's rules read. PARTIALLY_REFUNDED was
+# captured in full first; PARTIALLY_PAID still has a balance to collect, so it counts as
+# pending; EXPIRED is an authorization that lapsed uncaptured, which holds no money, as
+# a voided one.
+PAYMENT_STATUSES = {
+    "PAID": PaymentStatus.PAID,
+    "PARTIALLY_REFUNDED": PaymentStatus.PAID,
+    "AUTHORIZED": PaymentStatus.AUTHORIZED,
+    "PARTIALLY_PAID": PaymentStatus.PENDING,
+    "PENDING": PaymentStatus.PENDING,
+    "REFUNDED": PaymentStatus.REFUNDED,
+    "VOIDED": PaymentStatus.VOIDED,
+    "EXPIRED": PaymentStatus.VOIDED,
+}
+
+# Order.risk: each assessment's riskLevel (Shopify's own and apps'), and Shopify's
+# recommendation; NONE and PENDING say nothing yet.
+_RISK_RANK = {RiskLevel.UNKNOWN: 0, RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3}
+_ASSESSMENT_LEVELS = {"LOW": RiskLevel.LOW, "MEDIUM": RiskLevel.MEDIUM, "HIGH": RiskLevel.HIGH}
+_RECOMMENDATION_LEVELS = {"ACCEPT": RiskLevel.LOW, "INVESTIGATE": RiskLevel.MEDIUM,
+                          "CANCEL": RiskLevel.HIGH}
 
 
 @dataclass(frozen=True)
@@ -25,6 +50,7 @@ class FulfillmentOrderLine:
     sku: str
     remaining: int
     requires_shipping: bool
+    title: str = ""
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -59,13 +85,49 @@ def workable_lines(fulfillment_orders: Iterable[dict], location_id: str) -> list
                 sku=(item.get("sku") or "").strip(),
                 remaining=int(item.get("remainingQuantity") or 0),
                 requires_shipping=bool(item.get("requiresShipping", True)),
+                title=line_title(item),
             ))
     return lines
+
+
+def line_title(item: dict) -> str:
+    """The item's name as Shopify shows it on the order (LineItem.name): the product's
+    title, then the variant's when it has one."""
+    product, variant = _text(item.get("productTitle")), _text(item.get("variantTitle"))
+    return f"{product} - {variant}" if product and variant else product or variant
+
+
+def payment_status(financial_status: str | None) -> str:
+    return PAYMENT_STATUSES.get(financial_status or "", PaymentStatus.UNKNOWN)
+
+
+def risk_level(risk: dict | None) -> str:
+    """The highest level of any assessment, raised to what Shopify's recommendation
+    implies (CANCEL is high, INVESTIGATE at least medium)."""
+    if not risk:
+        return RiskLevel.UNKNOWN
+    levels = [_ASSESSMENT_LEVELS.get(a.get("riskLevel") or "", RiskLevel.UNKNOWN)
+              for a in risk.get("assessments") or []]
+    levels.append(_RECOMMENDATION_LEVELS.get(risk.get("recommendation") or "", RiskLevel.UNKNOWN))
+    return max(levels, key=_RISK_RANK.__getitem__)
+
+
+def customer_note(note: str | None) -> str:
+    """The order's note without the lines bridge appended to it."""
+    lines = [line for line in (note or "").splitlines() if not line.startswith(BRIDGE_NOTE_PREFIX)]
+    return "\n".join(lines).strip()
+
+
+def money(price_set: dict | None) -> tuple[str, str]:
+    """(amount, currency) in the shop's currency, the amount as Shopify states it."""
+    shop = (price_set or {}).get("shopMoney") or {}
+    return _text(shop.get("amount")), _text(shop.get("currencyCode"))
 
 
 def cart_order(node: dict, lines: list[FulfillmentOrderLine], paid_statuses: frozenset[str]) -> CartOrder:
     updated_at = parse_time(node["updatedAt"])
     assert updated_at is not None  # Order.updatedAt is non-null in the schema
+    total, currency = money(node.get("totalPriceSet"))
     return CartOrder(
         order_id=node["id"],
         number=node.get("name") or node["id"],
@@ -74,13 +136,19 @@ def cart_order(node: dict, lines: list[FulfillmentOrderLine], paid_statuses: fro
         paid=(node.get("displayFinancialStatus") or "") in paid_statuses,
         cancelled=node.get("cancelledAt") is not None,
         lines=tuple(
-            CartLine(line.line_id, line.sku, line.remaining, line.requires_shipping)
+            CartLine(line.line_id, line.sku, line.remaining, line.requires_shipping, line.title)
             for line in lines
             if line.remaining > 0
         ),
         address=address(node.get("shippingAddress")),
         shipping_method=shipping_method(node.get("shippingLine")),
         email=node.get("email") or "",
+        total=total,
+        currency=currency,
+        tags=tuple(tag.strip() for tag in node.get("tags") or () if tag and tag.strip()),
+        customer_note=customer_note(node.get("note")),
+        risk=risk_level(node.get("risk")),
+        payment_status=payment_status(node.get("displayFinancialStatus")),
     )
 
 

@@ -12,7 +12,8 @@ from bridge.errors import FatalError
 # A write scope includes its read scope, so either is accepted for a read.
 REQUIRED_SCOPES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("read_orders", "write_orders"), "to read orders"),
-    (("write_orders",), "to append notes to orders"),
+    (("write_orders",), "to append notes to orders and cancel them"),
+    (("write_order_edits",), "to cancel the lines Amazon will not ship, by an order edit"),
     (("write_merchant_managed_fulfillment_orders", "write_assigned_fulfillment_orders"),
      "to read fulfillment orders and create fulfillments"),
     (("read_products", "write_products"), "to find the inventory items of SKUs"),

@@ -19,7 +19,8 @@ PAGE_FULFILLMENT_ORDERS = 3
 PAGE_FO_LINE_ITEMS = 15
 
 _FO_NODE_COST_PAGE = 1 + 1 + 1 + (2 + PAGE_FO_LINE_ITEMS)  # node, assignedLocation, location, lineItems
-ORDER_NODE_COST = 1 + 1 + 1 + (2 + PAGE_FULFILLMENT_ORDERS * _FO_NODE_COST_PAGE)  # node, address, shippingLine
+# node, address, shippingLine, totalPriceSet + shopMoney, risk + assessments, fulfillment orders
+ORDER_NODE_COST = 1 + 1 + 1 + 2 + 2 + (2 + PAGE_FULFILLMENT_ORDERS * _FO_NODE_COST_PAGE)
 
 
 def orders_page_cost(first: int) -> int:
@@ -30,7 +31,7 @@ MAX_ORDERS_PER_PAGE = (MAX_QUERY_COST - 2) // ORDER_NODE_COST
 
 _FO_LINE_FIELDS = """
           pageInfo { hasNextPage endCursor }
-          nodes { id sku remainingQuantity requiresShipping }"""
+          nodes { id sku remainingQuantity requiresShipping productTitle variantTitle }"""
 
 _FULFILLMENT_ORDER_FIELDS = """
         id
@@ -49,6 +50,10 @@ query BridgeOrdersUpdated($first: Int!, $after: String, $query: String!) {{
       updatedAt
       cancelledAt
       displayFinancialStatus
+      totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
+      tags
+      note
+      risk {{ recommendation assessments {{ riskLevel }} }}
       shippingAddress {{
         name firstName lastName company address1 address2 city provinceCode zip countryCodeV2 phone
       }}
@@ -145,6 +150,107 @@ mutation BridgeOrderNoteUpdate($input: OrderInput!) {
 }
 """
 
+# -- lifecycle writes: cancels, delivery events ------------------------------------------
+
+ORDER_CANCELLED_COST = 1
+ORDER_CANCELLED = """
+query BridgeOrderCancelled($id: ID!) {
+  order(id: $id) { id cancelledAt }
+}
+"""
+
+# Reason OTHER, no restock, no refund (refundMethod: original payment methods false; the
+# deprecated `refund` is left out). Shopify cancels in a job: `cancelledAt` shows it done.
+ORDER_CANCEL = """
+mutation BridgeOrderCancel($orderId: ID!, $notifyCustomer: Boolean, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: OTHER, restock: false,
+              refundMethod: {originalPaymentMethodsRefund: false},
+              notifyCustomer: $notifyCustomer, staffNote: $staffNote) {
+    job { id done }
+    orderCancelUserErrors { code field message }
+  }
+}
+"""
+
+# Each FulfillmentOrderLineItem's order line, with what was ordered, what is left after
+# edits and refunds, and what is still unfulfilled; and the order's lines by SKU for a
+# fulfillment order line that an earlier edit emptied.
+CANCEL_FOS = 5
+CANCEL_FO_LINES = 50
+CANCEL_ORDER_LINES = 50
+_LINE_ITEM_FIELDS = "id sku quantity currentQuantity unfulfilledQuantity"
+ORDER_LINES_FOR_CANCEL_COST = (1 + 2 + CANCEL_FOS * (1 + 2 + CANCEL_FO_LINES * (1 + 1))
+                               + 2 + CANCEL_ORDER_LINES)
+ORDER_LINES_FOR_CANCEL = f"""
+query BridgeOrderLinesForCancel($id: ID!) {{
+  order(id: $id) {{
+    id
+    cancelledAt
+    fulfillmentOrders(first: {CANCEL_FOS}) {{
+      nodes {{
+        id
+        lineItems(first: {CANCEL_FO_LINES}) {{ nodes {{ id lineItem {{ {_LINE_ITEM_FIELDS} }} }} }}
+      }}
+    }}
+    lineItems(first: {CANCEL_ORDER_LINES}) {{ nodes {{ {_LINE_ITEM_FIELDS} }} }}
+  }}
+}}
+"""
+
+EDIT_LINES = 250
+ORDER_EDIT_BEGIN = f"""
+mutation BridgeOrderEditBegin($id: ID!) {{
+  orderEditBegin(id: $id) {{
+    calculatedOrder {{
+      id
+      lineItems(first: {EDIT_LINES}) {{ nodes {{ id sku quantity editableQuantity }} }}
+    }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
+ORDER_EDIT_SET_QUANTITY = """
+mutation BridgeOrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: false) {
+    calculatedLineItem { id quantity }
+    userErrors { field message }
+  }
+}
+"""
+
+ORDER_EDIT_COMMIT = """
+mutation BridgeOrderEditCommit($id: ID!, $notifyCustomer: Boolean, $staffNote: String) {
+  orderEditCommit(id: $id, notifyCustomer: $notifyCustomer, staffNote: $staffNote) {
+    order { id }
+    userErrors { field message }
+  }
+}
+"""
+
+FULFILLMENT_EVENTS_PAGE = 250
+FULFILLMENT_EVENTS_COST = 1 + 2 + FULFILLMENT_EVENTS_PAGE
+FULFILLMENT_EVENTS = f"""
+query BridgeFulfillmentEvents($id: ID!, $after: String) {{
+  fulfillment(id: $id) {{
+    id
+    events(first: {FULFILLMENT_EVENTS_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ status message }}
+    }}
+  }}
+}}
+"""
+
+FULFILLMENT_EVENT_CREATE = """
+mutation BridgeFulfillmentEventCreate($event: FulfillmentEventInput!) {
+  fulfillmentEventCreate(fulfillmentEvent: $event) {
+    fulfillmentEvent { id status }
+    userErrors { field message }
+  }
+}
+"""
+
 # -- stock ------------------------------------------------------------------------------
 
 SKUS_PER_LOOKUP = 50
@@ -232,6 +338,14 @@ ALL = {
     "BridgeFulfillmentOrderLines": FULFILLMENT_ORDER_LINES,
     "BridgeOrderTracking": ORDER_TRACKING,
     "BridgeFulfillmentCreate": FULFILLMENT_CREATE,
+    "BridgeOrderCancelled": ORDER_CANCELLED,
+    "BridgeOrderCancel": ORDER_CANCEL,
+    "BridgeOrderLinesForCancel": ORDER_LINES_FOR_CANCEL,
+    "BridgeOrderEditBegin": ORDER_EDIT_BEGIN,
+    "BridgeOrderEditSetQuantity": ORDER_EDIT_SET_QUANTITY,
+    "BridgeOrderEditCommit": ORDER_EDIT_COMMIT,
+    "BridgeFulfillmentEvents": FULFILLMENT_EVENTS,
+    "BridgeFulfillmentEventCreate": FULFILLMENT_EVENT_CREATE,
     "BridgeOrderNote": ORDER_NOTE,
     "BridgeOrderNoteUpdate": ORDER_NOTE_UPDATE,
     "BridgeVariantsBySku": VARIANTS_BY_SKU,

@@ -5,7 +5,10 @@ settings (`settings`); the statements live in `client`, row conversion in `mappi
 Reads: the orders changed in a window, filtered and ordered on the mapped updated-at
 column, with their lines in one more statement per page.
 Writes: a shipments row per package (once per order and tracking number), an upsert per
-SKU in the stock table, a row in the notes table.
+SKU in the stock table, a row in the notes table. Lifecycle writes: a cancel sets the
+mapped cancelled column (lines: the lines table's cancelled-quantity column) with a note
+giving the reason, in one transaction; delivery milestones and returns are notes carrying
+an event key, written once per key. No write refunds money or restocks anything.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from bridge import secrets
-from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts import lifecycle_words as words
+from bridge.carts.contract import (
+    CancelRequest,
+    Capabilities,
+    DeliveryUpdate,
+    ReturnUpdate,
+    SecretResolver,
+)
 from bridge.carts.sql.client import SqlClient
 from bridge.carts.sql.mapping import (
     cart_line,
     cart_order,
     encode_page_token,
+    note_event_values,
     note_values,
     shipment_values,
     stock_levels,
@@ -30,6 +41,9 @@ from bridge.carts.sql.mapping import (
 from bridge.carts.sql.settings import SqlMapping, check_settings, check_url
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
 from bridge.errors import BridgeError, ConfigError, FatalError
+from bridge.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class SqlCartAdapter:
@@ -39,13 +53,20 @@ class SqlCartAdapter:
         # One bound parameter per SKU: 999 is SQLite's limit before 3.32, the lowest of
         # the databases bridge supports.
         stock_read_batch_size=999, conditional_stock_writes=False,
+        # Where the lines table has a cancelled-quantity column (the demo store's has);
+        # without one `cancel_order` with lines returns False and the caller writes a note.
+        cancel_lines=True, delivery_events=False,
     )
 
     def __init__(
         self, url: str, mapping: SqlMapping | None = None, connect_timeout: float = 10
     ) -> None:
-        self.mapping = mapping or SqlMapping.from_settings({})
-        self.sql = SqlClient(url, self.mapping, connect_timeout)
+        self.sql = SqlClient(url, mapping or SqlMapping.from_settings({}), connect_timeout)
+
+    @property
+    def mapping(self) -> SqlMapping:
+        """The mapping in use: soft-default columns the tables lack are dropped once read."""
+        return self.sql.mapping
 
     # -- construction
 
@@ -142,3 +163,39 @@ class SqlCartAdapter:
 
     def add_note(self, order: CartOrder, text: str) -> None:
         self.sql.insert_note(note_values(order, text))
+
+    # -- lifecycle writes (never a refund or a restock)
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        """Whole order: the cancelled column set as `cancelled_values` says, unless the
+        row already shows it cancelled. Lines: each line's cancelled quantity raised to
+        the one requested. Either way a note gives the reason, in the same transaction.
+        False when nothing was written, or the mapping has no column to write."""
+        note = note_values(order, words.cancel_sentence(request))
+        if request.lines is None:
+            written = self.sql.cancel_order_row(order.order_id, note)
+            target = "cart.orders.cancelled"
+        else:
+            quantities: dict[str, int] = {}
+            for line in request.lines:
+                quantities[line.line_id] = quantities.get(line.line_id, 0) + line.quantity
+            written = self.sql.cancel_line_rows(order.order_id, quantities, note)
+            target = "cart.lines.cancelled_quantity"
+        if written is None:
+            log.warning("cart_cancel_not_mapped", order_id=order.order_id, setting=target)
+            return False
+        return written
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        """A note naming the package's carrier, tracking number and milestone, once per
+        (tracking number, milestone)."""
+        return self._event_note(order, words.delivery_sentence(update), words.delivery_key(update))
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        """A note with the authorization, lines, label URL and reason (authorized) or the
+        units back and their condition (received), once per (authorization, stage)."""
+        return self._event_note(order, words.return_sentence(update), words.return_key(update))
+
+    def _event_note(self, order: CartOrder, text: str, key: str) -> bool:
+        return self.sql.insert_event_note(
+            note_event_values(order, text, key), words.with_key(text, key))

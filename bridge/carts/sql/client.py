@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -69,15 +69,43 @@ class SqlClient:
         self._stock = _table_clause(m.stock)
         self._notes = _table_clause(m.notes, {"created_at": time})
         self._stock_upsert: Callable | None = None
+        self._settled = not mapping.inferred
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- the schema
 
+    def settle(self, conn: sa.Connection) -> None:
+        """Once: drop the soft-default columns (settings.SOFT_DEFAULT_KEYS) the tables lack,
+        so that a table made before bridge read them keeps working."""
+        if self._settled:
+            return
+        inspector = sa.inspect(conn)
+        absent: set[tuple[str, str]] = set()
+        for section in {section for section, _ in self.mapping.inferred}:
+            table = self.mapping.section(section)["table"]
+            schema, _, name = table.rpartition(".")
+            try:
+                columns = inspector.get_columns(name, schema or None)
+            except sa.exc.NoSuchTableError:
+                continue  # the statement that needs the table names it
+            present = {column["name"].lower() for column in columns}
+            absent |= {(s, key) for s, key in self.mapping.inferred
+                       if s == section and self.mapping.section(s)[key].lower() not in present}
+        self.mapping = self.mapping.without(absent)
+        self._settled = True
+
+    def _settle_now(self, doing: str) -> None:
+        """`settle` before a statement is built from the mapping (once per client)."""
+        if not self._settled:
+            with self.edge(doing), self.engine.connect() as conn:
+                self.settle(conn)
+
     def schema_problems(self) -> list[tuple[str, str]]:
         """Every mapped table and column that the database lacks, as (key, what is wrong)."""
         with self.edge("checking the mapped tables"), self.engine.connect() as conn:
+            self.settle(conn)
             inspector = sa.inspect(conn)
             return [problem for section in DEFAULT_MAPPING
                     for problem in self._section_problems(inspector, section)]
@@ -102,6 +130,16 @@ class SqlClient:
         """Up to `limit` order rows changed in [since, until) after the page token, the line
         rows of each (by order id as text), and whether more rows follow. Columns are
         labelled `f_<mapping key>`."""
+        with self.edge("reading orders"), self.engine.connect() as conn:
+            self.settle(conn)
+            rows = conn.execute(self._orders_changed(since, until, page, limit)).mappings().all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            lines = self._lines_of([row["f_id"] for row in rows], conn)
+        # Every column is labelled, so the rows are keyed by text.
+        return cast(Rows, rows), lines, more
+
+    def _orders_changed(self, since: datetime, until: datetime, page: str | None, limit: int):
         m = self.mapping.orders
         o = self._orders
         updated, key = o.c[m["updated_at"]], o.c[m["id"]]
@@ -114,14 +152,7 @@ class SqlClient:
             last = sa.bindparam("last_updated", last_updated, type_=self._token_type(last_updated))
             after_last = sa.and_(updated == last, key > _untyped(last_key))
             stmt = stmt.where(sa.or_(updated > last, after_last))
-        stmt = stmt.order_by(updated, key).limit(limit + 1)
-        with self.edge("reading orders"), self.engine.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            lines = self._lines_of([row["f_id"] for row in rows], conn)
-        # Every column is labelled, so the rows are keyed by text.
-        return cast(Rows, rows), lines, more
+        return stmt.order_by(updated, key).limit(limit + 1)
 
     def _lines_of(self, order_keys: list, conn: sa.Connection) -> dict[str, Rows]:
         """All lines of a page's orders in one query."""
@@ -166,9 +197,91 @@ class SqlClient:
         return True
 
     def insert_note(self, values: Mapping[str, Any]) -> None:
-        row = self._row(self.mapping.notes, values)
         with self.edge("writing a note"), self.engine.begin() as conn:
-            conn.execute(sa.insert(self._notes).values(row))
+            self.settle(conn)
+            conn.execute(sa.insert(self._notes).values(self._row(self.mapping.notes, values)))
+
+    def insert_event_note(self, values: Mapping[str, Any], text_with_key: str) -> bool:
+        """Adds a lifecycle note unless the order already has one with its event key: in
+        the event-key column where the notes table has one, else at the end of the text
+        (`text_with_key`, written instead of the plain note)."""
+        self._settle_now("reading the notes table")
+        m = self.mapping.notes
+        t = self._notes
+        key = values["event_key"]
+        if m["event_key"]:
+            marked = t.c[m["event_key"]] == key
+            row = self._row(m, values)
+        else:
+            marked = t.c[m["note"]].contains(f"[{key}]", autoescape=True)
+            row = self._row(m, {**values, "note": text_with_key, "event_key": None})
+        same = sa.and_(t.c[m["order_id"]] == _untyped(values["order_id"]), marked)
+        exists = sa.select(sa.literal(1)).select_from(t).where(same).limit(1)
+        try:
+            with self.edge("writing a note"), self.engine.begin() as conn:
+                if conn.execute(exists).first():
+                    return False
+                conn.execute(sa.insert(t).values(row))
+        except NeedsAttentionError:
+            # A unique key on (order, event key) caught a concurrent writer: already there.
+            with self.edge("reading notes"), self.engine.connect() as conn:
+                if conn.execute(exists).first():
+                    return False
+            raise
+        return True
+
+    # -- cancellation
+
+    def cancel_order_row(self, order_id: str, note: Mapping[str, Any]) -> bool | None:
+        """Marks the order cancelled (the first cancelled value, or now when the column
+        is a timestamp) unless it already is, with `note` in the same transaction. None
+        when no cancelled column is mapped. The updated-at column is left alone: bridge's
+        own write is no change for its next poll to read."""
+        m = self.mapping.orders
+        if not m["cancelled"]:
+            return None
+        column = self._orders.c[m["cancelled"]]
+        values = self.mapping.cancelled_values
+        if values:
+            still_open = sa.or_(column.is_(None), sa.not_(_one_of(column, values)))
+            new_value: Any = _untyped(values[0])
+        else:
+            still_open = column.is_(None)
+            new_value = self._bind_time(datetime.now(UTC))
+        stmt = (sa.update(self._orders)
+                .where(self._orders.c[m["id"]] == _untyped(order_id), still_open)
+                .values({column: new_value}))
+        with self.edge("cancelling the order"), self.engine.begin() as conn:
+            self.settle(conn)
+            if conn.execute(stmt).rowcount == 0:
+                return False
+            conn.execute(sa.insert(self._notes).values(self._row(self.mapping.notes, note)))
+        return True
+
+    def cancel_line_rows(
+        self, order_id: str, quantities: Mapping[str, int], note: Mapping[str, Any]
+    ) -> bool | None:
+        """Raises each line's cancelled quantity to the one given (never lowers it), with
+        `note` in the same transaction when any line changed. None when the lines table
+        has no cancelled-quantity column."""
+        self._settle_now("reading the lines table")
+        m = self.mapping.lines
+        if not m["cancelled_quantity"]:
+            return None
+        t = self._lines
+        cancelled = t.c[m["cancelled_quantity"]]
+        changed = 0
+        with self.edge("cancelling lines"), self.engine.begin() as conn:
+            for line_id, quantity in quantities.items():
+                stmt = (sa.update(t)
+                        .where(t.c[m["id"]] == _untyped(line_id),
+                               t.c[m["order_id"]] == _untyped(order_id),
+                               sa.or_(cancelled.is_(None), cancelled < quantity))
+                        .values({cancelled: quantity}))
+                changed += conn.execute(stmt).rowcount
+            if changed:
+                conn.execute(sa.insert(self._notes).values(self._row(self.mapping.notes, note)))
+        return changed > 0
 
     def _row(self, section: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, Any]:
         """Values by mapping key as a row by column, keys the table lacks left out."""
@@ -317,6 +430,18 @@ def _unique_column_sets(inspector, table: str, schema: str | None) -> list[tuple
     sets += [u["column_names"] for u in inspector.get_unique_constraints(table, schema)]
     sets += [i["column_names"] for i in inspector.get_indexes(table, schema) if i["unique"]]
     return [tuple(columns) for columns in sets]
+
+
+def _one_of(column: sa.ColumnClause, values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """The column holds one of the values; text compared case-blind, as reads compare."""
+    texts = [value.strip().lower() for value in values if isinstance(value, str)]
+    others = [value for value in values if not isinstance(value, str)]
+    tests = []
+    if texts:
+        tests.append(sa.func.lower(sa.cast(column, sa.String)).in_(texts))
+    if others:
+        tests.append(column.in_(_untyped(others, expanding=True)))
+    return sa.or_(*tests)
 
 
 def _untyped(value: Any, expanding: bool = False) -> sa.BindParameter:

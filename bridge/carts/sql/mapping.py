@@ -3,6 +3,14 @@
 Decisions worth knowing:
 - Unpaid orders are returned with `paid=False`; the ingest service decides to ignore them.
 - Naive timestamps in the cart database are taken as UTC.
+- The payment state comes from the `paid` column's value, sorted by the settings' value
+  lists (paid, authorized, refunded, voided); any other value is pending. `paid` stays
+  True only for the paid values (money captured).
+- A total stored as a float or an integer (SQLite's NUMERIC) reads with two decimals;
+  one stored as DECIMAL or text reads as stored.
+- Lifecycle notes (delivery milestones, returns) carry a stable event key, in the notes
+  table's event-key column or, where the table has none, at the end of the note's text:
+  that key is how a retry finds the note already written.
 - The page token keeps the last row's raw stored (updated_at, id), so a page boundary is
   exact whatever the database's timestamp text looks like.
 """
@@ -17,7 +25,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge.carts.sql.settings import SqlMapping
-from bridge.domain.model import Address, CartLine, CartOrder, PackageShipment
+from bridge.domain.model import (
+    Address,
+    CartLine,
+    CartOrder,
+    PackageShipment,
+    PaymentStatus,
+)
 from bridge.errors import NeedsAttentionError
 from bridge.logging import get_logger
 
@@ -128,7 +142,42 @@ def cart_line(row: Mapping[str, Any]) -> CartLine:
         sku=as_text(row["f_sku"]),
         quantity=as_quantity(row["f_quantity"]),
         requires_shipping=as_flag(row.get("f_requires_shipping"), default=True),
+        title=as_text(row.get("f_title")),
     )
+
+
+def as_amount(value: Any) -> str:
+    """A money column as a decimal string; "" when it holds no number."""
+    if value is None or isinstance(value, bool):
+        return ""
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        return ""
+    if not number.is_finite():
+        return ""
+    if isinstance(value, (int, float)) and number.as_tuple().exponent > -2:  # type: ignore[operator]
+        number = number.quantize(Decimal("0.01"))
+    return str(number)
+
+
+def as_tags(value: Any) -> tuple[str, ...]:
+    """A comma-separated tags column, blanks and repeats dropped."""
+    return tuple(dict.fromkeys(tag.strip() for tag in as_text(value).split(",") if tag.strip()))
+
+
+def payment_status(value: Any, mapping: SqlMapping) -> str:
+    if not mapping.orders["paid"]:
+        return PaymentStatus.PAID  # no payment column: every order counts as paid
+    for values, status in (
+        (mapping.paid_values, PaymentStatus.PAID),
+        (mapping.authorized_values, PaymentStatus.AUTHORIZED),
+        (mapping.refunded_values, PaymentStatus.REFUNDED),
+        (mapping.voided_values, PaymentStatus.VOIDED),
+    ):
+        if matches_any(value, values):
+            return status
+    return PaymentStatus.PENDING
 
 
 def cart_order(
@@ -143,7 +192,8 @@ def cart_order(
         updated_at = since
     created_at = as_utc(row.get("f_created_at")) or updated_at
     m = mapping
-    paid = matches_any(row["f_paid"], m.paid_values) if m.orders["paid"] else True
+    payment = payment_status(row.get("f_paid"), m)
+    paid = payment == PaymentStatus.PAID
     if not m.orders["cancelled"]:
         cancelled = False
     elif m.cancelled_values:
@@ -162,6 +212,11 @@ def cart_order(
         address=address if any(vars(address).values()) else None,
         shipping_method=as_text(row.get("f_shipping_method")),
         email=as_text(row.get("f_email")),
+        total=as_amount(row.get("f_total")),
+        currency=as_text(row.get("f_currency")).upper(),
+        tags=as_tags(row.get("f_tags")),
+        customer_note=as_text(row.get("f_customer_note")),
+        payment_status=payment,
     )
 
 
@@ -215,3 +270,7 @@ def shipment_values(order: CartOrder, shipment: PackageShipment, notify: bool) -
 
 def note_values(order: CartOrder, text: str) -> dict[str, Any]:
     return {"order_id": order.order_id, "note": text, "created_at": datetime.now(UTC)}
+
+
+def note_event_values(order: CartOrder, text: str, key: str) -> dict[str, Any]:
+    return {**note_values(order, text), "event_key": key}

@@ -8,6 +8,7 @@
     table = "shop.orders"             # schema-qualified names are allowed for tables
     paid = "status"
     paid_values = ["paid", "partially_refunded"]
+    authorized_values = ["authorized"]  # approved, not captured: payment_status "authorized"
     cancelled = "status"
     cancelled_values = ["cancelled"]  # empty: cancelled when the column is not NULL
     phone = ""                        # "" marks an optional column the table does not have
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,10 @@ DEFAULT_MAPPING: dict[str, dict[str, str]] = {
         "postal_code": "ship_zip",
         "country_code": "ship_country",
         "phone": "ship_phone",
+        "total": "total",
+        "currency": "currency",
+        "tags": "tags",
+        "customer_note": "customer_note",
     },
     "lines": {
         "table": "order_lines",
@@ -56,6 +61,8 @@ DEFAULT_MAPPING: dict[str, dict[str, str]] = {
         "sku": "sku",
         "quantity": "quantity",
         "requires_shipping": "requires_shipping",
+        "title": "title",
+        "cancelled_quantity": "cancelled_quantity",
     },
     "shipments": {
         "table": "shipments",
@@ -74,7 +81,17 @@ DEFAULT_MAPPING: dict[str, dict[str, str]] = {
         "order_id": "order_id",
         "note": "note",
         "created_at": "created_at",
+        "event_key": "event_key",
     },
+}
+
+# Columns the default schema gained later. A table made before may lack them, so one of
+# these left at its default is used only where the table has it (settled on first use);
+# one the merchant names explicitly must exist.
+SOFT_DEFAULT_KEYS: dict[str, frozenset[str]] = {
+    "orders": frozenset({"total", "currency", "tags", "customer_note"}),
+    "lines": frozenset({"title", "cancelled_quantity"}),
+    "notes": frozenset({"event_key"}),
 }
 
 # Keys without which the adapter cannot work; all others may be set to "".
@@ -86,9 +103,18 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     "notes": frozenset({"table", "order_id", "note"}),
 }
 
-# Keys of [cart.orders] that hold values to compare with, not identifiers.
-# `cancelled_values` empty means "cancelled when the cancelled column is not NULL".
-DEFAULT_VALUE_LISTS: dict[str, list] = {"paid_values": ["paid"], "cancelled_values": []}
+# Keys of [cart.orders] that hold values to compare with, not identifiers. The payment
+# lists sort the `paid` column's values into payment states (any other value: pending).
+# `cancelled_values` empty means "cancelled when the cancelled column is not NULL"; bridge
+# cancels by writing the first value (or, when empty, the current time).
+DEFAULT_VALUE_LISTS: dict[str, list] = {
+    "paid_values": ["paid"],
+    "authorized_values": ["authorized"],
+    "refunded_values": ["refunded"],
+    "voided_values": ["voided"],
+    "cancelled_values": [],
+}
+_PAYMENT_LISTS = ("paid_values", "authorized_values", "refunded_values", "voided_values")
 
 TOP_LEVEL_KEYS = frozenset({"platform", "url", "connect_timeout_seconds", *DEFAULT_MAPPING})
 
@@ -106,22 +132,35 @@ class SqlMapping:
     stock: Mapping[str, str]
     notes: Mapping[str, str]
     paid_values: tuple = ("paid",)
+    authorized_values: tuple = ("authorized",)
+    refunded_values: tuple = ("refunded",)
+    voided_values: tuple = ("voided",)
     cancelled_values: tuple = ()
+    # (section, key) of soft-default columns not named in the settings: used only where
+    # the table has them (`without` drops the others once the schema was read).
+    inferred: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> SqlMapping:
-        sections = {}
+        sections: dict[str, Any] = {}
+        inferred = set()
         for section, defaults in DEFAULT_MAPPING.items():
             given = settings.get(section) or {}
             sections[section] = {key: given.get(key, default) for key, default in defaults.items()}
+            inferred |= {(section, key) for key in SOFT_DEFAULT_KEYS.get(section, ())
+                         if key not in given}
         orders = settings.get("orders") or {}
-        return cls(
-            **sections,
-            paid_values=tuple(orders.get("paid_values", DEFAULT_VALUE_LISTS["paid_values"])),
-            cancelled_values=tuple(
-                orders.get("cancelled_values", DEFAULT_VALUE_LISTS["cancelled_values"])
-            ),
-        )
+        lists: dict[str, Any] = {key: tuple(orders.get(key, default)) for key, default in DEFAULT_VALUE_LISTS.items()}
+        return cls(**sections, **lists, inferred=frozenset(inferred))
+
+    def without(self, absent: set[tuple[str, str]]) -> SqlMapping:
+        """This mapping with the given (section, key) columns unmapped."""
+        changed: dict[str, Any] = {
+            section: {key: ("" if (section, key) in absent else column)
+                      for key, column in self.section(section).items()}
+            for section in {section for section, _ in absent}
+        }
+        return replace(self, **changed, inferred=self.inferred - absent)
 
     def section(self, name: str) -> Mapping[str, str]:
         return getattr(self, name)
@@ -210,6 +249,23 @@ def _check_value_lists(orders: Mapping[str, Any]) -> list[tuple[str, str]]:
     paid_values = orders.get("paid_values", DEFAULT_VALUE_LISTS["paid_values"])
     if isinstance(paid_values, list) and not paid_values and orders.get("paid", "x"):
         problems.append(("orders.paid_values", "must not be empty when orders.paid is set"))
+    problems.extend(_check_payment_lists_apart(orders))
+    return problems
+
+
+def _check_payment_lists_apart(orders: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A value in two payment lists would be two payment states at once."""
+    problems = []
+    seen: dict[str, str] = {}
+    for key in _PAYMENT_LISTS:
+        values = orders.get(key, DEFAULT_VALUE_LISTS[key])
+        if not isinstance(values, list):
+            continue
+        for value in values:
+            text = str(value).strip().lower()
+            if text in seen:
+                problems.append((f"orders.{key}", f"{value!r} is also in orders.{seen[text]}"))
+            seen.setdefault(text, key)
     return problems
 
 

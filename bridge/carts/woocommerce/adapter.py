@@ -10,7 +10,11 @@
 Reads: orders changed in a window (by `date_modified_gmt`), the products and variations
 of their lines (to learn which need a parcel), existing trackings or notes.
 Writes: a tracking item (Shipment Tracking extension) or an order note per package,
-status `completed` once every shippable line has shipped, absolute stock per SKU, notes.
+status `completed` once every shippable line has shipped, absolute stock per SKU, notes;
+for the order's later life (see `lifecycle`): status `cancelled` with a note when Amazon
+will not ship it (whole orders only: a line cancel is a refund in WooCommerce), and
+private notes for delivery milestones and customer returns. bridge never refunds or
+restocks; WooCommerce itself puts a cancelled order's reduced stock back.
 Stock is read with the same SKU lookup that finds where it is written (`/products?sku=`,
 which answers with products and variations alike), up to 100 SKUs a request.
 
@@ -39,9 +43,15 @@ from typing import Any, ClassVar
 import requests
 
 from bridge.carts.batching import sku_chunks
-from bridge.carts.contract import Capabilities, SecretResolver
+from bridge.carts.contract import (
+    CancelRequest,
+    Capabilities,
+    DeliveryUpdate,
+    ReturnUpdate,
+    SecretResolver,
+)
 from bridge.carts.timestamps import parse_utc
-from bridge.carts.woocommerce import paging
+from bridge.carts.woocommerce import lifecycle, paging
 from bridge.carts.woocommerce.client import WooHttp, json_of
 from bridge.carts.woocommerce.mapping import (
     ProductFacts,
@@ -79,6 +89,8 @@ class WooCommerceAdapter:
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=BATCH_LIMIT, stock_read_batch_size=SKUS_PER_READ,
         conditional_stock_writes=False,
+        # A line can only leave a WooCommerce order through a refund, which is money.
+        cancel_lines=False, delivery_events=False,
     )
 
     def __init__(self, settings: WooSettings, consumer_key: str, consumer_secret: str,
@@ -361,6 +373,51 @@ class WooCommerceAdapter:
     def _post_note(self, order_id: int, text: str, customer_note: bool) -> None:
         self.http.request("POST", f"{API}/orders/{order_id}/notes",
                           json={"note": text, "customer_note": customer_note})
+
+    # -- the order's later life
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        """Whole orders only: `status: cancelled`, after a note with the reason (a
+        customer note, which WooCommerce e-mails, when `request.notify_customer`). Lines
+        are left alone (False): the caller names them in a note. No refund is issued;
+        WooCommerce itself puts back the stock it reduced for the order."""
+        if request.lines is not None:
+            return False
+        order_id = int(order.order_id)
+        if self._status(order_id) in self.settings.cancelled_statuses:
+            return False
+        # The note first: a retry after a lost status answer finds it and adds no second.
+        if not lifecycle.shows(self._notes(order_id), lifecycle.cancel_marker(order, request)):
+            self._post_note(order_id, lifecycle.cancel_note(order, request),
+                            customer_note=request.notify_customer)
+        self.http.request("PUT", f"{API}/orders/{order_id}", json={"status": "cancelled"})
+        return True
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        """A private order note naming the package's carrier, tracking number and what
+        happened; written once per (tracking number, milestone)."""
+        return self._note_once(int(order.order_id), lifecycle.delivery_key(update),
+                               lifecycle.delivery_note(update))
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        """A private order note per (authorization, stage): at AUTHORIZED the return's
+        id, lines, reason and label URL; at RECEIVED the units back and their condition.
+        No refund or restock is made."""
+        return self._note_once(int(order.order_id), lifecycle.return_key(update),
+                               lifecycle.return_note(order, update))
+
+    def _note_once(self, order_id: int, marker: str, text: str) -> bool:
+        if lifecycle.shows(self._notes(order_id), marker):
+            return False
+        self._post_note(order_id, text, customer_note=False)
+        return True
+
+    def _status(self, order_id: int) -> str:
+        response, data = self.http.get_json(f"{API}/orders/{order_id}",
+                                            {"_fields": "id,status"}, allow_404=True)
+        if response.status_code == 404 or not isinstance(data, dict):
+            raise self._not_found(response, order_id)
+        return str(data.get("status", "")).lower()
 
     # -- stock
 

@@ -2,17 +2,39 @@
 
 Only the `*_gmt` timestamps are read: the plain ones are in the store's own time zone.
 Line items carry no shipping flag, so the caller passes what it learnt about each
-product (`ProductFacts`)."""
+product (`ProductFacts`).
+
+Money: WooCommerce has no payment state of its own, only the order status and what the
+gateway left on the order. `processing`/`completed` mean captured, except cash on
+delivery (nobody has paid yet, and Amazon collects no cash). `on-hold` is either
+awaiting a payment (bank transfer, cheque: no transaction) or, with authorize-only card
+gateways, an authorization waiting for capture: those gateways put the charge id in
+`transaction_id` and mark the order `_<gateway>_charge_captured: no`."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bridge.carts.timestamps import parse_utc
-from bridge.domain.model import Address, CartLine, CartOrder
+from bridge.domain.model import Address, CartLine, CartOrder, PaymentStatus
+
+CASH_ON_DELIVERY = "cod"
+# Statuses WooCommerce core and its block checkout give an order, by what they say of money.
+_STATUS_PAYMENT = {
+    "pending": PaymentStatus.PENDING,          # awaiting payment
+    "checkout-draft": PaymentStatus.PENDING,   # block checkout, not placed yet
+    "refunded": PaymentStatus.REFUNDED,
+    "cancelled": PaymentStatus.VOIDED,
+    "failed": PaymentStatus.VOIDED,            # the payment was declined or abandoned
+}
+# Authorize-only gateways (Stripe, Braintree, Authorize.Net, Square, PayPal Pro…) mark an
+# order whose charge is not captured yet with `_<gateway>_charge_captured` = "no".
+_NOT_CAPTURED_META = re.compile(r"^_\w+_charge_captured$")
 
 
 @dataclass(frozen=True)
@@ -54,21 +76,50 @@ def to_cart_order(
             # A product deleted since the sale is unknown: treat it as physical so that a
             # person, not bridge, decides it needs no parcel.
             requires_shipping=known.requires_shipping if known else True,
+            # Names arrive HTML-escaped ("Ship Your Idea &ndash; Color: Black").
+            title=html.unescape(_text(item.get("name"))),
         ))
     shipping_lines = data.get("shipping_lines") or []
+    money = payment_status(data, ready_statuses)
     return CartOrder(
         order_id=str(data["id"]),
         number=_text(data.get("number")) or str(data["id"]),
         created_at=parse_utc(data.get("date_created_gmt")) or updated_at,
         updated_at=updated_at,
         # `processing` means paid and waiting to ship; stores may add their own statuses.
-        paid=status in ready_statuses,
+        # Captured money only: cash on delivery is not paid yet.
+        paid=status in ready_statuses and money == PaymentStatus.PAID,
         cancelled=status in cancelled_statuses,
         lines=tuple(lines),
         address=_address(data.get("shipping") or {}, data.get("billing") or {}),
         shipping_method=_text(shipping_lines[0].get("method_title")) if shipping_lines else "",
         email=_text((data.get("billing") or {}).get("email")),
+        total=_text(data.get("total")),
+        currency=_text(data.get("currency")).upper(),
+        customer_note=_text(data.get("customer_note")),
+        payment_status=money,
     )
+
+
+def payment_status(data: Mapping[str, Any], ready_statuses: tuple[str, ...]) -> str:
+    """What the order's status and gateway traces say about its money (`PaymentStatus`)."""
+    status = str(data.get("status") or "").lower()
+    if status in ("processing", "completed") or status in ready_statuses:
+        if status != "completed" and data.get("payment_method") == CASH_ON_DELIVERY:
+            return PaymentStatus.ON_DELIVERY
+        return PaymentStatus.PAID
+    if status == "on-hold":
+        return PaymentStatus.AUTHORIZED if _authorized(data) else PaymentStatus.PENDING
+    return _STATUS_PAYMENT.get(status, PaymentStatus.UNKNOWN)
+
+
+def _authorized(data: Mapping[str, Any]) -> bool:
+    """An on-hold order holding a card authorization, not awaiting a transfer."""
+    for meta in data.get("meta_data") or []:
+        if isinstance(meta, Mapping) and _NOT_CAPTURED_META.match(str(meta.get("key", ""))):
+            return str(meta.get("value", "")).lower() == "no"
+    # Bank transfers and cheques leave no transaction id; a gateway's charge does.
+    return bool(_text(data.get("transaction_id")))
 
 
 def _address(shipping: Mapping[str, Any], billing: Mapping[str, Any]) -> Address | None:

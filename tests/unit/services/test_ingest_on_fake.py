@@ -116,26 +116,31 @@ def test_an_edit_that_fixes_a_held_order_maps_it_again(store):
     assert store.state("#1009") == S.READY
 
 
-def test_an_edit_after_amazon_accepted_the_order_is_only_a_note(store):
+def test_an_edit_after_amazon_accepted_the_order_is_recorded_not_sent_by_the_poll(store):
     store.amazon.set_stock({"MUG": 5})
     order = store.place("#1010", {"MUG": 1})
     poll(store)
     assert submit_ready(store.ledger, store.amazon, store.cart, store.storefront, 10).accepted == 1
     request = store.amazon.fulfillment_order(store.sfo_id("#1010"))
 
-    moved = store.edit(order, address=ELSEWHERE)
+    store.edit(order, address=ELSEWHERE)
     result = poll(store)
-    assert result.changed == 1
-    assert store.state("#1010") == S.ACCEPTED
-    # bridge never edits a fulfillment order: the merchant is told, once.
+    assert result.changed == 1 and result.edits == 1
+    # The poll only records the edit; the update flow sends it (bridge.services.update).
+    assert store.state("#1010") == S.UPDATE_REQUESTED
     assert store.amazon.calls["create_fulfillment_order"] == 1
     assert store.amazon.fulfillment_order(store.sfo_id("#1010")) == request
-    [(order_id, note)] = store.cart.notes
-    assert order_id == "1010" and "the shipping address changed" in note
 
-    store.edit(moved, email="other@example.com")
+
+def test_an_email_change_after_acceptance_is_no_edit(store):
+    store.amazon.set_stock({"MUG": 5})
+    order = store.place("#1012", {"MUG": 1})
     poll(store)
-    assert len(store.cart.notes) == 1
+    submit_ready(store.ledger, store.amazon, store.cart, store.storefront, 10)
+    store.edit(order, email="other@example.com")
+    result = poll(store)
+    assert result.changed == 1 and result.edits == 0
+    assert store.state("#1012") == S.ACCEPTED
 
 
 def test_fewer_units_after_acceptance_is_fulfilment_not_an_edit(store):

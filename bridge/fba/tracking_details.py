@@ -1,0 +1,193 @@
+"""getPackageTrackingDetails, read strictly: the PackageTrackingDetails payload as a
+`PackageTracking`, and what each of the model's `CurrentStatus` values means for a
+package bridge follows to the door.
+
+Fields that decide something (packageNumber, currentStatus, the events' codes and dates,
+shipDate, estimatedArrivalDate) must have the model's type, or the answer is a
+MalformedAnswer; descriptive fields are checked for their type when present. A status
+or event code the model does not list is kept as it came: it is not final, and the
+delivery flow logs it once per package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bridge.errors import MalformedAnswer
+from bridge.fba.fields import parse_time
+
+OPERATION = "getPackageTrackingDetails"
+
+
+class Outcome(StrEnum):
+    """Where a package ended up (the values of the cart contract's `Milestone`)."""
+
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    RETURNED_TO_SENDER = "returned_to_sender"
+
+
+# Every CurrentStatus of the model, decided. Final ones end the following.
+FINAL_STATUSES: dict[str, Outcome] = {
+    "DELIVERED": Outcome.DELIVERED,
+    # "Undeliverable because package was lost or destroyed."
+    "UNDELIVERABLE": Outcome.DELIVERY_FAILED,
+    # "Returned to Amazon's fulfillment network."
+    "RETURNED": Outcome.RETURNED_TO_SENDER,
+    # The stages of a customer return (a pickup from the customer, the unit back, the
+    # refund): only a package that reached the customer gets there.
+    "PICKUP_SCHEDULED": Outcome.DELIVERED,
+    "PICKUP_ATTEMPTED": Outcome.DELIVERED,
+    "PICKUP_CANCELLED": Outcome.DELIVERED,
+    "PICKUP_SUCCESSFUL": Outcome.DELIVERED,
+    "RETURN_REQUEST_ACCEPTED": Outcome.DELIVERED,
+    "REFUND_ISSUED": Outcome.DELIVERED,
+    "RETURN_RECEIVED_IN_FC": Outcome.DELIVERED,
+}
+# Still on the way (or on the way back): followed on.
+OPEN_STATUSES = frozenset({
+    "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELAYED", "DELIVERY_ATTEMPTED",
+    "AVAILABLE_FOR_PICKUP", "CUSTOMER_ACTION",
+    "RETURNING",  # refused or unclaimed, on its way back: RETURNED ends it
+    "UNKNOWN",    # "Unknown Status Code was returned": nothing to conclude yet
+})
+KNOWN_STATUSES = frozenset(FINAL_STATUSES) | OPEN_STATUSES
+
+# The events that mark when a final outcome happened (its time is the milestone's).
+OUTCOME_EVENTS: dict[Outcome, frozenset[str]] = {
+    Outcome.DELIVERED: frozenset({"EVENT_301", "EVENT_801", "EVENT_804"}),
+    Outcome.DELIVERY_FAILED: frozenset({"EVENT_405", "EVENT_409", "EVENT_416"}),
+    Outcome.RETURNED_TO_SENDER: frozenset({"EVENT_309"}),
+}
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    code: str              # the model's EventCode (EVENT_101 …)
+    at: datetime
+    description: str
+    city: str = ""
+    state: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class PackageTracking:
+    package_number: int
+    status: str                 # the model's CurrentStatus, as Amazon sent it ("" if none)
+    status_description: str = ""
+    tracking_number: str = ""
+    carrier: str = ""
+    shipped_at: datetime | None = None
+    estimated_arrival: datetime | None = None
+    events: tuple[TrackingEvent, ...] = ()  # newest first
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The final outcome, or None while the package is on its way (or unknown)."""
+        return FINAL_STATUSES.get(self.status)
+
+    @property
+    def known_status(self) -> bool:
+        return self.status in KNOWN_STATUSES
+
+    def outcome_event(self) -> TrackingEvent | None:
+        """The newest event that marks the outcome (else the newest event at all)."""
+        outcome = self.outcome
+        codes = OUTCOME_EVENTS.get(outcome, frozenset()) if outcome else frozenset()
+        marking = [event for event in self.events if event.code in codes] or list(self.events)
+        return marking[0] if marking else None
+
+
+def parse_tracking_details(payload: dict[str, Any], package_number: int) -> PackageTracking:
+    """A PackageTrackingDetails payload of the package asked for, or MalformedAnswer."""
+    number = payload.get("packageNumber")
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise _malformed("packageNumber", "an integer", number)
+    if number != package_number:
+        raise MalformedAnswer(f"Amazon answered {OPERATION} for package {package_number} "
+                              f"with package {number}")
+    events = tuple(_event(raw, index) for index, raw in enumerate(_list(payload, "trackingEvents")))
+    for key in ("customerTrackingLink", "carrierPhoneNumber", "carrierURL", "signedForBy",
+                "additionalLocationInfo"):
+        _text(payload, key)
+    _optional_object(payload, "shipToAddress")
+    return PackageTracking(
+        package_number=number,
+        status=_text(payload, "currentStatus"),
+        status_description=_text(payload, "currentStatusDescription"),
+        tracking_number=_text(payload, "trackingNumber"),
+        carrier=_text(payload, "carrierCode"),
+        shipped_at=_time(payload, "shipDate"),
+        estimated_arrival=_time(payload, "estimatedArrivalDate"),
+        # Newest first, whatever order Amazon lists them in.
+        events=tuple(sorted(events, key=lambda event: event.at, reverse=True)),
+    )
+
+
+def _event(raw: Any, index: int) -> TrackingEvent:
+    where = f"trackingEvents[{index}]"
+    if not isinstance(raw, dict):
+        raise _malformed(where, "an object", raw)
+    code = raw.get("eventCode")
+    if not isinstance(code, str) or not code:
+        raise _malformed(f"{where}.eventCode", "a string", code)
+    at = _time(raw, "eventDate", where)
+    if at is None:
+        raise _malformed(f"{where}.eventDate", "a date-time string", None)
+    address = _optional_object(raw, "eventAddress", where)
+    return TrackingEvent(
+        code=code, at=at, description=_text(raw, "eventDescription", where),
+        city=_text(address, "city", where), state=_text(address, "state", where),
+        country=_text(address, "country", where),
+    )
+
+
+# -- field readers --------------------------------------------------------------------
+
+def _malformed(where: str, expected: str, value: object) -> MalformedAnswer:
+    return MalformedAnswer(
+        f"Amazon answered {OPERATION} with {where} as {type(value).__name__}, not {expected}")
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _malformed(key, "a list", value)
+    return value
+
+
+def _optional_object(data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _malformed(f"{where}.{key}" if where else key, "an object", value)
+    return value
+
+
+def _text(data: dict[str, Any], key: str, where: str = "") -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _malformed(f"{where}.{key}" if where else key, "a string", value)
+    return value
+
+
+def _time(data: dict[str, Any], key: str, where: str = "") -> datetime | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    name = f"{where}.{key}" if where else key
+    if not isinstance(value, str):
+        raise _malformed(name, "a date-time string", value)
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise MalformedAnswer(
+            f"Amazon answered {OPERATION} with {name} {value[:40]!r}, not a date-time") from None
