@@ -27,7 +27,7 @@ from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Base, Order
+from bridge.ledger.tables import Base, Event, Order
 from bridge.services.ingest import ingest_orders
 from bridge.services.submit import submit_ready
 from bridge.services.update import process_updates
@@ -87,7 +87,7 @@ class World:
 
 
 @contextmanager
-def make_world(tmp_path: Path, policy: str) -> Iterator[World]:
+def make_world(tmp_path: Path, policy: str, rules: str = "") -> Iterator[World]:
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     store_url = f"sqlite:///{tmp_path / 'store.db'}"
     with SimServer(SimConfig(clock_factor=0, rate_limits=False)) as sim:
@@ -95,7 +95,7 @@ def make_world(tmp_path: Path, policy: str) -> Iterator[World]:
         config_dir = write_config(tmp_path, sim.base_url, database_url=ledger_url,
                                   store_url=store_url)
         path = config_dir / "storefronts" / "demo.toml"
-        path.write_text(path.read_text().replace("[policy]\n", "[policy]\n" + policy, 1))
+        path.write_text(path.read_text().replace("[policy]\n", "[policy]\n" + policy, 1) + rules)
         demo_store.create_schema(store_url)
         engine = make_engine(ledger_url)
         Base.metadata.create_all(engine)
@@ -131,6 +131,32 @@ def test_a_storefront_option_reaches_the_simulator_with_the_order(blank_box):
         {"featureName": "BLANK_BOX", "featureFulfillmentPolicy": "Required"}]
     [stored] = blank_box.sim.admin.orders()
     assert stored["sellerFulfillmentOrderId"] == blank_box.row(order_id).seller_fulfillment_order_id
+
+
+GIFT_RULE = """
+[[rules]]
+name = "gifts"
+action = "override"
+tags = ["gift"]
+features = ["BLANK_BOX"]
+"""
+
+
+def test_a_rule_matched_order_reaches_the_simulator_with_blank_box(tmp_path):
+    with make_world(tmp_path, "", rules=GIFT_RULE) as world:
+        gift = demo_store.insert_order(world.store_url, "#G1", [DemoLine("MUG-BLUE", 1)],
+                                       tags=("gift",))
+        plain = demo_store.insert_order(world.store_url, "#G2", [DemoLine("MUG-BLUE", 1)])
+        assert world.poll().ready == 2
+        assert world.submit().accepted == 2
+
+        assert world.at_amazon(gift)["featureConstraints"] == [
+            {"featureName": "BLANK_BOX", "featureFulfillmentPolicy": "Required"}]
+        assert not world.at_amazon(plain).get("featureConstraints")
+        with world.ledger.transaction() as session:
+            applied = session.scalars(sa.select(Event.message).where(
+                Event.order_id == world.row(gift).id, Event.kind == "rules_applied")).all()
+        assert applied and "gifts" in applied[0]
 
 
 @pytest.mark.parametrize("setting", ["hold", "send_without"])
