@@ -206,6 +206,22 @@ def beat(ctx: click.Context) -> None:
     celery_main(["beat", *ctx.args])
 
 
+@main.command()
+@click.option("--host", help="Address to listen on (default: [serve] host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default: [serve] port, 8780).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve health, metrics, webhooks and the web console over HTTP."""
+    from bridge.web.server import serve as serve_http
+
+    runtime = _runtime(ctx)
+    try:
+        serve_http(runtime, host=host, port=port)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        sys.exit(2)
+
+
 # ---------------------------------------------------------------- status and orders
 
 @main.command()

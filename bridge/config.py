@@ -40,6 +40,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ServeSettings(_Strict):
+    """`bridge serve`: where it listens and, off loopback, the credentials it asks for."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8780, ge=1, le=65535)
+    # A bearer token, or a user and password for HTTP basic auth: secret references
+    # (env:NAME or file:PATH), resolved when the server starts.
+    token: str = ""
+    user: str = ""
+    password: str = ""
+
+    @field_validator("token", "password")
+    @classmethod
+    def _by_reference(cls, value: str) -> str:
+        if value and not secrets.is_reference(value):
+            raise ValueError("secrets must be given as env:NAME or file:PATH, not inline")
+        return value
+
+
 class BridgeSettings(_Strict):
     database_url: str = "sqlite:///var/bridge.db"
     broker_url: str = "sqla+sqlite:///var/broker.db"
@@ -61,6 +80,7 @@ class BridgeSettings(_Strict):
     stall_after_attempts: int = Field(default=20, ge=1)
     # The watchdog flags a shipped package whose tracking is not in the shop after this.
     tracking_overdue_minutes: int = Field(default=30, ge=1)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
 
 class FulfillmentAccount(_Strict):

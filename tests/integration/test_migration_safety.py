@@ -17,7 +17,7 @@ from bridge.cli import main
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 
-ALL_STEPS = 13  # migrations 0001 … 0013
+ALL_STEPS = 15  # migrations 0001 … 0015
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

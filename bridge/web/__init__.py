@@ -1,0 +1,1 @@
+"""`bridge serve`: the HTTP side of bridge (health, metrics, webhooks, the console)."""
