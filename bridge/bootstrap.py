@@ -13,6 +13,7 @@ from bridge.carts.registry import adapter_class
 from bridge.config import Config, StorefrontConfig, load_config
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter, limiter_for
+from bridge.ledger import call_stats
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
 
@@ -76,4 +77,7 @@ def build_runtime(config_dir=None, *, configure_logging: bool = True) -> Runtime
     if configure_logging:
         bridge_logging.configure(config.settings.log_format, config.settings.log_level)
     engine = make_engine(config.settings.database_url)
-    return Runtime(config=config, ledger=Ledger(engine))
+    ledger = Ledger(engine)
+    # What this process counts (SP-API calls, flow runs) reaches the ledger once a minute.
+    call_stats.flush_to(ledger)
+    return Runtime(config=config, ledger=ledger)

@@ -117,7 +117,7 @@ def plan() -> None:
 
 
 @plan.command("create")
-@click.option("--storefront", "-s", required=True)
+@click.option("--storefront", "-s", required=True, help="The storefront whose stock is sent.")
 @click.option("--items", "items_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CSV: sku, quantity[, prep_owner, label_owner, expiration, lot]")
 @click.option("--boxes", "boxes_file", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -151,7 +151,7 @@ def plan_create(ctx: click.Context, storefront: str, items_file: str, boxes_file
 
 @plan.command("resume")
 @click.argument("reference")
-@click.option("--interactive", is_flag=True)
+@click.option("--interactive", is_flag=True, help="Show the options and choose each one.")
 @click.pass_context
 def plan_resume(ctx: click.Context, reference: str, interactive: bool) -> None:
     """Continue a plan from where it stopped."""
@@ -160,10 +160,11 @@ def plan_resume(ctx: click.Context, reference: str, interactive: bool) -> None:
 
 
 @inbound.command("list")
-@click.option("--storefront", "-s")
+@click.option("--storefront", "-s", help="Only this storefront's plans.")
 @click.option("--all", "show_all", is_flag=True, help="Include complete and cancelled plans.")
 @click.pass_context
 def list_plans(ctx: click.Context, storefront: str | None, show_all: bool) -> None:
+    """Inbound plans, newest first, with their step and status."""
     runtime = _runtime(ctx)
     plans = inbound_service.list_plans(runtime.ledger, storefront, show_all)
     table = Table("id", "storefront", "name", "amazon plan", "step", "status", "problem")
@@ -177,6 +178,7 @@ def list_plans(ctx: click.Context, storefront: str | None, show_all: bool) -> No
 @click.argument("reference")
 @click.pass_context
 def show_plan(ctx: click.Context, reference: str) -> None:
+    """One plan: its shipments, statuses and units received."""
     runtime = _runtime(ctx)
     found = _find_plan(runtime, reference)
     console.print(f"[bold]plan {found.name}[/bold] (ledger id {found.id}, Amazon "
@@ -207,7 +209,7 @@ def cancel(ctx: click.Context, reference: str) -> None:
 
 
 @inbound.command("follow")
-@click.option("--storefront", "-s", required=True)
+@click.option("--storefront", "-s", required=True, help="The storefront to read.")
 @click.pass_context
 def follow(ctx: click.Context, storefront: str) -> None:
     """Read open shipments' status and received quantities once (the worker does this
@@ -218,7 +220,7 @@ def follow(ctx: click.Context, storefront: str) -> None:
 
 
 @inbound.command("suggest")
-@click.option("--storefront", "-s", required=True)
+@click.option("--storefront", "-s", required=True, help="The storefront to read.")
 @click.option("--days", default=30, show_default=True, help="Order history window.")
 @click.option("--target-days", default=60, show_default=True, help="Days of cover to aim for.")
 @click.pass_context

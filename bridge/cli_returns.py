@@ -31,13 +31,14 @@ def returns() -> None:
               help="What comes back: SKU=QTY[,SKU=QTY…], by cart SKU or line id.")
 @click.option("--reason", help="Amazon's return reason code; without it the codes are listed.")
 @click.option("--comment", default="", help="A comment for Amazon (at most 1000 characters).")
-@click.option("--storefront", "-s")
+@click.option("--storefront", "-s", help="Look only among this storefront's orders.")
 @click.pass_context
 def returns_create(ctx: click.Context, order: str, lines_text: str, reason: str | None,
                    comment: str, storefront: str | None) -> None:
-    """Ask Amazon to take back units of ORDER (ledger id, cart id, number or fulfillment
-    order id). Exit 0 when Amazon authorized the return (or its answer is still being
-    confirmed), 1 when it took no unit, 2 when nothing was sent."""
+    """Ask Amazon to take back units of ORDER (the ledger id as digits, '#number' for
+    the shop's number, or the fulfillment order id). Exit 0 when Amazon authorized the
+    return (or its answer is still being confirmed), 1 when it took no unit, 2 when
+    nothing was sent."""
     from bridge.services.returns import (
         ReasonRequired,
         ReturnProblem,
@@ -71,9 +72,10 @@ def returns_create(ctx: click.Context, order: str, lines_text: str, reason: str 
 
 
 @returns.command("list")
-@click.option("--storefront", "-s")
-@click.option("--state", type=click.Choice(["requested", "authorized", "refused", "received"]))
-@click.option("--limit", default=50, show_default=True)
+@click.option("--storefront", "-s", help="Only this storefront.")
+@click.option("--state", type=click.Choice(["requested", "authorized", "refused", "received"]),
+              help="Only returns in this state.")
+@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
 @click.pass_context
 def returns_list(ctx: click.Context, storefront: str | None, state: str | None,
                  limit: int) -> None:

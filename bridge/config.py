@@ -36,6 +36,14 @@ LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
+def plain_http_hosts() -> frozenset[str]:
+    """Hosts besides loopback that a deployment lets plain http reach, comma-separated in
+    BRIDGE_PLAIN_HTTP_HOSTS (docker-compose.yml names `sim`, the simulator on its
+    internal network)."""
+    names = os.environ.get("BRIDGE_PLAIN_HTTP_HOSTS", "").split(",")
+    return frozenset(name.strip().lower() for name in names if name.strip())
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,13 +51,16 @@ class _Strict(BaseModel):
 class ServeSettings(_Strict):
     """`bridge serve`: where it listens and, off loopback, the credentials it asks for."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8780, ge=1, le=65535)
-    # A bearer token, or a user and password for HTTP basic auth: secret references
-    # (env:NAME or file:PATH), resolved when the server starts.
-    token: str = ""
-    user: str = ""
-    password: str = ""
+    host: str = Field(default="127.0.0.1", description=(
+        "Address `bridge serve` listens on. Any address but loopback (127.0.0.1, ::1, "
+        "localhost) needs `token`, or `user` and `password`; 0.0.0.0 in a container."))
+    port: int = Field(default=8780, ge=1, le=65535, description="Port `bridge serve` listens on.")
+    token: str = Field(default="", description=(
+        "Bearer token an operator sends (`Authorization: Bearer …`), as a secret reference "
+        "(`env:NAME` or `file:PATH`), resolved when the server starts."))
+    user: str = Field(default="", description="User name for HTTP basic auth, with `password`.")
+    password: str = Field(default="", description=(
+        "Password for HTTP basic auth, as a secret reference (`env:NAME` or `file:PATH`)."))
 
     @field_validator("token", "password")
     @classmethod
@@ -60,39 +71,66 @@ class ServeSettings(_Strict):
 
 
 class BridgeSettings(_Strict):
-    database_url: str = "sqlite:///var/bridge.db"
-    broker_url: str = "sqla+sqlite:///var/broker.db"
-    # Where the shared rate-limit buckets live: a redis:// URL, or empty for in-process.
-    rate_limit_url: str = ""
-    log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    # Rows left in a working state longer than this are nudged again by the sweep.
-    stale_after_seconds: int = Field(default=300, ge=10)
-    sweep_seconds: int = Field(default=60, ge=5)
-    # Orders bridge submits per task run (amortises the broker hop and commits).
-    submit_batch: int = Field(default=25, ge=1, le=500)
-    # A batch of creates first polls the shop when the last order poll started longer ago
-    # than this, so an order cancelled there moments ago is not sent.
-    recheck_seconds: float = Field(default=15, ge=0)
-    # A submission that keeps failing for passing reasons (throttled, 5xx, no connection)
-    # for longer than this, or more often, is flagged stalled; retries go on.
-    stall_after_seconds: int = Field(default=3600, ge=60)
-    stall_after_attempts: int = Field(default=20, ge=1)
-    # The watchdog flags a shipped package whose tracking is not in the shop after this.
-    tracking_overdue_minutes: int = Field(default=30, ge=1)
-    serve: ServeSettings = Field(default_factory=ServeSettings)
+    database_url: str = Field(default="sqlite:///var/bridge.db", description=(
+        "The ledger's SQLAlchemy URL: SQLite for the embedded setup on one host, PostgreSQL "
+        "(`postgresql+psycopg://…`) when several processes or hosts share it. "
+        "Environment: `BRIDGE_DATABASE_URL`."))
+    broker_url: str = Field(default="sqla+sqlite:///var/broker.db", description=(
+        "Celery's broker: `sqla+sqlite:///…` (embedded, no server), `redis://…` or "
+        "`amqp://…` (RabbitMQ). Environment: `BRIDGE_BROKER_URL`."))
+    rate_limit_url: str = Field(default="", description=(
+        "Where the shared SP-API rate-limit buckets live: a `redis://` URL when several "
+        "workers run; empty keeps them in this process; `off` sends as fast as asked (only "
+        "against the simulator). Environment: `BRIDGE_RATE_LIMIT_URL`."))
+    log_format: Literal["auto", "json", "console"] = Field(default="auto", description=(
+        "`json` lines, readable `console` lines, or `auto`: console on a terminal, JSON "
+        "otherwise. Environment: `BRIDGE_LOG_FORMAT`."))
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description=(
+        "Lowest level logged. Celery's per-task received/succeeded lines reach a terminal "
+        "only at `debug`. Environment: `BRIDGE_LOG_LEVEL`."))
+    stale_after_seconds: int = Field(default=300, ge=10, description=(
+        "Rows left in a working state longer than this are nudged again by the sweep."))
+    sweep_seconds: int = Field(default=60, ge=5, description=(
+        "How often the sweep looks for stalled work."))
+    submit_batch: int = Field(default=25, ge=1, le=500, description=(
+        "Orders submitted per task run (amortises the broker hop and the commits)."))
+    recheck_seconds: float = Field(default=15, ge=0, description=(
+        "A batch of creates first polls the shop again when the last order poll started "
+        "longer ago than this, so an order cancelled there moments ago is not sent."))
+    stall_after_seconds: int = Field(default=3600, ge=60, description=(
+        "A submission that keeps failing for passing reasons (throttled, 5xx, no "
+        "connection) for longer than this is flagged stalled in `bridge status` and noted "
+        "in the shop; retries go on."))
+    stall_after_attempts: int = Field(default=20, ge=1, description=(
+        "… or after this many attempts."))
+    tracking_overdue_minutes: int = Field(default=30, ge=1, description=(
+        "A shipped package whose tracking is not in the shop after this long is flagged."))
+    serve: ServeSettings = Field(default_factory=ServeSettings, description=(
+        "`[serve]`: where `bridge serve` (health, metrics, webhooks, console) listens."))
 
 
 class FulfillmentAccount(_Strict):
-    region: Literal["NA", "EU", "FE"] = "NA"
-    marketplace_id: str = "ATVPDKIKX0DER"
-    endpoint: str = ""          # override, e.g. the simulator's URL
-    token_url: str = ""         # override of the LWA token endpoint
-    client_id: str
-    client_secret: str
-    refresh_token: str
-    timeout_seconds: float = Field(default=20.0, gt=0, le=120)
-    max_retries: int = Field(default=4, ge=0, le=10)
+    region: Literal["NA", "EU", "FE"] = Field(default="NA", description=(
+        "Amazon's SP-API region (North America, Europe, Far East): picks the endpoint."))
+    marketplace_id: str = Field(default="ATVPDKIKX0DER", description=(
+        "The marketplace whose fulfillment network ships the orders (ATVPDKIKX0DER: US)."))
+    endpoint: str = Field(default="", description=(
+        "Overrides the region's SP-API endpoint, e.g. the simulator's URL. https:// only; "
+        "http:// only to a simulator on this machine (127.0.0.1, ::1, localhost)."))
+    token_url: str = Field(default="", description=(
+        "Overrides the LWA token endpoint (default Amazon's; with `endpoint` set, "
+        "`<endpoint>/auth/o2/token`)."))
+    client_id: str = Field(description="The LWA client id of the SP-API application.")
+    client_secret: str = Field(description=(
+        "The LWA client secret, as a secret reference (`env:NAME` or `file:PATH`); inline "
+        "secrets are refused."))
+    refresh_token: str = Field(description=(
+        "The seller's LWA refresh token for the application, as a secret reference."))
+    timeout_seconds: float = Field(default=20.0, gt=0, le=120, description=(
+        "Timeout of each SP-API call."))
+    max_retries: int = Field(default=4, ge=0, le=10, description=(
+        "Retries of one SP-API call after a throttle (429), a 5xx or a lost connection, "
+        "with backoff, before the task leaves it for its next run."))
 
     @field_validator("client_secret", "refresh_token")
     @classmethod
@@ -110,7 +148,8 @@ class FulfillmentAccount(_Strict):
             raise ValueError(
                 f"{value!r} is not an https:// URL; Amazon's endpoints carry the LWA client "
                 "secret and refresh token, so use https:// (http:// only for a simulator on "
-                "this machine: 127.0.0.1, ::1 or localhost), or leave it empty for the region's"
+                "this machine: 127.0.0.1, ::1 or localhost, or a host named in "
+                "BRIDGE_PLAIN_HTTP_HOSTS), or leave it empty for the region's"
             )
         return value
 
@@ -119,7 +158,8 @@ class FulfillmentAccount(_Strict):
         parts = urlsplit(url.strip())
         if not parts.hostname:
             return False
-        return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
+        return parts.scheme == "https" or (parts.scheme == "http" and (
+            is_loopback_host(parts.hostname) or parts.hostname.lower() in plain_http_hosts()))
 
     @property
     def base_url(self) -> str:
@@ -135,29 +175,48 @@ class FulfillmentAccount(_Strict):
 
 
 class Policy(_Strict):
-    # Cart SKU → seller SKU, or → {seller SKU = units} for a kit (see bridge.domain.skus).
-    sku_map: dict[str, str | dict[str, int]] = Field(default_factory=dict)
+    sku_map: dict[str, str | dict[str, int]] = Field(default_factory=dict, description=(
+        "Cart SKU → seller SKU at Amazon, or → `{ seller SKU = units }` for a kit. SKUs not "
+        "listed are the same on both sides."))
     shipping_speeds: dict[str, Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"]] = (
-        Field(default_factory=dict)
+        Field(default_factory=dict, description=(
+            "The cart's shipping method → Amazon's speed category."))
     )
-    default_speed: Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"] = "Standard"
-    fulfillment_policy: Literal["FillOrKill", "FillAll", "FillAllAvailable"] = "FillOrKill"
-    comment_template: str = "Thank you for your order {number}."
-    stock_buffer: int = Field(default=0, ge=0)
-    notify_customer: bool = True
-    # Amazon's Address fields are Latin-1 in practice; other scripts go to needs_attention.
-    require_latin_address: bool = True
-    # When Amazon cancels an order by itself (when_amazon_cancels) or cannot fulfill any of
-    # it (when_unfulfillable): "hold" it for a person, or "cancel_in_shop" (no refund).
-    # See docs/amazon-outcomes.md.
-    when_amazon_cancels: Literal["hold", "cancel_in_shop"] = "hold"
-    when_unfulfillable: Literal["hold", "cancel_in_shop"] = "hold"
-    # Amazon's options asked for on every order (featureConstraints, each Required),
-    # checked with getFeatures/getFeatureSKU before submit; an option Amazon cannot give
-    # holds the order ("hold") or it is sent without it ("send_without", with a note).
-    # See docs/amazon-options-and-edits.md.
-    features: list[str] = Field(default_factory=list)
-    when_feature_unavailable: Literal["hold", "send_without"] = "hold"
+    default_speed: Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"] = Field(
+        default="Standard", description="Amazon's speed for a method not in `shipping_speeds`.")
+    fulfillment_policy: Literal["FillOrKill", "FillAll", "FillAllAvailable"] = Field(
+        default="FillOrKill", description=(
+            "Amazon's fulfillmentPolicy: FillOrKill ships nothing until every line can ship, "
+            "FillAll ships what it can and the rest later, FillAllAvailable ships what it can "
+            "and cancels the rest."))
+    comment_template: str = Field(default="Thank you for your order {number}.", description=(
+        "The packing slip's order comment; `{number}`, `{order_id}` and `{email}` are the "
+        "shop's. 1-750 characters once rendered."))
+    stock_buffer: int = Field(default=0, ge=0, description=(
+        "Units kept off each shop SKU: the shop shows FBA fulfillable − units of orders "
+        "Amazon does not hold yet − this, never below zero."))
+    notify_customer: bool = Field(default=True, description=(
+        "Whether the shop tells the customer about shipments and cancels bridge writes "
+        "(where the platform can)."))
+    require_latin_address: bool = Field(default=True, description=(
+        "Amazon's address fields take Latin-1 text in practice. When true, an order whose "
+        "address holds other scripts (Cyrillic, Greek, Chinese, Arabic, …) is not sent: it "
+        "goes to needs_attention (reason `non_latin_address`) with a note in the shop; "
+        "transliterate the address in the shop and `bridge orders retry` it. A shop selling "
+        "where such addresses are common may set false to send them as they are, at the "
+        "risk of Amazon refusing or misprinting them."))
+    when_amazon_cancels: Literal["hold", "cancel_in_shop"] = Field(default="hold", description=(
+        "When Amazon cancels an order by itself: `hold` it for a person, or "
+        "`cancel_in_shop` (nothing is refunded). See docs/amazon-outcomes.md."))
+    when_unfulfillable: Literal["hold", "cancel_in_shop"] = Field(default="hold", description=(
+        "When Amazon can fulfill none of an order: `hold` or `cancel_in_shop`."))
+    features: list[str] = Field(default_factory=list, description=(
+        "Amazon's options asked for on every order (featureConstraints, each Required), "
+        "checked with Amazon before submit: BLANK_BOX, BLOCK_AMZL. See "
+        "docs/amazon-options-and-edits.md."))
+    when_feature_unavailable: Literal["hold", "send_without"] = Field(default="hold", description=(
+        "An option Amazon cannot give holds the order (`hold`) or it is sent without it "
+        "(`send_without`, with a note)."))
 
     @field_validator("features")
     @classmethod
@@ -177,59 +236,88 @@ class Policy(_Strict):
 
 
 class PollIntervals(_Strict):
-    orders_seconds: float = Field(default=60, ge=1)
-    status_seconds: float = Field(default=120, ge=1)
-    stock_seconds: float = Field(default=300, ge=1)
-    # Delivery milestones (docs/delivery.md): how often the flow looks for packages due
-    # a look at Amazon; each package is read once its estimated arrival has passed, then
-    # every `delivery_recheck_hours` until a final state, for at most
-    # `delivery_give_up_days` after it shipped (0: milestones are not followed).
-    delivery_seconds: float = Field(default=1800, ge=1)
-    delivery_recheck_hours: float = Field(default=12, gt=0)
-    delivery_give_up_days: float = Field(default=30, ge=0)
-    # Customer returns (docs/returns.md): how often open returns are read back from
-    # Amazon until every unit is processed; storefronts without one make no call.
-    returns_seconds: float = Field(default=1800, ge=1)
-    # Besides the incremental reads, all of Amazon's inventory is read again this often,
-    # so a change the incremental window missed is repaired; storefronts are spread
-    # over the period so they do not all read at once.
-    full_inventory_hours: float = Field(default=24, gt=0, le=24 * 7)
-    # Each order poll re-reads this much before the cursor, so late-committed rows are seen.
-    overlap_seconds: float = Field(default=120, ge=0)
-    page_size: int = Field(default=100, ge=1, le=1000)
-    # How far back the very first order poll of a new storefront looks.
-    initial_lookback_hours: float = Field(default=24, ge=0)
+    orders_seconds: float = Field(default=60, ge=1, description=(
+        "How often the shop is polled for new and changed orders (webhooks, where set "
+        "up, nudge a poll at once; this stays the safety net)."))
+    status_seconds: float = Field(default=120, ge=1, description=(
+        "How often Amazon is asked for orders it changed (shipments, cancels)."))
+    stock_seconds: float = Field(default=300, ge=1, description=(
+        "How often the shop's stock is brought in line with FBA inventory."))
+    delivery_seconds: float = Field(default=1800, ge=1, description=(
+        "How often packages due a look at Amazon are read for delivery milestones "
+        "(docs/delivery.md)."))
+    delivery_recheck_hours: float = Field(default=12, gt=0, description=(
+        "A package is read once its estimated arrival has passed, then this often until "
+        "delivered, failed or returned to sender."))
+    delivery_give_up_days: float = Field(default=30, ge=0, description=(
+        "Packages are followed at most this long after they shipped (0: milestones are "
+        "not followed)."))
+    returns_seconds: float = Field(default=1800, ge=1, description=(
+        "How often open customer returns are read back from Amazon until every unit is "
+        "processed (docs/returns.md); a storefront without one makes no call."))
+    full_inventory_hours: float = Field(default=24, gt=0, le=24 * 7, description=(
+        "Besides the incremental reads, all of Amazon's inventory is read again this often, "
+        "so a change the incremental window missed is repaired; storefronts are spread over "
+        "the period."))
+    overlap_seconds: float = Field(default=120, ge=0, description=(
+        "Each order poll re-reads this much before its cursor, so rows the shop committed "
+        "late are still seen."))
+    page_size: int = Field(default=100, ge=1, le=1000, description=(
+        "Orders asked for per page of the shop's API."))
+    initial_lookback_hours: float = Field(default=24, ge=0, description=(
+        "How far back the very first order poll of a new storefront looks, before it has a "
+        "cursor: paid orders last changed earlier than this are never read, so a first run "
+        "sends only the last day's orders by default. Raise it before the first run to pick "
+        "up older unfulfilled orders (e.g. 168 for a week); 0 starts from now. Also where "
+        "the first read of Amazon's order changes starts."))
 
 
 class InboundSettings(_Strict):
     """Defaults for `bridge inbound`: where stock ships from and how options are chosen."""
 
-    # Amazon's AddressInput fields: name, companyName, addressLine1, addressLine2, city,
-    # stateOrProvinceCode, postalCode, countryCode, phoneNumber, email.
-    ship_from: dict[str, str] = Field(default_factory=dict)
-    labels_dir: str = "var/labels"
-    placement: Literal["cheapest", "first"] = "cheapest"
-    carrier: Literal["partnered", "own"] = "partnered"
-    # The shipment is ready for pickup this many days after the transport step.
-    ready_in_days: int = Field(default=1, ge=0, le=30)
-    follow_seconds: float = Field(default=900, ge=5)
+    ship_from: dict[str, str] = Field(default_factory=dict, description=(
+        "Where stock ships from, in Amazon's AddressInput fields: name, companyName, "
+        "addressLine1, addressLine2, city, stateOrProvinceCode, postalCode, countryCode, "
+        "phoneNumber, email."))
+    labels_dir: str = Field(default="var/labels", description=(
+        "Folder the box and item labels (PDF) are saved in."))
+    placement: Literal["cheapest", "first"] = Field(default="cheapest", description=(
+        "Which of Amazon's placement options to take: the cheapest, or the first offered."))
+    carrier: Literal["partnered", "own"] = Field(default="partnered", description=(
+        "Amazon's partnered carrier, or your own."))
+    ready_in_days: int = Field(default=1, ge=0, le=30, description=(
+        "The shipment is ready for pickup this many days after the transport step."))
+    follow_seconds: float = Field(default=900, ge=5, description=(
+        "How often open inbound shipments are read back until their units are received."))
 
 
 class RuleSettings(_Strict):
     """One `[[rules]]` table of a storefront file (see bridge.domain.rules)."""
 
-    name: str
-    action: str
-    total_over: Decimal | None = None
-    currency: str = ""
-    tags: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    skus: tuple[str, ...] = ()
-    customer_note: bool | None = None
-    risk_at_least: str = ""
-    fulfillment_policy: str = ""
-    shipping_speed: str = ""
-    features: tuple[str, ...] = ()
+    name: str = Field(description="Recorded on every order the rule decides (1-40 characters).")
+    action: str = Field(description=(
+        "`hold` (wait for `bridge orders approve`), `exclude` (never sent) or `override` "
+        "(sent with other options)."))
+    total_over: Decimal | None = Field(default=None, description=(
+        "Matches when the order's total is greater than this."))
+    currency: str = Field(default="", description=(
+        "With `total_over`: only totals in this ISO 4217 currency."))
+    tags: tuple[str, ...] = Field(default=(), description=(
+        "Matches when the order has one of these tags (any case)."))
+    countries: tuple[str, ...] = Field(default=(), description=(
+        "Matches when it ships to one of these ISO 3166-1 country codes."))
+    skus: tuple[str, ...] = Field(default=(), description=(
+        "Matches when one of its lines has one of these shop SKUs."))
+    customer_note: bool | None = Field(default=None, description=(
+        "Matches when the customer left a note (true) or none (false)."))
+    risk_at_least: str = Field(default="", description=(
+        "Matches when the platform's risk level is at least this: low, medium or high."))
+    fulfillment_policy: str = Field(default="", description=(
+        "`override`: Amazon's fulfillment policy for matching orders."))
+    shipping_speed: str = Field(default="", description=(
+        "`override`: Amazon's speed for matching orders."))
+    features: tuple[str, ...] = Field(default=(), description=(
+        "`override`: Amazon options added for matching orders (BLANK_BOX, BLOCK_AMZL)."))
 
     def rule(self) -> Rule:
         return Rule(
@@ -248,34 +336,46 @@ class RuleSettings(_Strict):
 class ApprovalSettings(_Strict):
     """`[approval]`: hold every order for a person, and which payment states ship."""
 
-    all_orders: bool = False
-    ship_payment: tuple[str, ...] = ("paid",)
+    all_orders: bool = Field(default=False, description=(
+        "Every order waits for `bridge orders approve`."))
+    ship_payment: tuple[str, ...] = Field(default=("paid",), description=(
+        "Payment states that ship: `paid` always; add `authorized` (manual capture) and/or "
+        "`on_delivery` (cash on delivery). Other orders are held visibly."))
 
 
 class CartConnection(BaseModel):
     """`platform` picks the adapter; every other key is the adapter's own settings."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    platform: str
+    platform: str = Field(description=(
+        "The cart adapter: shopify, woocommerce, bigcommerce, magento, sql, or one "
+        "registered in the `bridge.carts` entry point group. Every other key of `[cart]` is "
+        "the adapter's own (docs/adapters/)."))
 
     def settings(self) -> dict[str, Any]:
         return {k: v for k, v in (self.model_extra or {}).items()}
 
 
 class StorefrontConfig(_Strict):
-    name: str
-    enabled: bool = True
-    # Prefix of every sellerFulfillmentOrderId of this storefront: keeps two storefronts
-    # on one seller account apart. Defaults to the name.
-    order_id_prefix: str = ""
-    cart: CartConnection
-    fulfillment: FulfillmentAccount
-    policy: Policy = Field(default_factory=Policy)
-    poll: PollIntervals = Field(default_factory=PollIntervals)
-    inbound: InboundSettings = Field(default_factory=InboundSettings)
-    # Holds, exclusions and per-order overrides, in file order (docs/rules.md).
-    rules: tuple[RuleSettings, ...] = ()
-    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    name: str = Field(description=(
+        "The storefront's name (1-40 of a-z 0-9 _ -); defaults to the file's name."))
+    enabled: bool = Field(default=True, description="false: no flow runs for this storefront.")
+    order_id_prefix: str = Field(default="", description=(
+        "Prefix of every sellerFulfillmentOrderId of this storefront (1-12 of A-Z a-z 0-9 "
+        "_ -): keeps two storefronts on one seller account apart. Defaults to the name."))
+    cart: CartConnection = Field(description="`[cart]`: the shop and how to reach it.")
+    fulfillment: FulfillmentAccount = Field(description="`[fulfillment]`: the Amazon account.")
+    policy: Policy = Field(default_factory=Policy, description=(
+        "`[policy]`: how orders are mapped for Amazon and stock for the shop."))
+    poll: PollIntervals = Field(default_factory=PollIntervals, description=(
+        "`[poll]`: how often each flow runs."))
+    inbound: InboundSettings = Field(default_factory=InboundSettings, description=(
+        "`[inbound]`: defaults for `bridge inbound`."))
+    rules: tuple[RuleSettings, ...] = Field(default=(), description=(
+        "`[[rules]]`: holds, exclusions and per-order overrides, in file order "
+        "(docs/rules.md)."))
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings, description=(
+        "`[approval]`: hold every order, and which payment states ship."))
     source_file: str = ""
     config_dir: str = ""
 

@@ -3,12 +3,20 @@ production pieces one by one."""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, TextIO
+
 from kombu.connection import Connection
 
+from bridge import logging as bridge_logging
 from bridge.bootstrap import Runtime
+from bridge.invocation import bridge_command
 from bridge.ledger import migrate
 from bridge.ledger.db import is_sqlite
 from bridge.logging import get_logger
+
+if TYPE_CHECKING:
+    from bridge.live_view import RunView
 
 log = get_logger("bridge.daemon")
 
@@ -41,7 +49,7 @@ def ensure_ledger(runtime: Runtime) -> None:
     current, head = migrate.current_revision(url), migrate.head_revision(url)
     if current != head:
         raise SystemExit(f"the ledger is at {current}, the newest migration is {head}: "
-                         "run `bridge db upgrade`")
+                         f"run `{bridge_command()} db upgrade`")
 
 
 def lane_arguments(lane: str | None, args: list[str]) -> list[str]:
@@ -61,7 +69,24 @@ def celery_main(argv: list[str]) -> None:
     app.start(argv=argv)
 
 
-def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
+def terminal_view(runtime: Runtime, stream: TextIO) -> RunView | None:
+    """On a terminal, the live view takes it and the log lines go to a file (said on
+    the view); elsewhere (a pipe, a service manager, a container) nothing changes."""
+    from bridge import live_view
+    from bridge.ledger.tables import utcnow
+
+    if not live_view.wanted(stream):
+        return None
+    settings = runtime.config.settings
+    log_file = live_view.LOG_FILE.resolve()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    bridge_logging.log_to(log_file.open("a", buffering=1, encoding="utf-8"))
+    bridge_logging.configure(settings.log_format, settings.log_level)
+    return live_view.RunView(runtime.ledger, list(runtime.storefronts), str(log_file),
+                             clock=utcnow)
+
+
+def run_embedded(runtime: Runtime, concurrency: int = 4, stream: TextIO | None = None) -> None:
     """Worker threads and the scheduler in this one process. The scheduler runs as a
     thread, not Celery's forked `--beat` child: a forked child inherits the parent's
     SQLite broker connection, which the SQLAlchemy transport cannot share. The worker
@@ -75,6 +100,7 @@ def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
     from bridge.worker.app import QUEUES, app
     from bridge.worker.runtime import SUBMIT_SHARE, EmbeddedPool, pool_size
 
+    view = terminal_view(runtime, sys.stdout if stream is None else stream)
     ensure_ledger(runtime)
     prepare_broker(runtime.config.settings.broker_url)
     threads, EmbeddedPool.share = pool_size(concurrency, len(runtime.storefronts))
@@ -83,13 +109,19 @@ def run_embedded(runtime: Runtime, concurrency: int = 4) -> None:
              storefront_share=EmbeddedPool.share, submit_share=SUBMIT_SHARE)
     scheduler = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
     scheduler.start()
+    if view is not None:
+        view.start()
     try:
         celery_main([
+            # Celery's banner would land in the middle of the view.
+            *(["--quiet"] if view is not None else []),
             "worker", "--concurrency", str(threads),
             "--queues", ",".join(QUEUES), "--loglevel", "INFO", "--without-gossip",
             "--without-mingle", "--without-heartbeat",
         ])
     finally:
+        if view is not None:
+            view.stop()
         scheduler.stop()
         release_held_leases()
 

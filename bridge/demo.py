@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from bridge import demo_store
 from bridge.domain.states import OrderState as S
+from bridge.invocation import bridge_command
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order, Package, ShopStock
@@ -209,14 +210,15 @@ def run_demo(workdir: Path, *, order_count: int = 20, timeout: float = 300,
             if ledger_engine is not None:
                 ledger_engine.dispose()
     elapsed = time.monotonic() - started
+    bridge = f"{bridge_command()} -c {config_dir}"
     if ok:
         console.print(
             f"[green]done[/green] in {elapsed:.1f}s: {progress.complete} orders fulfilled, "
             f"{progress.packages} packages, {progress.tracking_in_cart} tracking numbers in the "
             f"store, stock of {progress.skus_synced} SKUs synced. "
-            f"Try: bridge -c {config_dir} status"
+            f"Try: `{bridge} status` and `{bridge} orders show 1`", soft_wrap=True
         )
     else:
         console.print(f"[red]demo did not finish in {timeout:.0f}s[/red]; "
-                      f"see {workdir / 'bridge.log'} and `bridge -c {config_dir} status`")
+                      f"see {workdir / 'bridge.log'} and `{bridge} status`", soft_wrap=True)
     return ok

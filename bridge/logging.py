@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 from contextlib import contextmanager
+from typing import TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -17,6 +18,8 @@ from bridge import secrets
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):(?P<pw>[^@/\s]+)@")
 _SECRET_KEYS = re.compile(r"(secret|token|password|authorization)", re.IGNORECASE)
 REDACTED = "***"
+# Where Celery logs each task it receives and each task that succeeds.
+PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 
 
 def redact_text(text: str) -> str:
@@ -46,9 +49,21 @@ def redact_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict
     return {key: _redact_value(key, value) for key, value in event_dict.items()}
 
 
+# Set by `log_to`: where every later `configure` in this process writes by default.
+_default_stream: TextIO | None = None
+
+
+def log_to(stream: TextIO) -> None:
+    """Send this process's log lines to `stream` from now on, whoever configures logging
+    later (a worker builds its runtime, and configures logging, at its first task):
+    `bridge run`'s live view has the terminal and its lines go to a file."""
+    global _default_stream
+    _default_stream = stream
+
+
 def configure(fmt: str = "auto", level: str = "info", stream=None) -> None:
     """Set up structlog and route the standard library (Celery, SQLAlchemy) through it."""
-    stream = stream or sys.stderr
+    stream = stream or _default_stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer = (
         structlog.processors.JSONRenderer()
@@ -89,6 +104,11 @@ def configure(fmt: str = "auto", level: str = "info", stream=None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("celery").setLevel(logging.INFO if level in ("debug", "info") else logging.WARNING)
+    # Celery's "Task received" and "succeeded" lines come several times a second: on a
+    # terminal they drown bridge's own lines, so there they show only at level debug.
+    quiet = stream.isatty() and level != "debug"
+    for name in PER_TASK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def get_logger(name: str | None = None):

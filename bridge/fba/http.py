@@ -51,6 +51,7 @@ from bridge.fba.errors import NotFound
 from bridge.fba.operations import Operation
 from bridge.fba.priority import TOP, current_priority
 from bridge.fba.ratelimit import RateLimiter
+from bridge.ledger import call_stats
 from bridge.net import nothing_sent
 
 log = structlog.get_logger(__name__)
@@ -203,6 +204,8 @@ class SpApiHttp:
             raise
         except TransientError as exc:
             raise _Retry(exc) from None
+        started = self._clock()
+        status: int | None = None
         try:
             response = net.send(
                 self._session,
@@ -214,6 +217,7 @@ class SpApiHttp:
                 json=body,
                 headers={**self._headers, "x-amz-access-token": token},
             )
+            status = response.status_code
         except DeadlineExceeded as exc:
             raise _unsure(op, exc, retry=True) from None
         except AnswerTooLarge as exc:
@@ -221,6 +225,9 @@ class SpApiHttp:
             raise _unsure(op, exc, retry=False) from None
         except requests.RequestException as exc:
             raise self._transport_failure(op, url, exc) from None
+        finally:
+            # Counted in memory, flushed to the ledger once a minute (for /metrics).
+            call_stats.count_spapi_call(op.name, status, self._clock() - started)
         return self._classify(op, response)
 
     def _transport_failure(self, op: Operation, url: str, exc: requests.RequestException) -> Exception:

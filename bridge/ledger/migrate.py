@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Constraint, Index, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
+from bridge.invocation import bridge_command
 from bridge.ledger.db import make_engine, normalise_url
 from bridge.ledger.tables import metadata
 
@@ -123,9 +124,9 @@ def _acquire(connection: Connection, key: int, wait_seconds: float) -> None:
             raise
         connection.rollback()
         raise MigrationLockTimeout(
-            f"another `bridge db upgrade` has held the ledger's migration lock for over "
+            f"another `{bridge_command()} db upgrade` has held the ledger's migration lock for over "
             f"{wait_seconds:g} s (see pg_locks, advisory key {key}); let it finish, "
-            f"or stop it, then run `bridge db upgrade` again") from None
+            f"or stop it, then run `{bridge_command()} db upgrade` again") from None
 
 
 def _session_settings(connection: Connection) -> tuple[str, str]:
@@ -190,14 +191,14 @@ def check(url: str) -> CheckReport:
     report = CheckReport(current_revision(url), head_revision(url))
     if report.current != report.head:
         report.problems.append(f"ledger at revision {report.current}, newest is {report.head}")
-        report.advice = "run `bridge db upgrade`"
+        report.advice = f"run `{bridge_command()} db upgrade`"
         return report  # an old ledger differs from the models by design
     report.problems = [describe(diff) for diff in _flatten(differences(url))]
     if report.problems:
         report.advice = (
             "the database is not what the migrations make: undo any change made to it by "
             "hand (or restore it from a backup); if the models changed, add a migration "
-            "for the change and run `bridge db upgrade`")
+            f"for the change and run `{bridge_command()} db upgrade`")
     return report
 
 

@@ -529,3 +529,47 @@ class ArchivedOrder(Base):
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     record: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class CallStat(Base):
+    """Calls per minute, summed over every process that made them: SP-API requests by
+    operation (`kind` "spapi"), and flow runs by flow ("flow"). Each process counts in
+    memory and adds its counts here at most once a minute; rows older than the
+    retention (bridge.ledger.call_stats) are deleted by the same flush."""
+
+    __tablename__ = "call_stats"
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Of the calls: answered 429 (SP-API only), and failed otherwise (for flows, failed runs).
+    throttled: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    errors: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Time spent in the calls, summed (the type comes from the annotation: DOUBLE).
+    seconds: Mapped[float] = mapped_column(default=0.0, nullable=False)
+
+
+class CallTotal(Base):
+    """The same counts since the ledger began, never pruned: what /metrics serves as
+    Prometheus counters (a counter must not drop when old minutes are deleted)."""
+
+    __tablename__ = "call_totals"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    throttled: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    seconds: Mapped[float] = mapped_column(default=0.0, nullable=False)
+
+
+class WebhookDelivery(Base):
+    """A platform's webhook delivery already acted on, by the platform's delivery id, so
+    a retried or replayed delivery nudges nothing twice. Pruned after a day: platforms
+    retry for hours, a replay older than the prune window is refused as stale first."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_received", "received_at"),)
+    storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -49,10 +49,11 @@ class Selection:
     storefront: str | None = None
     rule: str | None = None      # held orders one of whose pending holds is this reason
     all_held: bool = False
+    reason: str | None = None    # held orders whose hold reason (`bridge status`) is this
 
     @property
     def by_filter(self) -> bool:
-        return self.all_held or self.rule is not None
+        return self.all_held or self.rule is not None or self.reason is not None
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ def decide(ledger: Ledger, storefronts: dict[str, StorefrontConfig], action: str
     """Apply `action` to every selected order, each in its own transaction, then tell
     each shop. Orders that cannot take the decision are reported, the rest go on."""
     if not selection.references and not selection.by_filter:
-        raise NothingSelected("name orders, or select held ones with --rule or --all-held")
+        raise NothingSelected("name orders, or select held ones with --reason, --rule or --all-held")
     if selection.by_filter and action == HOLD:
-        raise NothingSelected("hold names its orders; --rule and --all-held select held ones")
+        raise NothingSelected("hold names its orders; --reason, --rule and --all-held select "
+                              "held ones")
     by = by.strip() or "someone"
     notes = _Notes()
     outcomes = [_decide_one(ledger, storefronts, action, target, selection.storefront, by, notes)
@@ -104,7 +106,8 @@ def _targets(ledger: Ledger, storefronts: dict[str, StorefrontConfig],
     if not selection.by_filter:
         return list(selection.references)
     with ledger.transaction() as session:
-        held = order_rows.held_orders(session, selection.storefront)
+        held = [row for row in order_rows.held_orders(session, selection.storefront)
+                if selection.reason is None or row.attention_reason == selection.reason]
         if selection.rule is None:
             return [row.id for row in held]
         return [row.id for row in held if row.storefront in storefronts and selection.rule in

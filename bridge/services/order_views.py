@@ -3,11 +3,15 @@ copied out of the ledger inside its transaction, so nothing printed is a live ro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from bridge.ledger.tables import ArchivedOrder, Event, Order, Package
+
+if TYPE_CHECKING:
+    from bridge.services.orders import StorefrontStatus
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,24 @@ class OrderSummary:
     def of(cls, row: Order) -> OrderSummary:
         return cls(row.id, row.storefront, row.number, row.state, row.amazon_status,
                    row.seller_fulfillment_order_id, row.attention_reason)
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    """Enough of an order to tell it from another one a reference also matches."""
+
+    id: int
+    storefront: str
+    number: str
+    cart_order_id: str
+
+    @classmethod
+    def of(cls, row: Order) -> OrderRef:
+        return cls(row.id, row.storefront, row.number, row.cart_order_id)
+
+    def describe(self) -> str:
+        return (f"ledger id {self.id} ({self.storefront}, order {self.number}, "
+                f"shop id {self.cart_order_id})")
 
 
 @dataclass(frozen=True)
@@ -112,6 +134,8 @@ class OrderDetail:
 # The status lists stay mappings (callers read them by key), typed per kind.
 
 class AttentionItem(TypedDict):
+    """An order waiting for a person: needs attention, or on hold (reason: the hold's)."""
+
     id: int
     number: str
     reason: str
@@ -144,3 +168,48 @@ class InboundArrival(NamedTuple):
     status: str
     expected: int
     received: int
+
+
+# `bridge status --json`: one document, its keys fixed (docs/cli.md lists them); times are
+# ISO 8601 in UTC, absent ones null.
+
+def status_document(reports: Sequence[StorefrontStatus]) -> dict[str, Any]:
+    return {"storefronts": [_storefront_document(report) for report in reports]}
+
+
+def _storefront_document(report: StorefrontStatus) -> dict[str, Any]:
+    return {
+        "name": report.name,
+        "paused": report.paused,
+        "open_orders": dict(sorted(report.counts.items())),
+        "needs_attention": {
+            "total": sum(report.attention_reasons.values()),
+            "by_reason": dict(sorted(report.attention_reasons.items())),
+            "oldest": [_waiting(item) for item in report.oldest_attention],
+        },
+        "on_hold": {
+            "total": sum(report.holds.values()),
+            "by_reason": dict(sorted(report.holds.items())),
+            "oldest": [_waiting(item) for item in report.oldest_held],
+        },
+        "last_order_poll": _iso(report.last_order_poll),
+        "lag_seconds": report.lag_seconds,
+        "tracking_to_write": report.unpushed_packages,
+        "stock": {"last_synced": _iso(report.stock_checked_at), "drifted_skus": report.drifted_skus},
+        "open_returns": report.open_returns,
+        "deliveries_given_up": report.deliveries_given_up,
+        "degraded": [{"flow": flow.flow, "failures": flow.failures, "since": _iso(flow.since),
+                      "error": flow.error} for flow in report.degraded],
+        "stalled": [{**item, "failing_since": _iso(item["failing_since"]), "since": _iso(item["since"])}
+                    for item in report.stalled],
+        "watchdog": [{**flag, "since": _iso(flag["since"])} for flag in report.flags],
+        "inbound": [arrival._asdict() for arrival in report.inbound],
+    }
+
+
+def _waiting(item: AttentionItem) -> dict[str, Any]:
+    return {**item, "since": _iso(item["since"])}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.config import StorefrontConfig
@@ -16,7 +18,7 @@ from bridge.ledger import inbound as inbound_rows
 from bridge.ledger import orders as order_rows
 from bridge.ledger import returns as return_rows
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import Order, utcnow
+from bridge.ledger.tables import ArchivedOrder, Order, utcnow
 from bridge.services import health
 from bridge.services.ingest import IngestResult, known_seller_skus, prepare
 from bridge.services.order_views import (
@@ -24,44 +26,155 @@ from bridge.services.order_views import (
     FlagItem,
     InboundArrival,
     OrderDetail,
+    OrderRef,
     OrderSummary,
     StalledItem,
 )
 
 
 class OrderNotFound(LookupError):
-    pass
+    """No order, or several, answer a reference. `candidates` are the orders the
+    reference could have meant, so the caller can name the exact command that works."""
+
+    def __init__(self, message: str, candidates: Sequence[OrderRef] = ()) -> None:
+        super().__init__(message)
+        self.candidates = tuple(candidates)
 
 
-def find(session: Session, reference: str, storefront: str | None = None) -> Order:
-    """An order by ledger id, cart order id, order number or sellerFulfillmentOrderId."""
-    rows = repo.orders_matching(session, reference, storefront, limit=2)
-    if not rows:
-        raise OrderNotFound(f"no order matches {reference!r}")
-    if len(rows) > 1:
-        raise OrderNotFound(f"{reference!r} matches several orders; add --storefront or use the id")
-    return rows[0]
+def find(session: Session, reference: str, storefront: str | None = None, *,
+         cart: bool = False) -> Order:
+    """The one order a person means (see `orders_referenced` for what a reference is)."""
+    rows = orders_referenced(session, reference, storefront, cart=cart, limit=_SHOWN_CANDIDATES)
+    if len(rows) == 1:
+        return rows[0]
+    if rows:
+        refs = [OrderRef.of(row) for row in rows]
+        narrow = "" if storefront else " or add --storefront"
+        raise OrderNotFound(f"{reference!r} matches {_several(refs)}: name one by its ledger id"
+                            f"{narrow}", refs)
+    if reference.isdigit() and not cart:
+        # Digits are a ledger id; a shop's order with that number or id is only a hint.
+        shop = [OrderRef.of(row) for row in orders_referenced(
+            session, reference, storefront, cart=True, limit=_SHOWN_CANDIDATES)]
+        if shop:
+            raise OrderNotFound(f"no order has ledger id {reference}; the shop's order {reference} "
+                                f"is {_several(shop)}", shop)
+        raise OrderNotFound(f"no order has ledger id {reference}, and no shop's order has "
+                            f"the number or id {reference}")
+    raise OrderNotFound(f"no order matches {reference!r}")
+
+
+_SHOWN_CANDIDATES = 5
+
+
+def _several(refs: Sequence[OrderRef]) -> str:
+    listed = ", ".join(ref.describe() for ref in refs)
+    return listed if len(refs) == 1 else f"{len(refs)} orders: {listed}"
+
+
+def orders_referenced(session: Session, reference: str, storefront: str | None = None, *,
+                      cart: bool = False, limit: int = 2) -> list[Order]:
+    """What a reference means, so that one never means two things: digits are the
+    ledger id; `#58` or `cart=True` is the shop's order (its number, with or without
+    its `#`, or the platform's order id); anything else is the shop's number or id or
+    Amazon's sellerFulfillmentOrderId."""
+    query = select(Order).order_by(Order.id).limit(limit)
+    if storefront:
+        query = query.where(Order.storefront == storefront)
+    if cart or reference.startswith("#"):
+        bare = reference.removeprefix("#")
+        return list(session.scalars(query.where(or_(
+            Order.cart_order_id == bare, Order.number == bare, Order.number == f"#{bare}"))))
+    if reference.isdigit():
+        return list(session.scalars(query.where(Order.id == int(reference))))
+    return list(session.scalars(query.where(or_(
+        Order.cart_order_id == reference, Order.number == reference,
+        Order.seller_fulfillment_order_id == reference))))
 
 
 def retry(ledger: Ledger, storefronts: dict[str, StorefrontConfig], reference: str,
-          storefront: str | None = None) -> str:
+          storefront: str | None = None, *, cart: bool = False) -> str:
     """Send a needs-attention order round again: map it anew (config may have been fixed)
     or, if Amazon had accepted it, go back to following Amazon's status."""
     with ledger.transaction() as session:
-        row = find(session, reference, storefront)
-        if row.state != S.NEEDS_ATTENTION:
-            raise ValueError(f"order {row.number} is {row.state}, not needs_attention")
-        if row.accepted_at is not None:
-            packages.clear_push_errors(session, row.id)
-            row.amazon_status = ""  # read Amazon afresh
-            repo.transition(session, row, S.ACCEPTED, "retry", "retried by hand: following Amazon again")
-            return row.state
-        config = storefronts[row.storefront]
-        repo.transition(session, row, S.RECEIVED, "retry", "retried by hand: mapping again")
-        result = IngestResult()
-        prepare(session, config, row, CartOrder.from_snapshot(row.snapshot),
-                known_seller_skus(session, row.storefront), result)
+        return _retry(session, storefronts, find(session, reference, storefront, cart=cart))
+
+
+def _retry(session: Session, storefronts: dict[str, StorefrontConfig], row: Order) -> str:
+    if row.state != S.NEEDS_ATTENTION:
+        raise ValueError(f"order {row.number} is {row.state}, not needs_attention")
+    if row.accepted_at is not None:
+        packages.clear_push_errors(session, row.id)
+        row.amazon_status = ""  # read Amazon afresh
+        repo.transition(session, row, S.ACCEPTED, "retry", "retried by hand: following Amazon again")
         return row.state
+    config = storefronts.get(row.storefront)
+    if config is None:
+        raise ValueError(f"order {row.number}: storefront {row.storefront!r} is not configured")
+    repo.transition(session, row, S.RECEIVED, "retry", "retried by hand: mapping again")
+    result = IngestResult()
+    prepare(session, config, row, CartOrder.from_snapshot(row.snapshot),
+            known_seller_skus(session, row.storefront), result)
+    return row.state
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """Orders selected by what they are rather than by name (`bridge orders retry
+    --reason … --storefront … --state …`)."""
+
+    storefront: str | None = None
+    state: str | None = None
+    reason: str | None = None  # the attention or hold reason
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """One order of a retry. `done`: it left needs_attention (ready, on hold, at Amazon);
+    an order that is still broken, or that was not waiting for a retry, is not done."""
+
+    order_id: int
+    number: str
+    done: bool
+    state: str
+    message: str
+
+
+def selected_order_ids(ledger: Ledger, selection: OrderFilter) -> list[int]:
+    """The ledger ids the filter selects, the longest waiting first."""
+    query = select(Order.id).order_by(Order.state_changed_at, Order.id)
+    if selection.storefront:
+        query = query.where(Order.storefront == selection.storefront)
+    if selection.state:
+        query = query.where(Order.state == selection.state)
+    if selection.reason:
+        query = query.where(Order.attention_reason == selection.reason)
+    with ledger.transaction() as session:
+        return list(session.scalars(query))
+
+
+def retry_orders(ledger: Ledger, storefronts: dict[str, StorefrontConfig],
+                 order_ids: Sequence[int]) -> list[RetryOutcome]:
+    """Retry each order in its own transaction: one that cannot be retried is reported
+    and the others go on."""
+    return [_retry_one(ledger, storefronts, order_id) for order_id in order_ids]
+
+
+def _retry_one(ledger: Ledger, storefronts: dict[str, StorefrontConfig],
+               order_id: int) -> RetryOutcome:
+    with ledger.transaction() as session:
+        row = order_rows.get_order(session, order_id, lock=True)
+        if row is None:
+            return RetryOutcome(order_id, "", False, "", f"no order has ledger id {order_id}")
+        try:
+            state = _retry(session, storefronts, row)
+        except ValueError as exc:
+            return RetryOutcome(order_id, row.number, False, row.state, str(exc))
+        if state == S.NEEDS_ATTENTION:
+            return RetryOutcome(order_id, row.number, False, state,
+                                f"order {row.number} still needs attention "
+                                f"({row.attention_reason}): {row.last_error}")
+        return RetryOutcome(order_id, row.number, True, state, f"order {row.number} is now {state}")
 
 
 @dataclass(frozen=True)
@@ -93,9 +206,17 @@ class StorefrontStatus:
     open_returns: int = 0
     # Shipped packages bridge stopped following before a final milestone (docs/delivery.md).
     deliveries_given_up: int = 0
+    # Orders needing attention per reason, and the longest waiting of them and of the
+    # held ones, oldest first (as many as `storefront_status` was asked for).
+    attention_reasons: dict[str, int] = field(default_factory=dict)
+    oldest_attention: list[AttentionItem] = field(default_factory=list)
+    oldest_held: list[AttentionItem] = field(default_factory=list)
 
 
-def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> StorefrontStatus:
+def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
+                      oldest: int | None = 10) -> StorefrontStatus:
+    """`oldest`: how many of the longest-waiting needs-attention and held orders to list
+    (None: all of them)."""
     with ledger.transaction() as session:
         counts = repo.counts_by_state(session, name)
         cursor = repo.get_cursor(session, name, "orders")
@@ -131,7 +252,31 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50) -> S
             holds=order_rows.held_counts(session, name),
             open_returns=return_rows.open_count(session, name),
             deliveries_given_up=delivery.given_up(session, name),
+            attention_reasons=_attention_counts(session, name),
+            oldest_attention=_longest_waiting(session, name, S.NEEDS_ATTENTION, oldest),
+            oldest_held=_longest_waiting(session, name, S.ON_HOLD, oldest),
         )
+
+
+def _attention_counts(session: Session, storefront: str) -> dict[str, int]:
+    rows = session.execute(
+        select(Order.attention_reason, func.count())
+        .where(Order.state == S.NEEDS_ATTENTION.value, Order.storefront == storefront)
+        .group_by(Order.attention_reason))
+    return {reason or "unknown": count for reason, count in rows}
+
+
+def _longest_waiting(session: Session, storefront: str, state: S,
+                     limit: int | None) -> list[AttentionItem]:
+    """Orders in `state` (a person's turn), the longest waiting first; found through
+    ix_orders_work (state, storefront, state_changed_at)."""
+    query = (select(Order)
+             .where(Order.state == state.value, Order.storefront == storefront)
+             .order_by(Order.state_changed_at, Order.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"id": r.id, "number": r.number, "reason": r.attention_reason, "message": r.last_error,
+             "since": r.state_changed_at} for r in session.scalars(query)]
 
 
 def open_flags(session: Session, storefront: str) -> list[FlagItem]:
@@ -158,13 +303,16 @@ def list_orders(ledger: Ledger, storefront: str | None, state: str | None,
         return [OrderSummary.of(row) for row in repo.latest_orders(session, storefront, state, limit)]
 
 
-def show_order(ledger: Ledger, reference: str, storefront: str | None = None) -> OrderDetail:
+def show_order(ledger: Ledger, reference: str, storefront: str | None = None, *,
+               cart: bool = False) -> OrderDetail:
     """A live order, else an archived one (its `archived_at` says so)."""
     with ledger.transaction() as session:
         try:
-            row = find(session, reference, storefront)
-        except OrderNotFound:
-            archived = archive.archived_matching(session, reference, storefront, limit=2)
+            row = find(session, reference, storefront, cart=cart)
+        except OrderNotFound as exc:
+            if exc.candidates:
+                raise
+            archived = _archived_referenced(session, reference, storefront, cart=cart)
             if not archived:
                 raise
             if len(archived) > 1:
@@ -175,3 +323,20 @@ def show_order(ledger: Ledger, reference: str, storefront: str | None = None) ->
                       for number, followed in delivery.order_deliveries(session, row.id).items()}
         return OrderDetail.of(row, packages.order_packages(session, row.id),
                               repo.order_events(session, row.id), deliveries)
+
+
+def _archived_referenced(session: Session, reference: str, storefront: str | None, *,
+                         cart: bool) -> list[ArchivedOrder]:
+    """Archived orders a reference means, read as `orders_referenced` reads it (the ledger
+    id is the one the order had while live, kept in its record)."""
+    if not cart and reference.isdigit():
+        query = select(ArchivedOrder).where(
+            ArchivedOrder.record["order"]["id"].as_integer() == int(reference))
+        if storefront:
+            query = query.where(ArchivedOrder.storefront == storefront)
+        return list(session.scalars(query.limit(2)))
+    if cart or reference.startswith("#"):
+        bare = reference.removeprefix("#")
+        return [*{row.id: row for ref in (bare, f"#{bare}")
+                  for row in archive.archived_matching(session, ref, storefront)}.values()][:2]
+    return archive.archived_matching(session, reference, storefront)

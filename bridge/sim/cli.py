@@ -35,8 +35,8 @@ def sim() -> None:
 
 
 @sim.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="SQLite file that keeps state across restarts.")
 @click.option("--memory", is_flag=True, help="Keep state in memory only (the default).")
@@ -44,10 +44,13 @@ def sim() -> None:
               help="Simulated seconds per real second; 0 freezes the clock.")
 @click.option("--strict-auth", is_flag=True,
               help="Accept only the LWA credentials given below.")
-@click.option("--client-id", envvar="BRIDGE_SIM_CLIENT_ID")
-@click.option("--client-secret", envvar="BRIDGE_SIM_CLIENT_SECRET")
+@click.option("--client-id", envvar="BRIDGE_SIM_CLIENT_ID",
+              help="LWA client id accepted with --strict-auth.")
+@click.option("--client-secret", envvar="BRIDGE_SIM_CLIENT_SECRET",
+              help="LWA client secret accepted with --strict-auth.")
 @click.option("--refresh-token", "refresh_tokens", multiple=True,
-              envvar="BRIDGE_SIM_REFRESH_TOKEN")
+              envvar="BRIDGE_SIM_REFRESH_TOKEN",
+              help="An LWA refresh token accepted with --strict-auth (repeatable).")
 @click.option("--no-rate-limits", is_flag=True, help="Never answer 429.")
 @click.option("--seed", type=int, help="Seed for the fault dice, so a run can be replayed.")
 def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, client_secret,

@@ -105,6 +105,10 @@ def celery_settings(config=None) -> dict:
         # covers a missed run, and no schedule file can be corrupted by two starts. Only
         # the scheduler holding the ledger's lease sends anything.
         "beat_scheduler": "bridge.worker.scheduler:SingleScheduler",
+        # Task events, so Flower (`celery -A bridge.worker flower`) and `celery events`
+        # show bridge's tasks as they are sent, started and finished.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "broker_connection_timeout": 10,

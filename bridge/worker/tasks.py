@@ -5,13 +5,14 @@ fatal → pause the storefront, anything else → log and let the sweep try agai
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from celery import Task
 from celery.exceptions import Retry
 
 from bridge.errors import FatalError, TransientError
-from bridge.ledger import repo
+from bridge.ledger import call_stats, repo
 from bridge.ledger.tables import utcnow
 from bridge.logging import bind_context, get_logger
 from bridge.services import (
@@ -43,19 +44,20 @@ class BridgeTask(Task):
 
     def __call__(self, *args, **kwargs):
         storefront = args[0] if args else None
+        started = time.monotonic()
         with bind_context(task=self.name, task_id=self.request.id, storefront=storefront):
             try:
                 result = self._classified(storefront, *args, **kwargs)
             except _Paused as paused:
-                self._health(storefront, paused.error)
+                self._health(storefront, paused.error, started)
                 return None
             except Retry as retry:
-                self._health(storefront, retry.exc)
+                self._health(storefront, retry.exc, started)
                 raise
             except Exception as exc:
-                self._health(storefront, exc)
+                self._health(storefront, exc, started)
                 raise
-            self._health(storefront, None)
+            self._health(storefront, None, started)
             return result
 
     def _classified(self, storefront, *args, **kwargs):
@@ -72,9 +74,12 @@ class BridgeTask(Task):
                 followups.pause_for(runtime.get().ledger, storefront, exc)
             raise _Paused(exc) from None
 
-    def _health(self, storefront, error: BaseException | None) -> None:
+    def _health(self, storefront, error: BaseException | None, started: float) -> None:
         """Count the run's outcome for `bridge status` (a storefront whose remote keeps
-        failing shows as degraded, with the reason)."""
+        failing shows as degraded, with the reason) and for /metrics (runs, failures and
+        time per flow, in memory until this process's next flush)."""
+        call_stats.count_flow_run(self.name.removeprefix("bridge."), error is None,
+                                  time.monotonic() - started)
         if not isinstance(storefront, str):
             return
         try:

@@ -39,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .webhooks import SentWebhook, send
+
 HERE = Path(__file__).parent / "bigcommerce"
 STATUS_NAMES = {0: "Incomplete", 1: "Pending", 2: "Shipped", 3: "Partially Shipped",
                 4: "Refunded", 5: "Cancelled", 6: "Declined", 7: "Awaiting Payment",
@@ -155,6 +157,7 @@ class BigCommerceFake:
         # Stamps the store puts on changes made through the API (tests give a fixed one).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._next_id = 10_000
+        self.hooks: dict[int, dict] = {}  # POST /v3/hooks (webhooks.v3.yml hook objects)
         prefix = f"/stores/{store_hash}"
         self.app = Starlette(routes=[
             Route(prefix + "/v2/orders", self.list_orders, methods=["GET"]),
@@ -172,6 +175,8 @@ class BigCommerceFake:
             Route(prefix + "/v3/inventory/locations", self.list_locations, methods=["GET"]),
             Route(prefix + "/v3/inventory/locations/{location_id:int}/items",
                   self.location_items, methods=["GET"]),
+            Route(prefix + "/v3/hooks", self.list_or_create_hooks, methods=["GET", "POST"]),
+            Route(prefix + "/v3/hooks/{id:int}", self.update_hook, methods=["PUT"]),
         ])
         self.app.add_middleware(_Gate, fake=self)  # type: ignore[arg-type]
 
@@ -258,6 +263,63 @@ class BigCommerceFake:
 
     def requests(self, method: str, path_end: str) -> list[Logged]:
         return [r for r in self.log if r.method == method and r.path.endswith(path_end)]
+
+    # -- webhooks (V3 hooks; a delivery carries the headers the hook was given) --------
+
+    async def list_or_create_hooks(self, request: Request) -> Response:
+        if request.method == "GET":
+            q = request.query_params
+            limit, page = int(q.get("limit", "50")), int(q.get("page", "1"))
+            with self.lock:
+                rows = [copy.deepcopy(h) for _id, h in sorted(self.hooks.items())]
+            chosen = rows[(page - 1) * limit:page * limit]
+            return JSONResponse({"data": chosen, "meta": {"pagination": {
+                "count": len(chosen), "current_page": page, "per_page": limit,
+                "total": len(rows), "total_pages": max(1, math.ceil(len(rows) / limit))}}})
+        body = await request.json()
+        problems = _hook_problems(body)
+        if problems:
+            return _problem(422, problems)
+        moment = int(self.clock().timestamp())
+        with self.lock:
+            hook_id = self.new_id()
+            self.hooks[hook_id] = {
+                "id": hook_id, "client_id": "fake-client", "store_hash": self.store_hash,
+                "scope": body["scope"], "destination": body["destination"],
+                "headers": dict(body.get("headers") or {}), "is_active": body.get("is_active", True),
+                "created_at": moment, "updated_at": moment}
+            return JSONResponse({"data": copy.deepcopy(self.hooks[hook_id]), "meta": {}})
+
+    async def update_hook(self, request: Request) -> Response:
+        body = await request.json()
+        with self.lock:
+            hook = self.hooks.get(request.path_params["id"])
+            if hook is None:
+                return _problem(404, ["no such hook"])
+            for key in ("scope", "destination", "headers", "is_active"):
+                if key in body:
+                    hook[key] = body[key]
+            hook["updated_at"] = int(self.clock().timestamp())
+            return JSONResponse({"data": copy.deepcopy(hook), "meta": {}})
+
+    def deliver_webhook(self, scope: str, order_id: int, *,
+                        headers: dict[str, str] | None = None) -> list[SentWebhook]:
+        """Post `scope` for the order to each active hook of it, with the hook's own
+        headers (or `headers` instead, to forge one), the payload of the docs' example."""
+        with self.lock:
+            hooks = [copy.deepcopy(h) for h in self.hooks.values()
+                     if h["scope"] == scope and h["is_active"]]
+            status_id = self.orders[order_id]["status_id"]
+        payload: dict[str, Any] = fixture("webhook_store_order_statusUpdated.json")
+        payload.update({"scope": scope, "store_id": "1001197568", "producer": f"stores/{self.store_hash}",
+                        "created_at": int(time.time()), "hash": uuid.uuid4().hex})
+        payload["data"] = {"type": "order", "id": order_id}
+        if scope == "store/order/statusUpdated":
+            payload["data"]["status"] = {"previous_status_id": 0, "new_status_id": status_id}
+        body = json.dumps(payload).encode()
+        return [send(hook["destination"], body, {"Content-Type": "application/json",
+                                                 **(headers if headers is not None else hook["headers"])})
+                for hook in hooks]
 
     # -- V2 orders ------------------------------------------------------------------
 
@@ -480,6 +542,20 @@ def location_record(location_id: int, label: str, *, enabled: bool = True) -> di
                     "zip": "10021", "email": "store@example.com", "country_code": "US"},
         "special_hours": [],
     }
+
+
+def _hook_problems(body: Any) -> list[str]:
+    """What BigCommerce's POST /v3/hooks refuses: a missing scope or destination, a
+    destination not on https (the fake also takes a loopback http one)."""
+    if not isinstance(body, dict):
+        return ["the body must be an object"]
+    problems = [f"{key} is required" for key in ("scope", "destination") if not body.get(key)]
+    destination = str(body.get("destination", ""))
+    if destination and not destination.startswith(("https://", "http://127.0.0.1")):
+        problems.append("destination must be https")
+    if not isinstance(body.get("headers", {}), dict):
+        problems.append("headers must be an object of strings")
+    return problems
 
 
 class _Gate:

@@ -37,6 +37,7 @@ from .shopify_graphql import (
     search_terms,
     search_time,
 )
+from .webhooks import SentWebhook, hmac_base64, new_id, send
 
 MAX_QUERY_COST = 1000
 INVALID_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
@@ -158,6 +159,10 @@ class ShopifyFake:
         # Shopify keeps whole seconds.
         self.clock = lambda: datetime.now(UTC).replace(microsecond=0)
         self._ids = itertools.count(5_000_000_001)
+        # webhookSubscriptionCreate's subscriptions ({id, topic, uri}), and the app's client
+        # secret that signs their deliveries.
+        self.webhook_subscriptions: list[dict] = []
+        self.app_secret = client_secret or "shopify-app-client-secret"
         self._calls = 0
         self.app = Starlette(routes=[
             Route("/admin/api/{version}/graphql.json", self._graphql, methods=["POST"]),
@@ -418,6 +423,53 @@ class ShopifyFake:
 
     def _root_shop(self, op, root) -> dict:
         return {"name": self.shop_name}
+
+    # -- webhooks ---------------------------------------------------------------------
+
+    def _root_webhookSubscriptions(self, op, root, first=None, after=None, topics=None,
+                                   **unused) -> dict:
+        chosen = [dict(s) for s in self.webhook_subscriptions
+                  if topics is None or s["topic"] in topics]
+        return connection(chosen, first, after, max_first=100)
+
+    def _root_webhookSubscriptionCreate(self, op, root, topic, webhookSubscription) -> dict:
+        uri = webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl") or ""
+        if not (uri.startswith("https://") or uri.startswith("http://127.0.0.1")):
+            return _payload("webhookSubscription", None,
+                            [_user_error(["webhookSubscription", "callbackUrl"],
+                                         "Address protocol http:// is not supported")])
+        if any(s["topic"] == topic and s["uri"] == uri for s in self.webhook_subscriptions):
+            return _payload("webhookSubscription", None,
+                            [_user_error(["webhookSubscription", "callbackUrl"],
+                                         "Address for this topic has already been taken")])
+        subscription = {"id": f"gid://shopify/WebhookSubscription/{next(self._ids)}",
+                        "topic": topic, "uri": uri}
+        self.webhook_subscriptions.append(subscription)
+        return _payload("webhookSubscription", dict(subscription), [])
+
+    def deliver_webhook(self, topic: str, order_id: str, *, secret: str | None = None,
+                        triggered_at: datetime | None = None) -> list[SentWebhook]:
+        """Post `topic` (orders/paid …) for the order to each subscription of it, with
+        Shopify's headers, signed with the app's secret (or `secret`, to forge one)."""
+        enum = topic.upper().replace("/", "_")
+        with self.lock:
+            addresses = [s["uri"] for s in self.webhook_subscriptions if s["topic"] == enum]
+            order = self.orders[order_id]
+            number = int(order_id.rsplit("/", 1)[1])
+            body = json.dumps({"id": number, "admin_graphql_api_id": order_id,
+                               "name": order.name, "updated_at": _iso(order.updated_at)}).encode()
+        event = new_id()
+        moment = triggered_at or datetime.now(UTC)
+        sent = []
+        for address in addresses:
+            headers = {"Content-Type": "application/json", "X-Shopify-Topic": topic,
+                       "X-Shopify-Hmac-Sha256": hmac_base64(secret or self.app_secret, body),
+                       "X-Shopify-Shop-Domain": "fake-shop.myshopify.com",
+                       "X-Shopify-API-Version": "2026-07", "X-Shopify-Webhook-Id": new_id(),
+                       "X-Shopify-Event-Id": event,
+                       "X-Shopify-Triggered-At": moment.isoformat().replace("+00:00", "Z")}
+            sent.append(send(address, body, headers))
+        return sent
 
     def _root_currentAppInstallation(self, op, root) -> dict:
         return {"accessScopes": [{"handle": handle} for handle in self.access_scopes]}

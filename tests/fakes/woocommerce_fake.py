@@ -38,6 +38,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .webhooks import SentWebhook, hmac_base64, new_id, post, send
+
 FIXTURES = Path(__file__).parent / "woocommerce"
 STORE_OFFSET = timedelta(hours=-3)
 BATCH_LIMIT = 100
@@ -83,6 +85,7 @@ class WooStore:
     products: dict[int, dict] = field(default_factory=dict)   # products and variations
     notes: dict[int, list[dict]] = field(default_factory=dict)
     trackings: dict[int, list[dict]] = field(default_factory=dict)
+    webhooks: dict[int, dict] = field(default_factory=dict)   # POST /webhooks, with secret
     throttle: Throttle = field(default_factory=Throttle)
     # Called (under the lock) with the query before every order list is answered: tests
     # edit orders here, as a merchant would while bridge pages.
@@ -95,6 +98,28 @@ class WooStore:
     def new_id(self) -> int:
         self._next_id += 1
         return self._next_id
+
+    # -- webhooks (WC_Webhook::deliver: the order as GET /orders/<id> shows it, signed)
+
+    def deliver_webhook(self, topic: str, order_id: int, *, secret: str | None = None) -> list[SentWebhook]:
+        with self.lock:
+            hooks = [dict(h) for h in self.webhooks.values()
+                     if h["topic"] == topic and h["status"] == "active"]
+            body = json.dumps(self.orders[order_id]).encode()
+        resource, _, event = topic.partition(".")
+        return [send(hook["delivery_url"], body, {
+            "Content-Type": "application/json", "X-WC-Webhook-Source": "https://fake-store.test/",
+            "X-WC-Webhook-Topic": topic, "X-WC-Webhook-Resource": resource,
+            "X-WC-Webhook-Event": event, "X-WC-Webhook-ID": str(hook["id"]),
+            "X-WC-Webhook-Delivery-ID": new_id().replace("-", ""),
+            "X-WC-Webhook-Signature": hmac_base64(secret or hook["secret"], body)})
+            for hook in hooks]
+
+    def ping_webhook(self, webhook_id: int) -> int:
+        """WC_Webhook::deliver_ping: `webhook_id=<id>` as a form, unsigned."""
+        address = self.webhooks[webhook_id]["delivery_url"]
+        return post(address, f"webhook_id={webhook_id}".encode(),
+                    {"Content-Type": "application/x-www-form-urlencoded"})
 
     # -- catalogue
 
@@ -335,6 +360,31 @@ def create_app(store: WooStore) -> Starlette:
                              "routes": {route: {"namespace": "wc-shipment-tracking/v3",
                                                 "methods": ["GET", "POST"]}}})
 
+    def webhooks(request: Request, body) -> Response:
+        if request.method == "GET":
+            q = request.query_params
+            per_page, page = int(q.get("per_page", "10")), int(q.get("page", "1"))
+            rows = [_webhook_view(h) for h in sorted(store.webhooks.values(), key=lambda h: h["id"])
+                    if q.get("status", "all") in ("all", h["status"])]
+            return JSONResponse(rows[(page - 1) * per_page:page * per_page],
+                                headers={"X-WP-Total": str(len(rows)),
+                                         "X-WP-TotalPages": str(math.ceil(len(rows) / per_page))})
+        body = body or {}
+        topic, address = body.get("topic", ""), body.get("delivery_url", "")
+        if not topic or not address:
+            return wc_error("rest_missing_callback_param", "Missing parameter(s): topic, delivery_url",
+                            400)
+        if topic.partition(".")[0] not in ("order", "product", "customer", "coupon"):
+            return wc_error("woocommerce_rest_webhook_invalid_topic", "Webhook topic is invalid.", 400)
+        webhook_id = store.new_id()
+        moment = store.clock()
+        store.webhooks[webhook_id] = {
+            "id": webhook_id, "name": body.get("name", ""), "status": body.get("status", "active"),
+            "topic": topic, "resource": topic.partition(".")[0], "event": topic.partition(".")[2],
+            "delivery_url": address, "secret": body.get("secret") or "generated-secret",
+            "date_created": local_text(moment), "date_created_gmt": gmt_text(moment)}
+        return JSONResponse(_webhook_view(store.webhooks[webhook_id]), status_code=201)
+
     async def no_route(request: Request) -> Response:
         return JSONResponse(_NO_ROUTE, status_code=404)
 
@@ -351,9 +401,17 @@ def create_app(store: WooStore) -> Starlette:
         Route("/wp-json/wc-shipment-tracking/v3/orders/{order_id:int}/shipment-trackings",
               guarded(trackings), methods=["GET", "POST"]),
         Route("/wp-json/wc-shipment-tracking/v3", guarded(tracking_index), methods=["GET"]),
+        Route(f"{wc}/webhooks", guarded(webhooks), methods=["GET", "POST"]),
         Route("/{rest:path}", no_route, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
     return Starlette(routes=routes)
+
+
+def _webhook_view(hook: dict) -> dict:
+    """A webhook as the API shows it (webhook_create_response.json): never its secret."""
+    view = {k: v for k, v in fixture("webhook_create_response.json").items() if k != "_links"}
+    view.update({k: v for k, v in hook.items() if k != "secret"})
+    return view
 
 
 def _throttled(throttle: Throttle) -> Response | None:

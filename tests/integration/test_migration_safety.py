@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from bridge.cli import main
+from bridge.invocation import bridge_command
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 
@@ -102,7 +103,7 @@ def test_check_of_an_old_ledger_says_to_upgrade(tmp_path):
     migrate.upgrade(url, "0003")
     report = migrate.check(url)
     assert report.problems == [f"ledger at revision 0003, newest is {report.head}"]
-    assert report.advice == "run `bridge db upgrade`"
+    assert report.advice == f"run `{bridge_command()} db upgrade`"
 
 
 # ---------------------------------------------------------------- the lock (PostgreSQL)

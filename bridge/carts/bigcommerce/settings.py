@@ -4,6 +4,7 @@
     platform = "bigcommerce"
     store_hash = "abc123xyz"
     access_token = "env:BIGCOMMERCE_TOKEN"     # env:NAME or file:PATH, never inline
+    webhook_secret = "env:BC_WEBHOOK_SECRET"   # optional: the header that webhooks carry
     ready_status_ids = [11]                    # Awaiting Fulfillment
     cancelled_status_ids = [5, 4, 6]           # Cancelled, Refunded, Declined
     shipped_status_ids = [2, 3]                # Shipped, Partially Shipped
@@ -34,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "location_id": 1,
     "timeout_seconds": 20,
 }
-KNOWN_KEYS = frozenset({"platform", "store_hash", "access_token", *DEFAULTS, *tls.KEYS})
+KNOWN_KEYS = frozenset({"platform", "store_hash", "access_token", "webhook_secret", *DEFAULTS,
+                        *tls.KEYS})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -77,6 +79,8 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     if not isinstance(store_hash, str) or not store_hash.strip() or not store_hash.isalnum():
         problems.append(("store_hash", "is required: the store's hash from its API path"))
     problems += _check_token(settings.get("access_token"))
+    if settings.get("webhook_secret") not in (None, ""):  # optional: only for webhooks
+        problems += _check_token(settings.get("webhook_secret"), "webhook_secret")
     problems += _check_api_base(settings.get("api_base", DEFAULTS["api_base"]))
     for key in ("ready_status_ids", "cancelled_status_ids", "shipped_status_ids"):
         problems += _check_status_ids(key, settings.get(key, DEFAULTS[key]))
@@ -95,13 +99,13 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def _check_token(token: Any) -> list[tuple[str, str]]:
+def _check_token(token: Any, key: str = "access_token") -> list[tuple[str, str]]:
     if not isinstance(token, str) or not token:
-        return [("access_token", "is required: env:NAME or file:PATH holding the API token")]
+        return [(key, "is required: env:NAME or file:PATH holding the API token")]
     if not secrets.is_reference(token):
-        return [("access_token", "give the token as env:NAME or file:PATH, not inline")]
+        return [(key, "give the token as env:NAME or file:PATH, not inline")]
     if token in ("env:", "file:"):
-        return [("access_token", "the reference names no variable or file")]
+        return [(key, "the reference names no variable or file")]
     return []
 
 

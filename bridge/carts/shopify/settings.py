@@ -7,6 +7,8 @@
     access_token = "env:SHOP_TOKEN"           # an admin API token (shpat_…), or instead:
     client_id = "…"                           # client-credentials grant: tokens that expire
     client_secret = "env:SHOP_CLIENT_SECRET"
+    webhook_secret = "env:SHOP_APP_SECRET"    # optional: the app's client secret that signs
+                                              # webhooks (default: client_secret)
     location_id = "gid://shopify/Location/123" # the location assigned to Amazon fulfilment
     paid_statuses = ["PAID"]
     notify_customer = true                    # optional; default: the storefront's policy
@@ -41,7 +43,8 @@ FINANCIAL_STATUSES = frozenset({
 
 KEYS = frozenset({
     "platform", "shop", "api_version", "access_token", "client_id", "client_secret",
-    "location_id", "paid_statuses", "notify_customer", "timeout_seconds", *tls.KEYS,
+    "location_id", "paid_statuses", "notify_customer", "timeout_seconds", "webhook_secret",
+    *tls.KEYS,
 })
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -174,7 +177,7 @@ def _check_shop(shop: Any) -> list[tuple[str, str]]:
 
 def _check_credentials(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     problems = []
-    for key in ("access_token", "client_secret"):
+    for key in ("access_token", "client_secret", "webhook_secret"):
         value = settings.get(key)
         if value in (None, ""):
             continue

@@ -23,7 +23,8 @@ DEFAULT_TIMEOUT = 30.0
 
 KNOWN_KEYS = frozenset({
     "platform", "url", "consumer_key", "consumer_secret", "ready_statuses",
-    "cancelled_statuses", "tracking", "complete_when_shipped", "timeout_seconds", *tls.KEYS,
+    "cancelled_statuses", "tracking", "complete_when_shipped", "timeout_seconds",
+    "webhook_secret", *tls.KEYS,
 })
 
 
@@ -70,6 +71,8 @@ def check_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     problems += check_store_url(settings.get("url"))
     for key in ("consumer_key", "consumer_secret"):
         problems += _check_reference(key, settings.get(key))
+    if settings.get("webhook_secret") not in (None, ""):  # optional: only for webhooks
+        problems += _check_reference("webhook_secret", settings.get("webhook_secret"))
     problems += _check_status_lists(settings)
     tracking = settings.get("tracking", "shipment-tracking")
     if tracking not in TRACKING_MODES:

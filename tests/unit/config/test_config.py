@@ -103,3 +103,22 @@ def test_two_storefronts_may_not_share_an_id_prefix(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, {"a": a, "b": b}))
     assert any(key == "order_id_prefix" for _f, key, _w in caught.value.problems)
+
+
+def test_plain_http_reaches_only_loopback_or_hosts_the_deployment_names(monkeypatch):
+    from pydantic import ValidationError
+
+    from bridge.config import FulfillmentAccount
+
+    def account(endpoint: str) -> FulfillmentAccount:
+        return FulfillmentAccount(client_id="id", client_secret="env:S", refresh_token="env:R",
+                                  endpoint=endpoint)
+
+    monkeypatch.delenv("BRIDGE_PLAIN_HTTP_HOSTS", raising=False)
+    assert account("http://127.0.0.1:8765").base_url == "http://127.0.0.1:8765"
+    with pytest.raises(ValidationError, match="BRIDGE_PLAIN_HTTP_HOSTS"):
+        account("http://sim:8765")
+    monkeypatch.setenv("BRIDGE_PLAIN_HTTP_HOSTS", "sim, other")
+    assert account("http://sim:8765").base_url == "http://sim:8765"
+    with pytest.raises(ValidationError):
+        account("http://elsewhere.example:8765")
