@@ -1,7 +1,8 @@
 """Webhooks end to end, per platform: the platform's fake registers bridge's
 subscriptions through `bridge webhooks register`, then delivers to a real `bridge serve`
-beside a real `bridge run`, with the order poll at 10 minutes, so an order reaches
-Amazon soon only if the webhook nudged it there. A forged delivery is refused and
+beside a real `bridge run` (and once beside PostgreSQL + Redis workers and beat), with
+the order poll at 10 minutes, so an order reaches Amazon soon only if the webhook nudged
+it there. A forged delivery is refused and
 recorded nowhere; the same delivery sent twice nudges once and sends one order."""
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def deliver(shop: Shop, order_id: str, *, forged: bool = False):
                                 headers={SECRET_HEADER: "not-the-secret"} if forged else None)
 
 
-def configure(shop: Shop, workdir: Path, shop_url: str, sim_url: str) -> Path:
-    config_dir = write_config(workdir, sim_url, stale_after_seconds=10)
+def configure(shop: Shop, workdir: Path, shop_url: str, sim_url: str, **urls: str) -> Path:
+    config_dir = write_config(workdir, sim_url, stale_after_seconds=10, **urls)
     secrets_dir = workdir / "secrets"
     cart = shop.cart_settings(shop_url, secrets_dir)
     if shop.platform == "shopify":
@@ -95,12 +96,21 @@ def children_work_in_tmp(tmp_path, monkeypatch):
 @pytest.mark.parametrize("platform", ["shopify", "woocommerce", "bigcommerce"])
 def test_a_signed_webhook_sends_the_order_at_once_and_forgeries_and_replays_do_nothing(
         platform, tmp_path):
+    run_webhook_flow(platform, tmp_path)
+
+
+def test_webhooks_on_postgres_and_redis_workers(tmp_path, postgres_schema_factory, redis_url):
+    run_webhook_flow("woocommerce", tmp_path, production=True,
+                     database_url=postgres_schema_factory(), broker_url=redis_url)
+
+
+def run_webhook_flow(platform: str, tmp_path: Path, production: bool = False, **urls: str) -> None:
     shop = SHOPS[platform]()
     shop.prepare_catalog(["MUG-BLUE"])
     with FakeServer(shop.app) as shop_server, \
             SimServer(SimConfig(clock_factor=0, rate_limits=False)) as sim:
         seed_amazon(sim)
-        config_dir = configure(shop, tmp_path, shop_server.base_url, sim.base_url)
+        config_dir = configure(shop, tmp_path, shop_server.base_url, sim.base_url, **urls)
         daemons = Daemons(tmp_path, config_dir)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
@@ -123,7 +133,11 @@ def test_a_signed_webhook_sends_the_order_at_once_and_forgeries_and_replays_do_n
             return f"at Amazon: {json.dumps(sim.admin.orders())[-2000:]}\n{daemons.logs()}"
 
         try:
-            daemons.bridge("run", "run")
+            if production:
+                daemons.lanes(1, 2)
+                daemons.bridge("beat", "beat", "--loglevel", "INFO")
+            else:
+                daemons.bridge("run", "run")
             daemons.bridge("serve", "serve", "--port", str(port))
 
             def serving() -> bool:

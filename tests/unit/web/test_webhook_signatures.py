@@ -34,7 +34,7 @@ def shopify_headers(**changes: str) -> dict[str, str]:
         "X-Shopify-Shop-Domain": "my-shop.myshopify.com",
         "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
         "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
-        "X-Shopify-Triggered-At": "2026-12-07T10:00:00.123Z",
+        "X-Shopify-Triggered-At": "2026-12-07T10:00:00.123456789Z",  # nanoseconds, as sent
         "X-Shopify-API-Version": "2026-07",
     }
     headers.update(changes)
@@ -80,7 +80,7 @@ def test_shopify_delivery_is_keyed_by_its_webhook_and_event_ids():
     assert delivery.topic == "orders/paid"
     assert delivery.ids == ("webhook:b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
                             "event:98880550-7158-44d4-b7cd-2c97c8a091b5")
-    assert delivery.triggered_at == datetime(2026, 12, 7, 10, 0, 0, 123000, tzinfo=UTC)
+    assert delivery.triggered_at == datetime(2026, 12, 7, 10, 0, 0, 123456, tzinfo=UTC)
 
 
 def test_shopify_header_names_are_matched_without_case():
