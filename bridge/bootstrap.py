@@ -8,11 +8,13 @@ import threading
 from dataclasses import dataclass, field
 
 from bridge import logging as bridge_logging
+from bridge import shadow
 from bridge.carts.contract import CartAdapter
 from bridge.carts.registry import adapter_class
 from bridge.config import Config, StorefrontConfig, load_config
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter, limiter_for
+from bridge.fba.v2026.client import client_class as outbound_client_class
 from bridge.ledger import call_stats
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
@@ -53,7 +55,11 @@ class Runtime:
         key = ("fba", name)
         if key not in cache:
             storefront = self.storefront(name)
-            cache[key] = FbaClient.from_account(storefront.fulfillment, storefront.secret, self.limiter)
+            account = storefront.fulfillment
+            cache[key] = outbound_client_class(account.outbound_api).from_account(
+                account, storefront.secret, self.limiter)
+            if shadow.is_shadow(storefront):  # reads only: nothing reaches Amazon
+                cache[key] = shadow.ReadOnlyFulfillmentNetwork(cache[key], name)
         return cache[key]
 
     def cart(self, name: str) -> CartAdapter:
@@ -63,6 +69,8 @@ class Runtime:
             storefront = self.storefront(name)
             cls = adapter_class(storefront.cart.platform)
             cache[key] = cls.from_settings(storefront.cart.settings(), storefront.secret)
+            if shadow.is_shadow(storefront):  # reads only: nothing reaches the shop
+                cache[key] = shadow.ReadOnlyCart(cache[key], name)
         return cache[key]
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # loaded only when a command runs: `bridge --help` stays quic
     from bridge.bootstrap import Runtime
     from bridge.config import BridgeSettings
     from bridge.services.online_check import StorefrontReport
-    from bridge.services.order_views import AttentionItem
+    from bridge.services.order_views import AttentionItem, OrderDetail
     from bridge.services.orders import OrderNotFound, StorefrontStatus
 
 console = Console()
@@ -80,8 +80,13 @@ class _Commands(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
+        from bridge.shadow import ShadowWrite
+
         try:
             return super().invoke(ctx)
+        except ShadowWrite as exc:  # a command that writes, on a storefront in shadow mode
+            console.print(f"[yellow]{_escape(str(exc))}[/yellow]", soft_wrap=True, highlight=False)
+            sys.exit(1)
         except Exception as exc:
             # A ledger not migrated to this version: say what to run instead of a traceback.
             missing = missing_in_ledger(exc)
@@ -213,11 +218,17 @@ def _settings(ctx: click.Context) -> BridgeSettings:
 
 @main.command()
 @click.option("--concurrency", "-n", default=4, show_default=True, help="Worker threads.")
+@click.option("--shadow", is_flag=True, help="Every storefront in shadow mode for this run: "
+              "read and decide, write nothing to Amazon or the shop (docs/shadow-mode.md).")
 @click.pass_context
-def run(ctx: click.Context, concurrency: int) -> None:
+def run(ctx: click.Context, concurrency: int, shadow: bool) -> None:
     """Run worker and scheduler in one process (the embedded default)."""
+    from bridge.config import SHADOW_ENV
     from bridge.daemon import run_embedded
 
+    if shadow:
+        # Read where the configuration is loaded, in this process and its workers.
+        os.environ[SHADOW_ENV] = "1"
     run_embedded(_checked_runtime(ctx), concurrency=concurrency)
 
 
@@ -281,7 +292,8 @@ def status(ctx: click.Context, storefront: str | None, show_all: bool, as_json: 
     rt = _runtime(ctx)
     storefront = _known_storefront(ctx, storefront)
     names = [storefront] if storefront else list(rt.storefronts)
-    reports = [storefront_status(rt.ledger, name, oldest=None if show_all else _OLDEST)
+    reports = [storefront_status(rt.ledger, name, oldest=None if show_all else _OLDEST,
+                                 mode=rt.storefront(name).mode)
                for name in names]
     if as_json:
         click.echo(json.dumps(status_document(reports), indent=2))
@@ -296,7 +308,12 @@ def _print_status(ctx: click.Context, report: StorefrontStatus) -> None:
     head = f"[bold]{escape(report.name)}[/bold]"
     if report.paused:
         head += f"  [red]PAUSED: {escape(report.paused)}[/red]"
+    if report.mode == "shadow":
+        head += "  [magenta]SHADOW: nothing is written to Amazon or the shop[/magenta]"
     console.print(head, soft_wrap=True)
+    if report.mode == "shadow" or report.would_send:
+        console.print(f"  would send: {report.would_send} order(s) "
+                      "(bridge orders show ID prints each request)", soft_wrap=True)
     for flow in report.degraded:  # a remote that keeps failing, in words
         console.print(f"  [red]DEGRADED: {flow.flow} has failed {flow.failures} runs in a row "
                       f"since {flow.since.isoformat(timespec='seconds')}: {escape(flow.error)}[/red]",
@@ -440,9 +457,25 @@ def orders_show(ctx: click.Context, reference: str, storefront: str | None, cart
         where = f", delivery: {package.delivery}" if package.delivery else ""
         console.print(f"  package {package.package_number}: {package.carrier} {package.tracking_number} "
                       f"(in cart: {pushed}{where})", soft_wrap=True)
+    _print_would_send(row)
     _print_rows(console, ("when", "event", "from", "to", "message"),
                 [(_when(event.created_at), event.kind, event.from_state, event.to_state, event.message)
                  for event in row.events], title="events")
+
+
+def _print_would_send(row: OrderDetail) -> None:
+    """Shadow mode: the create call and body the order would be sent with."""
+    from bridge.services.shadow import WOULD_SEND, would_send_body_of
+
+    if row.state != "ready":
+        return
+    recorded = [event for event in row.events if event.kind == WOULD_SEND]
+    found = would_send_body_of(recorded[-1].message) if recorded else None
+    if found is None:
+        return
+    operation, body = found
+    console.print(f"  would send (shadow mode): {operation}", soft_wrap=True)
+    console.print(json.dumps(body, indent=2), soft_wrap=True, highlight=False, markup=False)
 
 
 def _not_found(ctx: click.Context, exc: OrderNotFound, verb: str) -> NoReturn:

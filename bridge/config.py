@@ -131,6 +131,10 @@ class FulfillmentAccount(_Strict):
     max_retries: int = Field(default=4, ge=0, le=10, description=(
         "Retries of one SP-API call after a throttle (429), a 5xx or a lost connection, "
         "with backoff, before the task leaves it for its next run."))
+    outbound_api: Literal["2020-07-01", "2026-07-04"] = Field(default="2020-07-01", description=(
+        "The Fulfillment Outbound API version that creates, reads, lists and cancels "
+        "fulfillment orders. 2026-07-04 keeps edits, tracking, returns, features and "
+        "inventory on 2020-07-01 (see docs/outbound-v2026.md)."))
 
     @field_validator("client_secret", "refresh_token")
     @classmethod
@@ -356,10 +360,19 @@ class CartConnection(BaseModel):
         return {k: v for k, v in (self.model_extra or {}).items()}
 
 
+# Set by `bridge run --shadow`: every storefront runs in shadow mode in that process and
+# its children, whatever its file says.
+SHADOW_ENV = "BRIDGE_SHADOW"
+
+
 class StorefrontConfig(_Strict):
     name: str = Field(description=(
         "The storefront's name (1-40 of a-z 0-9 _ -); defaults to the file's name."))
     enabled: bool = Field(default=True, description="false: no flow runs for this storefront.")
+    mode: Literal["live", "shadow"] = Field(default="live", description=(
+        "shadow: read the shop, record and map orders, compute stock, and show the request "
+        "it would send, but write nothing to Amazon or the shop (docs/shadow-mode.md); "
+        "`bridge run --shadow` makes every storefront shadow for that run."))
     order_id_prefix: str = Field(default="", description=(
         "Prefix of every sellerFulfillmentOrderId of this storefront (1-12 of A-Z a-z 0-9 "
         "_ -): keeps two storefronts on one seller account apart. Defaults to the name."))
@@ -477,6 +490,8 @@ def load_config(config_dir: str | os.PathLike | None = None) -> Config:
         if not data:
             continue
         data.setdefault("name", path.stem)
+        if os.environ.get(SHADOW_ENV):  # `bridge run --shadow`, inherited by its workers
+            data["mode"] = "shadow"
         try:
             storefront = StorefrontConfig(
                 **data, source_file=str(path), config_dir=str(root.resolve())

@@ -8,8 +8,10 @@ simulator, so the two cannot drift apart:
     Received --30 s--> Planning --60 s--> Processing --120 s--> Complete (one package)
 
 on an injected clock (`ManualClock` by default; `advance` moves it). Stock is reserved at
-creation and topped up when planning starts; an order still short then follows its
-policy (FillOrKill: Unfulfillable; otherwise it ships what it holds, CompletePartialled).
+creation; an order the stock cannot cover for its policy is Invalid at once (FillOrKill
+short, FillAllAvailable with nothing). Reservations are topped up when planning starts;
+an order still short then follows its policy (FillOrKill: Unfulfillable; otherwise it
+ships what it holds, CompletePartialled).
 An order placed on Hold stays Received until Amazon cancels it after 14 days. Orders
 can be cancelled while New, Received or Planning. A shipped unit can be returned once
 (one authorization per request, all units back after `return_transit` and Processed
@@ -260,6 +262,9 @@ class FakeFulfillmentNetwork:
                                    else self.lifecycle.received),
         )
         self._reserve(order, now)
+        if self._short_at_validation(order):
+            # Received means validated with enough sellable stock: this one is Invalid.
+            self._close(order, amazon.INVALID, now)
         self._orders[order_id] = order
         self._leave(fault)
 
@@ -532,6 +537,16 @@ class FakeFulfillmentNetwork:
                 self._move(order, amazon.PROCESSING, at, self.lifecycle.processing)
         elif order.status == amazon.PROCESSING:
             self._ship(order, at)
+
+    @staticmethod
+    def _short_at_validation(order: _Order) -> bool:
+        """As the simulator judges it: FillOrKill needs every unit, FillAllAvailable at
+        least one; FillAll is accepted and waits."""
+        if all(item.reserved >= item.quantity for item in order.items):
+            return False
+        if order.policy == "FillOrKill":
+            return True
+        return order.policy == "FillAllAvailable" and not any(i.reserved for i in order.items)
 
     def _settle_shortfall(self, order: _Order, at: datetime) -> bool:
         """Top up reservations; an order still short follows its policy. True if it goes on."""

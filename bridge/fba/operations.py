@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 OUTBOUND = "/fba/outbound/2020-07-01"
+OUTBOUND_2026 = "/fulfillment/outbound/2026-07-04"
 INVENTORY = "/fba/inventory/v1"
 
 
@@ -56,6 +57,14 @@ OPERATIONS: dict[str, Operation] = {
             f"{OUTBOUND}/features/inventory/{{featureName}}/{{sellerSku}}", 2, 30,
         ),
         Operation("getInventorySummaries", "GET", f"{INVENTORY}/summaries", 2, 2),
+        # Fulfillment Outbound v2026-07-04 (bridge.fba.v2026)
+        Operation("createOrder", "POST", f"{OUTBOUND_2026}/orders", 2, 30),
+        Operation("listOrders", "GET", f"{OUTBOUND_2026}/orders", 2, 30),
+        Operation("getOrder", "GET", f"{OUTBOUND_2026}/orders/{{orderId}}", 2, 30),
+        Operation("updateOrder", "PUT", f"{OUTBOUND_2026}/orders/{{orderId}}", 2, 30),
+        Operation("cancelOrder", "PUT", f"{OUTBOUND_2026}/orders/{{orderId}}/cancel", 2, 30),
+        Operation("getOrderPreview", "POST", f"{OUTBOUND_2026}/previews", 2, 30),
+        Operation("getOffers", "POST", f"{OUTBOUND_2026}/offers", 5, 30),
     )
 }
 

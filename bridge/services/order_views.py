@@ -180,6 +180,8 @@ def status_document(reports: Sequence[StorefrontStatus]) -> dict[str, Any]:
 def _storefront_document(report: StorefrontStatus) -> dict[str, Any]:
     return {
         "name": report.name,
+        "mode": report.mode,
+        "would_send": report.would_send,
         "paused": report.paused,
         "open_orders": dict(sorted(report.counts.items())),
         "needs_attention": {

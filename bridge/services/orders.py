@@ -19,7 +19,7 @@ from bridge.ledger import orders as order_rows
 from bridge.ledger import returns as return_rows
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import ArchivedOrder, Order, utcnow
-from bridge.services import health
+from bridge.services import health, shadow
 from bridge.services.ingest import IngestResult, known_seller_skus, prepare
 from bridge.services.order_views import (
     AttentionItem,
@@ -211,12 +211,17 @@ class StorefrontStatus:
     attention_reasons: dict[str, int] = field(default_factory=dict)
     oldest_attention: list[AttentionItem] = field(default_factory=list)
     oldest_held: list[AttentionItem] = field(default_factory=list)
+    # "shadow": nothing is written (docs/shadow-mode.md); `would_send` counts the ready
+    # orders whose would-be request is on record.
+    mode: str = "live"
+    would_send: int = 0
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
-                      oldest: int | None = 10) -> StorefrontStatus:
+                      oldest: int | None = 10, *, mode: str = "live") -> StorefrontStatus:
     """`oldest`: how many of the longest-waiting needs-attention and held orders to list
-    (None: all of them)."""
+    (None: all of them). `mode`: the storefront's configured mode (shadow also when its
+    last submit run was, as under `bridge run --shadow`)."""
     with ledger.transaction() as session:
         counts = repo.counts_by_state(session, name)
         cursor = repo.get_cursor(session, name, "orders")
@@ -255,6 +260,8 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
             attention_reasons=_attention_counts(session, name),
             oldest_attention=_longest_waiting(session, name, S.NEEDS_ATTENTION, oldest),
             oldest_held=_longest_waiting(session, name, S.ON_HOLD, oldest),
+            mode="shadow" if shadow.last_run_in_shadow(session, name) else mode,
+            would_send=shadow.would_send_count(session, name),
         )
 
 

@@ -35,6 +35,7 @@ from bridge.ledger.tables import ShopStock
 from bridge.logging import get_logger
 from bridge.services import ingest
 from bridge.services.stock_amazon import read_inventory
+from bridge.shadow import is_shadow
 
 log = get_logger("bridge.stock")
 MAX_STALE_ROUNDS = 3
@@ -166,6 +167,12 @@ def _reconcile(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
                                      "finished; checked again next cycle")
     writes = _differences([s for s in candidates if s not in problems], actual, targets)
     writes += _first_writes(ledger, storefront.name, candidates, actual, targets)
+    if is_shadow(storefront):
+        # Targets and drift are recorded below; the shop is not written.
+        for level in writes:
+            log.info("would_set_stock", storefront=storefront.name, sku=level.sku,
+                     quantity=level.quantity, shop_shows=level.expected)
+        writes = []
     landed: dict[str, int] = {}
     for _round in range(MAX_STALE_ROUNDS):
         if not writes:

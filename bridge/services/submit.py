@@ -8,7 +8,11 @@ the same id. bridge never depends on what Amazon answers to a repeated create.
 Before a batch, an order poll older than `recheck_seconds` is run again, so an order
 cancelled in the shop moments ago is recorded as cancelled instead of sent. A submission
 that keeps failing for passing reasons (throttled, 5xx, no connection) goes on being
-retried, but once over its retry budget it is flagged stalled and the shop is told."""
+retried, but once over its retry budget it is flagged stalled and the shop is told.
+
+In shadow mode nothing is claimed or sent: the request each ready order would be created
+with is recorded instead (bridge.services.shadow). Live again, orders recorded in shadow
+are checked against the shop before the first create."""
 
 from __future__ import annotations
 
@@ -35,8 +39,9 @@ from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Order
 from bridge.logging import bind_context
-from bridge.services import edits, features, ingest
+from bridge.services import edits, features, ingest, shadow
 from bridge.services.common import log, tell_merchant
+from bridge.shadow import is_shadow
 
 CLAIMABLE = (S.READY, S.SUBMIT_UNKNOWN)
 DEFAULT_BUDGET = RetryBudget()
@@ -74,8 +79,16 @@ def submit_ready(
         if repo.is_paused(session, storefront.name):
             return result
         stale = cart is not None and _poll_is_stale(session, storefront, settings, now())
+    if is_shadow(storefront):
+        # Nothing is claimed or sent (so no poll is needed first): the would-be request
+        # is recorded and shown.
+        shadow.record_would_send(ledger, storefront)
+        return result
     if stale and cart is not None:
         result.cancelled = _recheck_cart(ledger, cart, storefront, now)
+    if cart is not None:
+        # Orders recorded in shadow are checked against the shop before any create.
+        shadow.check_before_first_create(ledger, cart, storefront, now)
     with ledger.transaction() as session:
         if repo.is_paused(session, storefront.name):
             return result

@@ -142,6 +142,26 @@ async def set_inventory(sim: Simulator, request: Request) -> JSONResponse:
     return await get_inventory(sim, request)
 
 
+async def lose_inventory(sim: Simulator, request: Request) -> JSONResponse:
+    """Units found missing in a center after orders were accepted: off the shelf, then
+    out of the reservations of open orders (see Fulfillment.lose_stock)."""
+    body = await _body(request)
+    sku = body.get("sellerSku")
+    if not isinstance(sku, str) or not sku.strip():
+        raise AdminError("sellerSku must be a non-empty string.")
+    quantity = _count(body.get("quantity"), "quantity")
+    fc = body.get("fulfillmentCenterId")
+    if fc is not None and (not isinstance(fc, str) or not fc.strip()):
+        raise AdminError("fulfillmentCenterId must be a non-empty string.")
+    with sim.store.transaction():
+        now = sim.sync()
+        try:
+            lost = sim.fulfillment.lose_stock(sku, quantity, now, fc.strip() if fc else None)
+        except LookupError:
+            raise AdminError(f"no SKU {sku!r}") from None
+    return _ok({"sellerSku": sku, "lost": lost})
+
+
 async def get_inventory(sim: Simulator, request: Request) -> JSONResponse:
     with sim.store.transaction():
         sim.sync()
@@ -282,6 +302,7 @@ def routes(sim: Simulator) -> list[Route]:
         ("/_sim/reset", reset, "POST"),
         ("/_sim/inventory", get_inventory, "GET"),
         ("/_sim/inventory", set_inventory, "POST"),
+        ("/_sim/inventory/lost", lose_inventory, "POST"),
         ("/_sim/orders", get_orders, "GET"),
         ("/_sim/orders/{order_id}/tracking", set_tracking_outcome, "POST"),
         ("/_sim/orders/{order_id}/cancel-by-amazon", cancel_by_amazon, "POST"),

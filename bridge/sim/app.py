@@ -3,7 +3,8 @@ registered SP-API operation behind the same pipeline, and the admin API under /_
 
 The pipeline, in Amazon's order: access token (403) -> rate limit (429) -> injected
 fault -> the operation -> (dropped answer). Every response carries x-amzn-RequestId;
-rate-limited operations also report x-amzn-RateLimit-Limit, where the model declares it.
+rate-limited operations also report x-amzn-RateLimit-Limit on every status whose response
+the model declares with it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ from bridge.sim.wire import ACCESS_DENIED, QUOTA_EXCEEDED, Call, Reply, SimError
 
 log = logging.getLogger("bridge.sim")
 
-# Statuses whose responses the models declare with x-amzn-RateLimit-Limit.
-_RATE_LIMIT_HEADER_STATUSES = (200, 400, 404)
+RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
+
+
+def rate_limit_header_statuses(op: Operation) -> frozenset[int]:
+    """The statuses whose responses the operation's model declares with the header
+    (200/400/404 mostly; also 201, 202 and 204 where a write answers with them)."""
+    return frozenset(int(status) for status, response in op.model.spec["responses"].items()
+                     if status.isdigit() and RATE_LIMIT_HEADER in (response.get("headers") or {}))
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> Response:
@@ -39,15 +46,17 @@ def _json(status: int, body: dict, headers: dict | None = None) -> Response:
 
 
 def _operation_endpoint(sim: Simulator, op: Operation):
+    header_statuses = rate_limit_header_statuses(op)
+
     async def endpoint(request: Request) -> Response:
         sim.stats.called(op.operation_id)
         reply, drop = await _run(sim, op, request)
         sim.stats.answered(op.operation_id, reply.status)
         headers = {}
         limit = sim.limiter.limit_of(op.operation_id)
-        if limit is not None and reply.status in _RATE_LIMIT_HEADER_STATUSES:
+        if limit is not None and reply.status in header_statuses:
             # As Amazon writes it: "2.0", "0.0167" (a fixed precision would show 0.0).
-            headers["x-amzn-RateLimit-Limit"] = str(float(limit[0]))
+            headers[RATE_LIMIT_HEADER] = str(float(limit[0]))
         if drop:
             # The work is done; the answer arrives after the client has given up.
             await asyncio.sleep(sim.config.drop_seconds)

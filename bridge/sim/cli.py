@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import click
 
-from bridge.sim import server
+from bridge.sim import limits, server
 from bridge.sim.client import DEFAULT_URL, SimAdmin, SimAdminError
 from bridge.sim.config import DEFAULT_PORT, SimConfig
 from bridge.sim.outbound.tracking import OUTCOMES as TRACKING_OUTCOMES
@@ -52,9 +52,16 @@ def sim() -> None:
               envvar="BRIDGE_SIM_REFRESH_TOKEN",
               help="An LWA refresh token accepted with --strict-auth (repeatable).")
 @click.option("--no-rate-limits", is_flag=True, help="Never answer 429.")
+@click.option("--limits", "limits_profile", type=click.Choice(limits.PROFILES),
+              default=limits.DOCS, show_default=True,
+              help="Default rate limits: Amazon's current documentation, or the models' "
+                   "usage-plan tables.")
+@click.option("--accept-short-orders", is_flag=True,
+              help="Accept orders short of stock as Received and let their policy decide at "
+                   "planning, instead of marking them Invalid at create.")
 @click.option("--seed", type=int, help="Seed for the fault dice, so a run can be replayed.")
 def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, client_secret,
-          refresh_tokens, no_rate_limits, seed) -> None:
+          refresh_tokens, no_rate_limits, limits_profile, accept_short_orders, seed) -> None:
     """Run the simulator in the foreground."""
     if memory and db_path:
         raise click.UsageError("--db and --memory exclude each other")
@@ -63,7 +70,8 @@ def serve(host, port, db_path, memory, clock_factor, strict_auth, client_id, cli
                                "at least one --refresh-token")
     config = replace(SimConfig(), strict_auth=strict_auth, client_id=client_id,
                      client_secret=client_secret, refresh_tokens=tuple(refresh_tokens),
-                     rate_limits=not no_rate_limits, fault_seed=seed)
+                     rate_limits=not no_rate_limits, rate_limit_profile=limits_profile,
+                     invalid_when_short=not accept_short_orders, fault_seed=seed)
     click.echo(f"bridge simulator on http://{host}:{port} "
                f"(state: {db_path or 'memory'}, clock x{clock_factor:g})")
     server.serve(host=host, port=port, db_path=None if memory else db_path,
@@ -108,6 +116,17 @@ def stock(levels: tuple[str, ...], center: str | None, url: str) -> None:
             raise click.BadParameter(f"{level!r} is not SKU=QTY", param_hint="LEVELS")
         parsed[sku] = int(quantity)
     _print(_admin_call(lambda: SimAdmin(url).set_stock(parsed, fulfillment_center=center)))
+
+
+@sim.command()
+@click.argument("sku")
+@click.argument("quantity", type=click.IntRange(min=0))
+@click.option("--center", help="Lose them in this fulfillment center only (e.g. PHX6).")
+@_url_option
+def lose(sku: str, quantity: int, center: str | None, url: str) -> None:
+    """QUANTITY units of SKU found missing, after orders were accepted: off the shelf,
+    then out of open orders' reservations."""
+    _print(_admin_call(lambda: SimAdmin(url).lose_stock(sku, quantity, center)))
 
 
 @sim.command()

@@ -55,6 +55,14 @@ class SimAdmin:
         body = {"items": items, **({"undetected": True} if undetected else {})}
         return self._call("POST", "inventory", body)
 
+    def lose_stock(self, sku: str, quantity: int, fulfillment_center: str | None = None) -> dict:
+        """Units found missing after orders were accepted: off the shelf, then out of open
+        orders' reservations (an order left short follows its policy at planning)."""
+        body: dict = {"sellerSku": sku, "quantity": quantity}
+        if fulfillment_center is not None:
+            body["fulfillmentCenterId"] = fulfillment_center
+        return self._call("POST", "inventory/lost", body)
+
     def inventory(self) -> dict[str, dict]:
         return {item["sellerSku"]: item for item in self._call("GET", "inventory")["items"]}
 

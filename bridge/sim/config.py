@@ -46,8 +46,16 @@ class SimConfig:
     access_token_seconds: int = 3600
 
     # Per-operation token buckets; overrides map operationId -> (rate per second, burst).
+    # The profile picks the defaults: "docs" (Amazon's rate-limit pages and changelog) or
+    # "model" (the models' "Usage Plan" tables); see limits.py.
     rate_limits: bool = True
+    rate_limit_profile: str = "docs"
     rate_limit_overrides: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    # Received means "validated, with enough sellable inventory" (the model's words), so an
+    # order its stock cannot cover for its policy is Invalid at create. False keeps the
+    # older, lenient way: accepted as Received, the policy deciding when planning starts.
+    invalid_when_short: bool = True
 
     # How long a "dropped" response is held back: longer than any sane client timeout.
     drop_seconds: float = 30.0

@@ -1,7 +1,7 @@
 """An SP-API operation the simulator answers. Each API module lists its operations by
-the model's operationId with a handler (apis.py gathers them); the method, path and
-default rate limit come from the model itself, so they cannot drift from Amazon's
-documents."""
+the model's operationId with a handler (apis.py gathers them); the method, path and the
+model's rate limit come from the model itself, so they cannot drift from Amazon's
+documents (limits.py says where the documentation raises a limit)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bridge.sim import limits as limits_profile
 from bridge.sim.wire import Call, Reply
 from bridge.spapi_models import ModelOperation
 from bridge.spapi_models import operation as model_operation
@@ -41,9 +42,9 @@ class Operation:
         return self.model.usage_plan
 
 
-def rate_limits(operations: Iterable[Operation],
-                overrides: dict[str, tuple[float, int]]) -> dict[str, tuple[float, int]]:
-    limits = {op.operation_id: op.default_rate_limit for op in operations
-              if op.default_rate_limit is not None}
+def rate_limits(operations: Iterable[Operation], overrides: dict[str, tuple[float, int]],
+                profile: str = limits_profile.DOCS) -> dict[str, tuple[float, int]]:
+    """The profile's defaults (limits.py), then the configured overrides."""
+    limits = limits_profile.default_limits(operations, profile)
     limits.update(overrides)
     return limits

@@ -69,7 +69,8 @@ class Simulator:
         self.fulfillment = Fulfillment(self.store, self.stock, self.config)
         self.inbound = InboundNetwork(self.store, self.stock, self.config)
         self.operations: list[Operation] = all_operations()
-        self.limiter = RateLimiter(rate_limits(self.operations, self.config.rate_limit_overrides),
+        self.limiter = RateLimiter(rate_limits(self.operations, self.config.rate_limit_overrides,
+                                               self.config.rate_limit_profile),
                                    enabled=self.config.rate_limits)
         self.faults = FaultBook(self.config.fault_seed)
         self.stats = CallStats()

@@ -27,6 +27,7 @@ from jsonschema import Draft4Validator, FormatChecker
 MODELS_DIR = Path(__file__).resolve().parent
 MODEL_FILES = (
     "fulfillmentOutbound_2020-07-01.json",
+    "fulfillmentOutbound_2026-07-04.json",
     "fbaInventory.json",
     "fulfillmentInbound_2024-03-20.json",
     "fulfillmentInboundV0.json",

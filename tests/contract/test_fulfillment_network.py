@@ -26,6 +26,7 @@ from bridge.fba.fake import FakeFulfillmentNetwork, Fault
 from bridge.fba.port import FulfillmentNetwork
 from bridge.fba.ratelimit import NoLimiter
 from bridge.fba.returns import ReturnUnit
+from bridge.fba.v2026.client import FbaV2026Client
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
 
@@ -81,13 +82,16 @@ class OnTheSimulator:
         Fault.ACT_THEN_DROP: {"status": None, "drop_after_act": True},
     }
 
-    def __init__(self, sim: SimServer) -> None:
+    def __init__(self, sim: SimServer, client_class: type[FbaClient] = FbaClient) -> None:
         self.sim = sim
+        # The operation that creates orders in the client's Outbound version.
+        self.create_operation = ("createOrder" if client_class is FbaV2026Client
+                                 else "createFulfillmentOrder")
         session = requests.Session()
         auth = LwaAuth(f"{sim.base_url}/auth/o2/token", "client", "secret", "refresh",
                        session, 5.0)
         # No retries: a fault shows as the error the services see after the client's retries.
-        self.network = FbaClient(sim.base_url, sim.config.marketplace_id, auth, NoLimiter(),
+        self.network = client_class(sim.base_url, sim.config.marketplace_id, auth, NoLimiter(),
                                  "contract", timeout=CLIENT_TIMEOUT, max_retries=0,
                                  session=session)
 
@@ -104,7 +108,7 @@ class OnTheSimulator:
         self.sim.admin.set_tracking_outcome(order_id, outcome)
 
     def fail_next_create(self, fault: Fault) -> None:
-        self.sim.admin.add_fault("createFulfillmentOrder", count=1, **self._FAULTS[fault])
+        self.sim.admin.add_fault(self.create_operation, count=1, **self._FAULTS[fault])
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +118,15 @@ def sim_server():
         yield server
 
 
-@pytest.fixture(params=["fake", "simulator"])
+@pytest.fixture(params=["fake", "simulator", "simulator-v2026"])
 def world(request):
     if request.param == "fake":
         yield OnTheFake()
         return
     sim = request.getfixturevalue("sim_server")
     sim.admin.reset()
-    driver = OnTheSimulator(sim)
+    client_class = FbaV2026Client if request.param == "simulator-v2026" else FbaClient
+    driver = OnTheSimulator(sim, client_class)
     yield driver
     driver.network.close()
 
@@ -241,12 +246,14 @@ def test_inventory_levels_after_stock_is_set_and_after_an_order(world):
     assert (shipped["SKU-1"].fulfillable, shipped["SKU-1"].reserved) == (8, 0)
 
 
-def test_an_order_short_of_stock_becomes_unfulfillable(world):
+def test_an_order_short_of_stock_is_invalid_at_once(world):
+    # Received means validated with enough sellable stock; FillOrKill needs every unit.
     world.set_stock({"SKU-1": 1})
     world.network.create_fulfillment_order(create_body(quantity=2))
-    world.advance(TO_PLANNING)
-    assert world.network.fulfillment_order("CT-1001").status == "Unfulfillable"
+    assert world.network.fulfillment_order("CT-1001").status == "Invalid"
     assert [(lvl.fulfillable, lvl.reserved) for lvl in world.network.inventory_levels()] == [(1, 0)]
+    world.advance(TO_PLANNING)
+    assert world.network.fulfillment_order("CT-1001").status == "Invalid"
 
 
 def item_quantities(order) -> list[tuple[str, str, int, int, int]]:

@@ -23,8 +23,10 @@ from bridge.sim.server import SimServer
 
 pytestmark = pytest.mark.e2e
 
-# TEE-M is one short for the partial order; CAP-01 has none at all (Unfulfillable).
-AMAZON = {"MUG-BLUE": 10, "TEE-M": 1, "CAP-01": 0}
+# TEE-M is one short for the partial order (FillAllAvailable accepts it and ships what
+# there is); CAP-01's two units go missing after Amazon accepted the order (Unfulfillable:
+# an order short of stock at create would be Invalid instead).
+AMAZON = {"MUG-BLUE": 10, "TEE-M": 1, "CAP-01": 2}
 THROUGH_TO_SHIPPED = 30 + 60 + 120 + 1
 
 
@@ -75,6 +77,7 @@ def test_what_amazon_does_not_ship_reaches_the_shop(setting, tmp_path):
 
             # Amazon cancels #C1 by itself; #U1 finds no stock at planning; #P1 ships short.
             sim.admin.cancel_by_amazon(row(cancelled)[2])
+            assert sim.admin.lose_stock("CAP-01", 2)["lost"] == 2
             sim.admin.advance(THROUGH_TO_SHIPPED)
             statuses = {o["sellerFulfillmentOrderId"]: o["status"] for o in sim.admin.orders()}
             assert [statuses[row(o)[2]] for o in (cancelled, unfulfillable, partial)] == [

@@ -20,23 +20,30 @@ pytestmark = pytest.mark.e2e
 ORDERS = 200
 SKUS = ("MUG-BLUE", "MUG-RED", "TEE-M", "TEE-L", "CAP-01", "SOCK-3")
 STOCK = 1000
+# Each Fulfillment Outbound version bridge speaks, with the operation that creates orders.
+CREATE_OPERATION = {"2020-07-01": "createFulfillmentOrder", "2026-07-04": "createOrder"}
 
 
+@pytest.mark.parametrize("outbound_api", sorted(CREATE_OPERATION))
 def test_200_orders_flow_through_workers_on_postgres_and_redis(
-    tmp_path, postgres_schema_factory, redis_url
+    tmp_path, postgres_schema_factory, redis_url, outbound_api
 ):
     ledger_url, store_url = postgres_schema_factory(), postgres_schema_factory()
     # The simulator's limits are raised (and reported in x-amzn-RateLimit-Limit, which
     # bridge's shared Redis buckets learn from) so 200 creates take seconds, not minutes.
     fast = {op: (100.0, 100) for op in (
         "createFulfillmentOrder", "getFulfillmentOrder", "listAllFulfillmentOrders",
-        "getInventorySummaries", "cancelFulfillmentOrder")}
+        "getInventorySummaries", "cancelFulfillmentOrder",
+        "createOrder", "getOrder", "listOrders", "cancelOrder")}
     with SimServer(SimConfig(clock_factor=0, rate_limit_overrides=fast)) as sim:
         sim.admin.set_stock({sku: STOCK for sku in SKUS})
         broker = redis_url
         limits = redis_url.rsplit("/", 1)[0] + "/14"
         with production_deployment(tmp_path, sim.base_url, ledger_url=ledger_url, store_url=store_url,
                                    broker_url=broker, rate_limit_url=limits) as (daemons, ledger):
+            storefront_file = tmp_path / "config" / "storefronts" / "demo.toml"
+            storefront_file.write_text(storefront_file.read_text().replace(
+                "[fulfillment]\n", f'[fulfillment]\noutbound_api = "{outbound_api}"\n', 1))
             demo_store.create_schema(store_url)
             placed = demo_store.place_orders(store_url, ORDERS, SKUS)
             # Worker lanes: submission has a process of its own beside the other flows.
@@ -55,7 +62,7 @@ def test_200_orders_flow_through_workers_on_postgres_and_redis(
                      daemons.logs)
             at_sim = sim.admin.orders()
             assert len(at_sim) == ORDERS
-            assert sim.admin.calls("createFulfillmentOrder") == ORDERS  # none sent twice
+            assert sim.admin.calls(CREATE_OPERATION[outbound_api]) == ORDERS  # none sent twice
 
             # Move Amazon's clock past Received → Planning → Processing → Complete.
             sim.admin.advance(30 + 60 + 120 + 1)

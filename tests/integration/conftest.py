@@ -145,7 +145,8 @@ class Shop:
         return {order["sellerFulfillmentOrderId"]: order for order in self.sim.admin.orders()}
 
     def creates(self) -> int:
-        return self.sim.admin.calls("createFulfillmentOrder")
+        """Creates through either Outbound version (a storefront uses one of them)."""
+        return self.sim.admin.calls("createFulfillmentOrder") + self.sim.admin.calls("createOrder")
 
     def fulfillable(self) -> dict[str, int]:
         return {sku: int(item["fulfillable"]) for sku, item in self.sim.admin.inventory().items()}

@@ -134,12 +134,36 @@ def test_amazon_refusing_an_order_holds_it_with_a_note(shop):
 
 
 @both_ledgers
-def test_amazon_unfulfillable_order_needs_attention_with_a_note(shop):
+def test_an_order_short_of_stock_at_amazon_is_invalid_and_needs_attention_with_a_note(shop):
+    # bridge's stock view is not synced, so it sends the order; Amazon's validation finds
+    # too little sellable stock and the order is Invalid at once.
     shop.sim.admin.set_stock({"MUG-BLUE": 1, "MUG-RED": 10})
     demo_store.insert_order(shop.store_url, "#SHORT", [DemoLine("MUG-BLUE", 3)])
     demo_store.insert_order(shop.store_url, "#ENOUGH", [DemoLine("MUG-RED", 3)])
     ingest_orders(shop.ledger, shop.cart, shop.storefront)
     assert submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, limit=10).accepted == 2
+
+    sync_status(shop.ledger, shop.fba, shop.cart, shop.storefront)
+
+    short = shop.row("#SHORT")
+    assert (short.state, short.attention_reason) == (S.NEEDS_ATTENTION, "amazon_invalid")
+    assert short.amazon_status == "Invalid"
+    assert shop.row("#ENOUGH").state == S.ACCEPTED
+    (note,) = shop.notes_by_order()[short.cart_order_id]
+    assert "invalid" in note and "stock" in note
+    attention = storefront_status(shop.ledger, shop.storefront.name).attention
+    assert [(a["number"], a["reason"]) for a in attention] == [("#SHORT", "amazon_invalid")]
+
+
+@both_ledgers
+def test_amazon_unfulfillable_order_needs_attention_with_a_note(shop):
+    shop.sim.admin.set_stock({"MUG-BLUE": 3, "MUG-RED": 10})
+    demo_store.insert_order(shop.store_url, "#SHORT", [DemoLine("MUG-BLUE", 3)])
+    demo_store.insert_order(shop.store_url, "#ENOUGH", [DemoLine("MUG-RED", 3)])
+    ingest_orders(shop.ledger, shop.cart, shop.storefront)
+    assert submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, limit=10).accepted == 2
+    # Accepted with its stock reserved, then two units go missing in the warehouse.
+    shop.sim.admin.lose_stock("MUG-BLUE", 2)
 
     shop.sim.admin.advance(TO_PLANNING + 60)
     sync_status(shop.ledger, shop.fba, shop.cart, shop.storefront)

@@ -335,7 +335,8 @@ def test_status_summarises_waiting_orders_ten_oldest_all_and_json(tmp_path):
                                "oldest": [{**demo["on_hold"]["oldest"][0], "number": "#9001",
                                            "reason": "tees"}]}
     assert set(demo["needs_attention"]["oldest"][0]) == {"id", "number", "reason", "message", "since"}
-    assert set(demo) == {"name", "paused", "open_orders", "needs_attention", "on_hold",
+    assert demo["mode"] == "live" and demo["would_send"] == 0
+    assert set(demo) == {"name", "mode", "would_send", "paused", "open_orders", "needs_attention", "on_hold",
                          "last_order_poll", "lag_seconds", "tracking_to_write", "stock",
                          "open_returns", "deliveries_given_up", "degraded", "stalled", "watchdog",
                          "inbound"}

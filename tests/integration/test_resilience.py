@@ -89,10 +89,11 @@ def test_a_too_late_cancel_still_gets_its_tracking_into_the_cart(shop):
 
 
 def test_an_order_amazon_cannot_fulfil_that_the_cart_cancels_is_simply_cancelled(shop):
-    shop.sim.admin.set_stock({"MUG-BLUE": 1})
+    shop.sim.admin.set_stock({"MUG-BLUE": 5})
     order_id = demo_store.insert_order(shop.store_url, "#U1", [DemoLine("MUG-BLUE", 5)])
     ingest_orders(shop.ledger, shop.cart, shop.storefront)
     submit_ready(shop.ledger, shop.fba, shop.cart, shop.storefront, 10)
+    shop.sim.admin.lose_stock("MUG-BLUE", 4)  # found missing after Amazon accepted it
     shop.sim.admin.advance(TO_PROCESSING)
     sync_status(shop.ledger, shop.fba, shop.cart, shop.storefront)
     assert shop.row("#U1").attention_reason == "amazon_unfulfillable"

@@ -75,28 +75,27 @@ def test_package_numbers_are_unique(sim, api):
     assert len(numbers) == 5 and len(set(numbers)) == 5
 
 
-def test_short_stock_fill_or_kill_becomes_unfulfillable(sim, api):
+def test_short_stock_fill_or_kill_is_invalid_at_create(sim, api):
     sim.admin.set_stock({"SKU-A": 3})
     api.create(order_body("first", items=[
         {"sellerSku": "SKU-A", "sellerFulfillmentOrderItemId": "l1", "quantity": 2}]))
     api.create(order_body("second", items=[
         {"sellerSku": "SKU-A", "sellerFulfillmentOrderItemId": "l1", "quantity": 2}]))
+    assert status(api, "second") == "Invalid"
     sim.admin.advance(30)
     assert status(api, "first") == "Planning"
-    assert status(api, "second") == "Unfulfillable"
     item = api.get("second").body["payload"]["fulfillmentOrderItems"][0]
     assert item["unfulfillableQuantity"] == 2
     stock = details(api, "SKU-A")
-    # The unfulfillable order's one reserved unit went back on the shelf.
+    # The invalid order's one reserved unit went back on the shelf.
     assert stock["fulfillableQuantity"] == 1
     assert stock["reservedQuantity"]["pendingCustomerOrderQuantity"] == 2
 
 
-def test_zero_stock_sku_is_accepted_then_unfulfillable(sim, api):
+def test_zero_stock_sku_is_accepted_then_invalid(sim, api):
     sim.admin.set_stock({"SKU-A": 0})
     assert api.create(order_body("none")).status == 200
-    sim.admin.advance(30)
-    assert status(api, "none") == "Unfulfillable"
+    assert status(api, "none") == "Invalid"
 
 
 def test_fill_all_available_ships_what_there_is(sim, api):

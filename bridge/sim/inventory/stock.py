@@ -245,6 +245,20 @@ class StockBook:
             self._changed(item, now)
         return taken
 
+    def lose(self, sku: str, fc: str, units: int, now: float) -> int:
+        """Shelf units found missing at `fc`: they leave the shelf and are counted as
+        researching (short term), as Amazon counts misplaced units. How many were lost."""
+        item = self.get(sku)
+        if item is None or units <= 0 or fc not in item["fcs"]:
+            return 0
+        shelf = item["fcs"][fc]
+        lost = min(units, shelf["fulfillable"])
+        if lost:
+            shelf["fulfillable"] -= lost
+            item["researching"][RESEARCHING_TERMS[0]] += lost
+            self._changed(item, now)
+        return lost
+
     def release(self, sku: str, by_center: dict[str, int], now: float) -> None:
         """Reserved units go back on the shelf where they were (order cancelled, shrunk
         or unfulfillable)."""

@@ -1,6 +1,7 @@
 """Fulfillment orders: what the outbound API asks of them (create, update, cancel, the
 sandbox's forced status, tracking outcomes, returns). Stock is reserved at creation, per
-fulfillment center, as few centers as possible (reservations.py); fulfillmentAction Hold
+fulfillment center, as few centers as possible (reservations.py); an order the stock
+cannot cover for its policy is Invalid at once (validation); fulfillmentAction Hold
 keeps an order Received with its stock reserved until an update asks for Ship. The
 statuses an order moves through on the clock are lifecycle.py's; the wire views are
 order_views.py's. Callers hold the store's transaction."""
@@ -13,7 +14,7 @@ from bridge.sim.outbound import returns, tracking
 from bridge.sim.outbound.counters import next_number
 from bridge.sim.outbound.lifecycle import CANCELLABLE, KIND, PROGRESS, TERMINAL, OrderLifecycle
 from bridge.sim.outbound.order_views import ITEM_OPTIONAL
-from bridge.sim.outbound.reservations import open_units, release_excess, top_up
+from bridge.sim.outbound.reservations import any_reserved, open_units, release_excess, top_up
 from bridge.sim.outbound.validation import MAX_UNITS
 from bridge.sim.state import Store
 from bridge.sim.wire import invalid_input
@@ -90,8 +91,13 @@ class Fulfillment:
             item["fulfillmentNetworkSku"] = fnsku
             item.update(reservedByFc={}, shipped=0, cancelledQuantity=0, unfulfillableQuantity=0)
             order["items"].append(item)
-        top_up(self._stock, order, now)
-        if order["fulfillmentAction"] == "Hold":
+        fully_reserved = top_up(self._stock, order, now)
+        if not fully_reserved and self._config.invalid_when_short and \
+                short_for_policy(order):
+            # Validation found too little sellable stock: the order exists, Invalid, and
+            # nothing of it ships (its reservations go back on the shelf).
+            self._lifecycle.unfulfillable(order, now, status="Invalid")
+        elif order["fulfillmentAction"] == "Hold":
             self._lifecycle.schedule(order, now + self._config.hold_expiry_seconds)
         else:
             self._lifecycle.schedule(order, now + self._config.received_seconds)
@@ -169,6 +175,38 @@ class Fulfillment:
         self._store.touch(KIND, order_id)
         return order
 
+    def lose_stock(self, sku: str, quantity: int, now: float, fc: str | None = None) -> int:
+        """Units of `sku` found missing in a center (without one: center by center, in id
+        order), after orders were accepted: off the shelf first, then out of what open
+        orders nothing has been picked for hold, newest order first. An order left short
+        follows its policy when planning starts or ends, as at Amazon (FillOrKill:
+        Unfulfillable). How many units were lost."""
+        item = self._stock.get(sku)
+        if item is None:
+            raise LookupError(sku)
+        open_orders = [o for o in reversed(self.all()) if o["status"] in ("Received", "Planning")]
+        lost = 0
+        for center in [fc] if fc else sorted(item["fcs"]):
+            wanted = quantity - lost
+            shelf = item["fcs"].get(center, {}).get("fulfillable", 0)
+            for order in open_orders:
+                for line in order["items"]:
+                    held = line["reservedByFc"].get(center, 0) if line["sellerSku"] == sku else 0
+                    back = min(held, wanted - shelf)
+                    if back > 0:
+                        self._stock.release(sku, {center: back}, now)
+                        line["reservedByFc"][center] = held - back
+                        if not line["reservedByFc"][center]:
+                            del line["reservedByFc"][center]
+                        shelf += back
+                        if order["status"] == "Planning":
+                            self._lifecycle.plan_shipments(order)
+                        self._store.touch(KIND, order["id"])
+            lost += self._stock.lose(sku, center, wanted, now)
+            if lost >= quantity:
+                break
+        return lost
+
     def set_tracking_outcome(self, order_id: str, outcome: str) -> dict:
         if outcome not in tracking.OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(tracking.OUTCOMES)}")
@@ -186,6 +224,19 @@ class Fulfillment:
 
     def next_return_authorization(self) -> int:
         return next_number(self._store, "returnAuthorization")
+
+
+def short_for_policy(order: dict) -> bool:
+    """Whether the stock reserved at create is too little for the order's policy, as
+    validation judges it: FillOrKill needs every unit, FillAllAvailable at least one (it
+    ships what there is); FillAll is accepted either way, since the model has it wait up
+    to 24 hours for stock."""
+    policy = order["fulfillmentPolicy"]
+    if policy == "FillOrKill":
+        return True
+    if policy == "FillAllAvailable":
+        return not any_reserved(order)
+    return False
 
 
 def _check_update(order: dict, changes: dict) -> None:

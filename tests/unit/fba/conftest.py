@@ -52,7 +52,8 @@ class SpApiModels:
     def __init__(self) -> None:
         self._models = {
             name: json.loads((MODELS / f"{name}.json").read_text())
-            for name in ("fulfillmentOutbound_2020-07-01", "fbaInventory")
+            for name in ("fulfillmentOutbound_2020-07-01", "fulfillmentOutbound_2026-07-04",
+                         "fbaInventory")
         }
 
     def model(self, name: str) -> dict:

@@ -123,6 +123,7 @@ def _usage_plans(model: dict) -> dict[str, tuple[float, int]]:
 def test_the_limits_table_matches_the_models_usage_plans(models):
     plans = {
         **_usage_plans(models.model("fulfillmentOutbound_2020-07-01")),
+        **_usage_plans(models.model("fulfillmentOutbound_2026-07-04")),
         **_usage_plans(models.model("fbaInventory")),
     }
     for name, operation in OPERATIONS.items():
@@ -132,5 +133,7 @@ def test_the_limits_table_matches_the_models_usage_plans(models):
 def test_the_paths_and_methods_match_the_models(models):
     for name, operation in OPERATIONS.items():
         model = "fbaInventory" if operation.path.startswith("/fba/inventory/") else "fulfillmentOutbound_2020-07-01"
+        if operation.path.startswith("/fulfillment/outbound/2026-07-04/"):
+            model = "fulfillmentOutbound_2026-07-04"
         method, path, _ = models.operation(model, name)
         assert (operation.method, operation.path) == (method, path), name
