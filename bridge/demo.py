@@ -201,6 +201,8 @@ def run_demo(workdir: Path, *, order_count: int = 20, timeout: float = 300,
                     if _done(progress, order_count):
                         ok = True
                         break
+            if not console.is_terminal:
+                console.line()  # off a terminal the last table ends without a line break
         finally:
             daemon.send_signal(signal.SIGTERM)
             try:
