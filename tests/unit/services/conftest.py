@@ -31,7 +31,39 @@ from bridge.services import ingest
 from bridge.services.ingest import IngestResult
 
 
-class ListCart:
+class LifecycleWrites:
+    """The cart contract's cancel, delivery and return writes, remembered in lists and
+    idempotent per the contract's keys (for the in-memory carts below)."""
+
+    capabilities: ClassVar[Capabilities]
+    cancels: list[tuple[str, CancelRequest]]
+    deliveries: list[tuple[str, DeliveryUpdate]]
+    returns: list[tuple[str, ReturnUpdate]]
+
+    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
+        if request.lines is not None and not self.capabilities.cancel_lines:
+            return False
+        if (order.order_id, request) in self.cancels:
+            return False
+        self.cancels.append((order.order_id, request))
+        return True
+
+    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
+        key = (update.package.tracking_number, update.milestone)
+        if any((u.package.tracking_number, u.milestone) == key for _, u in self.deliveries):
+            return False
+        self.deliveries.append((order.order_id, update))
+        return True
+
+    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
+        key = (update.authorization_id, update.stage)
+        if any((u.authorization_id, u.stage) == key for _, u in self.returns):
+            return False
+        self.returns.append((order.order_id, update))
+        return True
+
+
+class ListCart(LifecycleWrites):
     """A CartAdapter that only remembers: orders to hand out, and the notes, shipments
     and stock bridge writes."""
 
@@ -72,28 +104,6 @@ class ListCart:
 
     def add_note(self, order: CartOrder, text: str) -> None:
         self.notes.append((order.order_id, text))
-
-    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
-        if request.lines is not None and not self.capabilities.cancel_lines:
-            return False
-        if (order.order_id, request) in self.cancels:
-            return False
-        self.cancels.append((order.order_id, request))
-        return True
-
-    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
-        key = (update.package.tracking_number, update.milestone)
-        if any((u.package.tracking_number, u.milestone) == key for _, u in self.deliveries):
-            return False
-        self.deliveries.append((order.order_id, update))
-        return True
-
-    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
-        key = (update.authorization_id, update.stage)
-        if any((u.authorization_id, u.stage) == key for _, u in self.returns):
-            return False
-        self.returns.append((order.order_id, update))
-        return True
 
     def close(self) -> None:
         pass
@@ -197,7 +207,7 @@ def shop(ledger, clock) -> Shop:
     return Shop(ledger, storefront, FakeFulfillmentNetwork(clock), ListCart(), clock)
 
 
-class MemoryCart:
+class MemoryCart(LifecycleWrites):
     """A shop in memory that keeps the CartAdapter contract: orders by change time over a
     window in pages, a shipment written once per tracking number, stock read and set
     (conditionally when the class says so), notes. Tests script its failures: a page
@@ -273,28 +283,6 @@ class MemoryCart:
 
     def add_note(self, order: CartOrder, text: str) -> None:
         self.notes.append((order.order_id, text))
-
-    def cancel_order(self, order: CartOrder, request: CancelRequest) -> bool:
-        if request.lines is not None and not self.capabilities.cancel_lines:
-            return False
-        if (order.order_id, request) in self.cancels:
-            return False
-        self.cancels.append((order.order_id, request))
-        return True
-
-    def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
-        key = (update.package.tracking_number, update.milestone)
-        if any((u.package.tracking_number, u.milestone) == key for _, u in self.deliveries):
-            return False
-        self.deliveries.append((order.order_id, update))
-        return True
-
-    def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
-        key = (update.authorization_id, update.stage)
-        if any((u.authorization_id, u.stage) == key for _, u in self.returns):
-            return False
-        self.returns.append((order.order_id, update))
-        return True
 
     def close(self) -> None:
         pass
