@@ -19,6 +19,7 @@ from bridge.cli_common import missing_in_ledger
 from bridge.cli_common import print_config_problems as _print_config_problems
 from bridge.cli_common import print_rows as _print_rows
 from bridge.cli_common import runtime as _runtime
+from bridge.domain.marketplaces import label as marketplace_label
 from bridge.domain.states import OrderState
 from bridge.errors import ConfigError
 
@@ -293,7 +294,8 @@ def status(ctx: click.Context, storefront: str | None, show_all: bool, as_json: 
     storefront = _known_storefront(ctx, storefront)
     names = [storefront] if storefront else list(rt.storefronts)
     reports = [storefront_status(rt.ledger, name, oldest=None if show_all else _OLDEST,
-                                 mode=rt.storefront(name).mode)
+                                 mode=rt.storefront(name).mode,
+                                 account=rt.storefront(name).fulfillment)
                for name in names]
     if as_json:
         click.echo(json.dumps(status_document(reports), indent=2))
@@ -318,6 +320,13 @@ def _print_status(ctx: click.Context, report: StorefrontStatus) -> None:
         console.print(f"  [red]DEGRADED: {flow.flow} has failed {flow.failures} runs in a row "
                       f"since {flow.since.isoformat(timespec='seconds')}: {escape(flow.error)}[/red]",
                       soft_wrap=True)
+    if report.marketplaces:
+        routes = "; ".join(
+            f"{line.marketplace}{' home' if line.home else ''} for "
+            f"{', '.join(line.countries) or '-'}: {line.open_orders} open"
+            for line in report.marketplaces)
+        console.print(f"  marketplaces: {routes}; other countries: {report.unrouted_countries}; "
+                      f"shop stock: {report.shop_stock}", soft_wrap=True, highlight=False)
     counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
     # Open states only: finished orders are the history, not the state of things.
     console.print(f"  open orders: {counts or 'none'}", soft_wrap=True)
@@ -446,6 +455,9 @@ def orders_show(ctx: click.Context, reference: str, storefront: str | None, cart
     console.print(f"  state: {row.state}   amazon: {row.amazon_status or '-'}   "
                   f"fulfillment order: {row.seller_fulfillment_order_id or '-'}   attempts: {row.attempts}",
                   soft_wrap=True)
+    if row.marketplace_id:
+        console.print(f"  marketplace: {marketplace_label(row.marketplace_id)} (routed by the ship-to "
+                      "country)", soft_wrap=True, highlight=False)
     if row.state == "on_hold":
         console.print(f"  [yellow]on hold ({row.attention_reason}): {row.last_error}[/yellow]",
                       soft_wrap=True)

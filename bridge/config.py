@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge import secrets
+from bridge.domain import marketplaces
+from bridge.domain.limits import COUNTRY_CODES
 from bridge.domain.mapping import FEATURE_NAMES
+from bridge.domain.marketplaces import DEFAULT_KEY, REFUSE, Routing
 from bridge.domain.rules import Conditions, Overrides, Rule, RuleBook, book_problems
 from bridge.domain.skus import SkuMap
 from bridge.errors import ConfigError
@@ -135,6 +138,20 @@ class FulfillmentAccount(_Strict):
         "The Fulfillment Outbound API version that creates, reads, lists and cancels "
         "fulfillment orders. 2026-07-04 keeps edits, tracking, returns, features and "
         "inventory on 2020-07-01 (see docs/outbound-v2026.md)."))
+    seller_id: str = Field(default="", description=(
+        "The seller account (merchant token) the credentials stand for, shown in `bridge "
+        "status`; one account reaches every marketplace of its region."))
+    routing: dict[str, str] = Field(default_factory=dict, description=(
+        "`[fulfillment.routing]`: ship-to country (ISO 3166-1, e.g. `CA`) → the marketplace "
+        "whose network ships it (its id, or its short name: US, CA, MX, UK, DE, ...), or "
+        "`refuse`; `default` for every other country (`refuse`, or a marketplace; without "
+        "it, `marketplace_id`). Marketplaces must be of the account's region. Empty: every "
+        "order goes to `marketplace_id` (docs/marketplaces.md)."))
+    shop_stock: str = Field(default="home", description=(
+        "Which Amazon stock the shop's one number per SKU shows when orders go to several "
+        "marketplaces: `home` (`marketplace_id`'s, the default: never sells a unit the "
+        "home network does not hold), `sum` (every routed marketplace's, added up), or one "
+        "marketplace (id or short name). See docs/marketplaces.md."))
 
     @field_validator("client_secret", "refresh_token")
     @classmethod
@@ -165,6 +182,60 @@ class FulfillmentAccount(_Strict):
         return parts.scheme == "https" or (parts.scheme == "http" and (
             is_loopback_host(parts.hostname) or parts.hostname.lower() in plain_http_hosts()))
 
+    @model_validator(mode="after")
+    def _known_routes(self) -> FulfillmentAccount:
+        problems = [f"routing.{key}: {problem}" for key, problem in self._routing_problems()]
+        if self.shop_stock not in ("home", "sum"):
+            chosen = marketplaces.find(self.shop_stock)
+            if chosen is None or chosen.marketplace_id not in self.routing_table.marketplaces:
+                problems.append(
+                    f"shop_stock: {self.shop_stock!r} is not home, sum or a marketplace "
+                    "orders are routed to (" + ", ".join(
+                        marketplaces.label(m) for m in self.routing_table.marketplaces) + ")")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _routing_problems(self) -> list[tuple[str, str]]:
+        found = []
+        for key, value in self.routing.items():
+            if key != DEFAULT_KEY and key.upper() not in COUNTRY_CODES:
+                found.append((key, "not an ISO 3166-1 country code (or `default`)"))
+            if value.strip().lower() == REFUSE:
+                continue
+            chosen = marketplaces.find(value)
+            if chosen is None:
+                found.append((key, f"{value!r} is not an Amazon marketplace id or short name"))
+            elif chosen.region != self.region:
+                found.append((key, f"{marketplaces.label(chosen.marketplace_id)} is in region "
+                              f"{chosen.region}, not this account's {self.region}"))
+        return found
+
+    @property
+    def routing_table(self) -> Routing:
+        """The routing as marketplace ids (names resolved; checked at load)."""
+        def resolved(value: str) -> str:
+            if value.strip().lower() == REFUSE:
+                return REFUSE
+            chosen = marketplaces.find(value)
+            return chosen.marketplace_id if chosen else value
+
+        table = {key.upper(): resolved(value) for key, value in self.routing.items()
+                 if key != DEFAULT_KEY}
+        default = resolved(self.routing[DEFAULT_KEY]) if DEFAULT_KEY in self.routing else ""
+        return Routing(self.marketplace_id, table, default)
+
+    @property
+    def stock_marketplaces(self) -> tuple[str, ...]:
+        """The marketplaces whose stock the shop's quantities show (see `shop_stock`)."""
+        routing = self.routing_table
+        if self.shop_stock == "home":
+            return (routing.home,)
+        if self.shop_stock == "sum":
+            return routing.marketplaces
+        chosen = marketplaces.find(self.shop_stock)
+        return (chosen.marketplace_id if chosen else self.shop_stock,)
+
     @property
     def base_url(self) -> str:
         return (self.endpoint or REGIONS[self.region]).rstrip("/")
@@ -182,6 +253,11 @@ class Policy(_Strict):
     sku_map: dict[str, str | dict[str, int]] = Field(default_factory=dict, description=(
         "Cart SKU → seller SKU at Amazon, or → `{ seller SKU = units }` for a kit. SKUs not "
         "listed are the same on both sides."))
+    marketplace_sku_maps: dict[str, dict[str, str | dict[str, int]]] = Field(
+        default_factory=dict, description=(
+            "`[policy.marketplace_sku_maps.<marketplace>]`: entries that replace `sku_map`'s "
+            "for orders and stock of one marketplace (id or short name), where the seller "
+            "SKU differs there. Shop SKUs not listed keep `sku_map`'s entry."))
     shipping_speeds: dict[str, Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"]] = (
         Field(default_factory=dict, description=(
             "The cart's shipping method → Amazon's speed category."))
@@ -234,6 +310,14 @@ class Policy(_Strict):
     @property
     def skus(self) -> SkuMap:
         return SkuMap.from_config(self.sku_map)
+
+    def skus_for(self, marketplace_id: str) -> SkuMap:
+        """The SKU map of one marketplace: `sku_map` with that marketplace's entries."""
+        for name, entries in self.marketplace_sku_maps.items():
+            chosen = marketplaces.find(name)
+            if name == marketplace_id or (chosen and chosen.marketplace_id == marketplace_id):
+                return SkuMap.from_config({**self.sku_map, **entries})
+        return self.skus
 
     def speed_for(self, shipping_method: str) -> str:
         return self.shipping_speeds.get(shipping_method, self.default_speed)
@@ -405,6 +489,17 @@ class StorefrontConfig(_Strict):
         if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,12}", value):
             raise ValueError("must be 1-12 of A-Z a-z 0-9 _ -")
         return value
+
+    @model_validator(mode="after")
+    def _sku_maps_of_routed_marketplaces(self) -> StorefrontConfig:
+        routed = self.fulfillment.routing_table.marketplaces
+        for name in self.policy.marketplace_sku_maps:
+            chosen = marketplaces.find(name)
+            if name not in routed and (chosen is None or chosen.marketplace_id not in routed):
+                raise ValueError(
+                    f"policy.marketplace_sku_maps.{name}: no order is routed to that "
+                    "marketplace (" + ", ".join(marketplaces.label(m) for m in routed) + ")")
+        return self
 
     @property
     def id_prefix(self) -> str:

@@ -172,9 +172,13 @@ class FulfillmentOrderRequest:
     # Asked for, but Amazon could not give them and the merchant chose to send without:
     # a record of that decision (never sent), so a retry does not ask again.
     features_dropped: tuple[str, ...] = ()
+    # The marketplace whose network ships it (the routing's choice); "" for requests
+    # saved before routing existed, which go to the storefront's home marketplace.
+    marketplace_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "marketplace_id": self.marketplace_id,
             "seller_fulfillment_order_id": self.seller_fulfillment_order_id,
             "displayable_id": self.displayable_id,
             "displayable_date": self.displayable_date.isoformat(),
@@ -206,6 +210,7 @@ class FulfillmentOrderRequest:
             # Requests saved before features existed have none.
             features=tuple(data.get("features", ())),
             features_dropped=tuple(data.get("features_dropped", ())),
+            marketplace_id=data.get("marketplace_id", ""),
         )
 
 
@@ -219,6 +224,8 @@ class FulfillmentOrderUpdate:
     destination: Address | None = None
     shipping_speed: str | None = None
     items: tuple[RequestedItem, ...] = ()
+    # The order's marketplace ("": the client's own): Amazon does not move an order.
+    marketplace_id: str = ""
 
     @property
     def empty(self) -> bool:

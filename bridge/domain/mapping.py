@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from bridge.domain.dates import check_order_date
@@ -28,6 +28,7 @@ from bridge.domain.limits import (
     has_control,
     is_control,
 )
+from bridge.domain.marketplaces import Routing
 from bridge.domain.model import Address, CartLine, CartOrder
 from bridge.domain.skus import SkuMap
 from bridge.errors import NeedsAttentionError
@@ -46,6 +47,30 @@ class MappingPolicy:
     require_latin_address: bool = True
     # Amazon's featureConstraints to ask for (e.g. BLANK_BOX, BLOCK_AMZL), each Required.
     features: tuple[str, ...] = ()
+    # Which marketplace ships the order, by its country (None: the client's own), and
+    # the SKU map of each marketplace whose seller SKUs differ from `sku_map`.
+    routing: Routing | None = None
+    marketplace_sku_maps: Mapping[str, SkuMap] = field(default_factory=dict)
+
+    def sku_map_for(self, marketplace_id: str) -> SkuMap:
+        return self.marketplace_sku_maps.get(marketplace_id, self.sku_map)
+
+    def marketplace_for(self, country: str) -> str:
+        """The routed marketplace ("": home); NeedsAttentionError
+        `no_marketplace` when the country is refused."""
+        if self.routing is None:
+            return ""
+        return self.routing.key(self.routing.marketplace_for(country))
+
+    def reserving_marketplace(self, order: CartOrder) -> str:
+        """The marketplace whose stock an order holds units of even when it cannot be
+        sent: its routed one, or home ("") when its country is refused or unreadable."""
+        if self.routing is None or order.address is None:
+            return ""
+        try:
+            return self.routing.key(self.routing.marketplace_for(order.address.country_code))
+        except NeedsAttentionError:
+            return ""
 
 
 # The featureConstraints names of Amazon's model (FeatureSettings.featureName).
@@ -238,7 +263,7 @@ def _check_address(order: CartOrder, require_latin: bool) -> Address:
 
 
 def _map_lines(
-    order: CartOrder, policy: MappingPolicy, known_skus: Collection[str] | None
+    order: CartOrder, sku_map: SkuMap, known_skus: Collection[str] | None
 ) -> tuple[tuple[MappedLine, ...], tuple[str, ...]]:
     """The items to send, and the ids of the lines left out for having no SKU. An order
     whose every line to ship lacks a SKU is held: there is nothing Amazon could pick."""
@@ -260,7 +285,7 @@ def _map_lines(
             raise NeedsAttentionError(
                 "bad_quantity", f"line {quoted(line.line_id)} (SKU {quoted(line.sku)}) has quantity {line.quantity}"
             )
-        for item in expand_line(line, policy.sku_map):
+        for item in expand_line(line, sku_map):
             _check_seller_sku(line, item.seller_sku, known_skus)
             mapped.append(item)
     if len(mapped) > MAX_LINES:  # a kit ships as one item per component
@@ -295,10 +320,12 @@ def build_fulfillment_request(
     order: CartOrder,
     seller_fulfillment_order_id: str,
     policy: MappingPolicy,
-    known_skus: Collection[str] | None = None,
+    known_skus: Collection[str] | Mapping[str, Collection[str]] | None = None,
 ) -> MappedOrder:
     """The fulfillment order to ask Amazon for `order`. `known_skus` (seller SKUs Amazon
-    holds stock records for) catches unknown SKUs before Amazon does; None skips it."""
+    holds stock records for, or those per marketplace id, "" the home one) catches
+    unknown SKUs before Amazon does; None (or no records for the routed marketplace)
+    skips it."""
     if order.cancelled:
         raise NeedsAttentionError("cancelled", "the order is cancelled in the cart")
     if not is_valid_seller_fulfillment_order_id(seller_fulfillment_order_id):
@@ -329,7 +356,10 @@ def build_fulfillment_request(
     _check_email(email)
     check_text("the order comment (from the storefront's comment template)", comment)
     address = _check_address(order, policy.require_latin_address)
-    lines, without_sku = _map_lines(order, policy, known_skus)
+    marketplace = policy.marketplace_for(address.country_code)
+    if isinstance(known_skus, Mapping):
+        known_skus = known_skus.get(marketplace or "")
+    lines, without_sku = _map_lines(order, policy.sku_map_for(marketplace), known_skus)
     request = FulfillmentOrderRequest(
         seller_fulfillment_order_id=seller_fulfillment_order_id,
         displayable_id=displayable_id,
@@ -341,5 +371,6 @@ def build_fulfillment_request(
         items=tuple(RequestedItem(line.seller_sku, line.item_id, line.quantity) for line in lines),
         notification_emails=(email,) if email else (),
         features=requested_features(policy.features),
+        marketplace_id=marketplace,
     )
     return MappedOrder(request=request, lines=lines, lines_without_sku=without_sku)

@@ -164,7 +164,10 @@ class FbaClient:
             for summary in self.list_all_fulfillment_orders(since)))
 
     def create_fulfillment_order(self, request: FulfillmentOrderRequest) -> None:
-        self.post_fulfillment_order(outbound_mapping.create_order_body(request))
+        body = outbound_mapping.create_order_body(request)
+        if request.marketplace_id:  # routed to another marketplace than the client's own
+            body["marketplaceId"] = request.marketplace_id
+        self.post_fulfillment_order(body)
 
     def cancel_order(self, seller_fulfillment_order_id: str) -> CancelOutcome:
         try:
@@ -187,7 +190,7 @@ class FbaClient:
             self._http.call(
                 OPERATIONS["updateFulfillmentOrder"],
                 path_params={"sellerFulfillmentOrderId": update.seller_fulfillment_order_id},
-                body={"marketplaceId": self.marketplace_id,
+                body={"marketplaceId": update.marketplace_id or self.marketplace_id,
                       **outbound_mapping.update_order_body(update)},
             )
         except NotFound:
@@ -209,9 +212,11 @@ class FbaClient:
         )
         return outbound_mapping.feature_sku(_payload(data, "getFeatureSKU"), feature, seller_sku)
 
-    def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
+    def inventory_levels(self, since: datetime | None = None,
+                         marketplace_id: str = "") -> list[InventoryLevel]:
         levels = (outbound_mapping.inventory_level(summary)
-                  for summary in self.get_inventory_summaries(start=since, details=True))
+                  for summary in self.get_inventory_summaries(
+                      start=since, details=True, marketplace_id=marketplace_id))
         return [level for level in levels if level is not None]
 
     def return_reasons(self, seller_sku: str,
@@ -293,16 +298,17 @@ class FbaClient:
         start: datetime | None = None,
         seller_skus: list[str] | None = None,
         details: bool = True,
+        marketplace_id: str = "",
     ) -> Iterator[dict[str, Any]]:
-        """InventorySummary dicts for this marketplace: those changed since `start`, or
-        those of `seller_skus`, or all of them."""
+        """InventorySummary dicts of one marketplace (the client's own by default): those
+        changed since `start`, or those of `seller_skus`, or all of them."""
         if start is not None and seller_skus:
             # Amazon silently ignores sellerSkus when startDateTime is given.
             raise ValueError("pass either start or seller_skus, not both")
         base = {
             "granularityType": "Marketplace",
-            "granularityId": self.marketplace_id,
-            "marketplaceIds": self.marketplace_id,
+            "granularityId": marketplace_id or self.marketplace_id,
+            "marketplaceIds": marketplace_id or self.marketplace_id,
             "details": "true" if details else "false",
         }
         if start is not None:

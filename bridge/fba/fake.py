@@ -183,7 +183,8 @@ class FakeFulfillmentNetwork:
         self.carrier = carrier
         self.calls: Counter[str] = Counter()
         self._orders: dict[str, _Order] = {}
-        self._stock: dict[str, _Stock] = {}
+        # Amazon keeps stock per marketplace: "" is the home one (the client's own).
+        self._stocks: dict[str, dict[str, _Stock]] = {"": {}}
         self._faults: dict[str, list[Fault]] = {}
         self._next_package = 1000
         self._enrolled = dict.fromkeys(FEATURES, True)
@@ -194,11 +195,23 @@ class FakeFulfillmentNetwork:
         """Move the clock (it must have `advance`, as ManualClock does)."""
         self.clock.advance(seconds)  # type: ignore[attr-defined]
 
-    def set_stock(self, levels: dict[str, int], *, undetected: bool = False) -> None:
-        """Absolute fulfillable units per SKU. `undetected` keeps the SKU's update time,
-        so an incremental read misses the change (as Amazon sometimes does)."""
+    @property
+    def _stock(self) -> dict[str, _Stock]:
+        """The home marketplace's stock."""
+        return self._stocks[""]
+
+    def _book(self, order: _Order) -> dict[str, _Stock]:
+        """The stock of the marketplace the order was sent to."""
+        return self._stocks.setdefault(order.request.marketplace_id, {})
+
+    def set_stock(self, levels: dict[str, int], *, undetected: bool = False,
+                  marketplace_id: str = "") -> None:
+        """Absolute fulfillable units per SKU (in one marketplace, home by default).
+        `undetected` keeps the SKU's update time, so an incremental read misses the change
+        (as Amazon sometimes does)."""
+        book = self._stocks.setdefault(marketplace_id, {})
         for sku, units in levels.items():
-            stock = self._stock.setdefault(sku, _Stock(updated_at=self.clock()))
+            stock = book.setdefault(sku, _Stock(updated_at=self.clock()))
             stock.fulfillable = int(units)
             if not undetected:
                 stock.updated_at = self.clock()
@@ -245,7 +258,7 @@ class FakeFulfillmentNetwork:
             raise NeedsAttentionError("amazon_rejected", f"A fulfillment order with "
                                       f"sellerFulfillmentOrderId {order_id} already exists.")
         for line in request.items:
-            if line.seller_sku not in self._stock:
+            if line.seller_sku not in self._stocks.get(request.marketplace_id, {}):
                 raise NeedsAttentionError("amazon_rejected", f"The SellerSKU for Item Id: "
                                           f"{line.item_id} is invalid.")
         for feature in request.features:
@@ -322,7 +335,7 @@ class FakeFulfillmentNetwork:
             item.quantity = change.quantity
             excess = item.reserved - item.quantity
             if excess > 0:  # fewer units: the surplus goes back on the shelf
-                stock = self._stock[item.sku]
+                stock = self._book(order)[item.sku]
                 stock.reserved -= excess
                 stock.fulfillable += excess
                 stock.updated_at = now
@@ -370,11 +383,12 @@ class FakeFulfillmentNetwork:
             reasons.append("SKU_NOT_ELIGIBLE")
         return FeatureSkuEligibility(feature, seller_sku, not reasons, tuple(reasons))
 
-    def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
+    def inventory_levels(self, since: datetime | None = None,
+                         marketplace_id: str = "") -> list[InventoryLevel]:
         self._leave(self._enter("inventory_levels"))
         return [
             InventoryLevel(sku, stock.fulfillable, stock.inbound, stock.reserved, stock.updated_at)
-            for sku, stock in sorted(self._stock.items())
+            for sku, stock in sorted(self._stocks.get(marketplace_id, {}).items())
             if since is None or (stock.updated_at is not None and stock.updated_at >= since)
         ]
 
@@ -567,7 +581,7 @@ class FakeFulfillmentNetwork:
         items = []
         for item in order.items:
             if item.reserved:
-                stock = self._stock[item.sku]
+                stock = self._book(order)[item.sku]
                 stock.reserved -= item.reserved
                 stock.updated_at = at
                 items.append(PackageItem(item.sku, item.item_id, item.reserved))
@@ -593,7 +607,7 @@ class FakeFulfillmentNetwork:
             else:
                 item.unfulfillable = item.quantity
             if item.reserved:
-                stock = self._stock[item.sku]
+                stock = self._book(order)[item.sku]
                 stock.reserved -= item.reserved
                 stock.fulfillable += item.reserved
                 stock.updated_at = at
@@ -602,7 +616,7 @@ class FakeFulfillmentNetwork:
 
     def _reserve(self, order: _Order, at: datetime) -> None:
         for item in order.items:
-            stock = self._stock[item.sku]
+            stock = self._book(order)[item.sku]
             taken = min(item.quantity - item.reserved, stock.fulfillable)
             if taken > 0:
                 stock.fulfillable -= taken

@@ -59,9 +59,11 @@ class FulfillmentNetwork(Protocol):
     def cancel_order(self, seller_fulfillment_order_id: str) -> CancelOutcome:
         """Ask Amazon to cancel; a refusal (too late) is an outcome, not an error."""
 
-    def inventory_levels(self, since: datetime | None = None) -> list[InventoryLevel]:
+    def inventory_levels(self, since: datetime | None = None,
+                         marketplace_id: str = "") -> list[InventoryLevel]:
         """SKUs whose inventory changed at or after `since`; all of them without it (a
-        SKU a full read leaves out has no stock)."""
+        SKU a full read leaves out has no stock). Of one marketplace: the client's own
+        when "", as Amazon keeps inventory per marketplace."""
 
     def update_order(self, update: FulfillmentOrderUpdate) -> UpdateOutcome:
         """updateFulfillmentOrder; a refusal (too late, an item it does not take) is an

@@ -216,6 +216,16 @@ def counts_by_state(session: Session, storefront: str) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
+def open_by_marketplace(session: Session, storefront: str) -> dict[str, int]:
+    """Open orders per marketplace ("": the home one)."""
+    rows = session.execute(
+        select(Order.marketplace_id, func.count())
+        .where(Order.state.in_(OPEN_STATES), Order.storefront == storefront)
+        .group_by(Order.marketplace_id)
+    )
+    return {marketplace: count for marketplace, count in rows}
+
+
 def has_orders(session: Session, storefront: str, states: Iterable[OrderState]) -> bool:
     return session.scalar(
         select(Order.id).where(Order.storefront == storefront,

@@ -66,6 +66,7 @@ from bridge.ledger.stock import (
     add_shop_stock,
     add_stock_level,
     drifted_sku_count,
+    known_seller_skus,
     record_stock_correction,
     shop_stock,
     stock_corrections,
@@ -96,7 +97,7 @@ __all__ = [
     "get_cursor", "set_cursor", "is_paused", "lock_storefront", "pause_storefront",
     "resume_storefront",
     # stock
-    "add_shop_stock", "add_stock_level", "drifted_sku_count", "record_stock_correction",
+    "add_shop_stock", "add_stock_level", "drifted_sku_count", "known_seller_skus", "record_stock_correction",
     "shop_stock", "stock_corrections", "stock_levels", "units_accepted_after_read",
     "units_not_yet_at_amazon", "units_ordered_since",
     # flags

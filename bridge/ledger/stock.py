@@ -13,9 +13,22 @@ from bridge.domain.states import AT_AMAZON_OPEN, NOT_YET_SUBMITTED, OrderState
 from bridge.ledger.tables import Order, OrderLine, ShopStock, StockCorrection, StockLevel
 
 
-def stock_levels(session: Session, storefront: str) -> dict[str, StockLevel]:
-    rows = session.scalars(select(StockLevel).where(StockLevel.storefront == storefront))
+def stock_levels(session: Session, storefront: str, marketplace: str = "") -> dict[str, StockLevel]:
+    """Seller SKU → Amazon's units in one marketplace ("": the home marketplace)."""
+    rows = session.scalars(select(StockLevel).where(StockLevel.storefront == storefront,
+                                                    StockLevel.marketplace_id == marketplace))
     return {row.seller_sku: row for row in rows}
+
+
+def known_seller_skus(session: Session, storefront: str) -> dict[str, set[str]]:
+    """Marketplace ("": home) → the seller SKUs Amazon has inventory records for there;
+    a marketplace never read is absent."""
+    found: dict[str, set[str]] = {}
+    rows = session.execute(select(StockLevel.marketplace_id, StockLevel.seller_sku)
+                           .where(StockLevel.storefront == storefront))
+    for marketplace, sku in rows:
+        found.setdefault(marketplace, set()).add(sku)
+    return found
 
 
 def shop_stock(session: Session, storefront: str,
@@ -52,7 +65,8 @@ def drifted_sku_count(session: Session, storefront: str) -> int:
     ) or 0
 
 
-def units_not_yet_at_amazon(session: Session, storefront: str) -> dict[str, int]:
+def units_not_yet_at_amazon(session: Session, storefront: str,
+                            marketplace: str = "") -> dict[str, int]:
     """Seller SKU → units of orders bridge knows but Amazon does not hold yet (waiting,
     in flight, on hold, or held before Amazon ever accepted them): the shop already took those
     units and Amazon's fulfillable count still includes them, so they are not for sale."""
@@ -64,6 +78,7 @@ def units_not_yet_at_amazon(session: Session, storefront: str) -> dict[str, int]
         .join(Order, Order.id == OrderLine.order_id)
         .where(
             Order.storefront == storefront,
+            Order.marketplace_id == marketplace,
             Order.state.in_([s.value for s in NOT_YET_SUBMITTED]) | held_before_amazon,
         )
         .group_by(OrderLine.seller_sku)
@@ -71,16 +86,19 @@ def units_not_yet_at_amazon(session: Session, storefront: str) -> dict[str, int]
     return {sku: int(units or 0) for sku, units in rows}
 
 
-def units_accepted_after_read(session: Session, storefront: str) -> dict[str, int]:
+def units_accepted_after_read(session: Session, storefront: str,
+                              marketplace: str = "") -> dict[str, int]:
     """Seller SKU → units of orders Amazon accepted after bridge last read that SKU's
     stock: Amazon has reserved them, but the fulfillable count bridge holds predates it."""
     rows = session.execute(
         select(OrderLine.seller_sku, func.sum(OrderLine.quantity))
         .join(Order, Order.id == OrderLine.order_id)
         .join(StockLevel, (StockLevel.storefront == Order.storefront)
+              & (StockLevel.marketplace_id == Order.marketplace_id)
               & (StockLevel.seller_sku == OrderLine.seller_sku))
         .where(
             Order.storefront == storefront,
+            Order.marketplace_id == marketplace,
             Order.accepted_at.is_not(None),
             Order.accepted_at > StockLevel.read_at,
             Order.state.in_([state.value for state in AT_AMAZON_OPEN]),
@@ -101,9 +119,10 @@ def units_ordered_since(session: Session, storefront: str, since: datetime) -> d
     return {sku: int(units or 0) for sku, units in rows}
 
 
-def add_stock_level(session: Session, storefront: str, seller_sku: str) -> StockLevel:
-    """A row for a seller SKU Amazon reports for the first time."""
-    row = StockLevel(storefront=storefront, seller_sku=seller_sku)
+def add_stock_level(session: Session, storefront: str, seller_sku: str,
+                    marketplace: str = "") -> StockLevel:
+    """A row for a seller SKU Amazon reports for the first time (in that marketplace)."""
+    row = StockLevel(storefront=storefront, marketplace_id=marketplace, seller_sku=seller_sku)
     session.add(row)
     return row
 

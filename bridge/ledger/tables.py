@@ -128,6 +128,12 @@ class Order(Base):
     # A person's word on holds (bridge.services.holds): {"approved": [hold reasons],
     # "held_by": who held it by hand}. NULL: none given.
     hold_decisions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The marketplace whose network ships it and whose stock its units are held from
+    # ("": the storefront's home marketplace), chosen by the routing when it is mapped.
+    # The database default lets a bridge of the previous release, still running during
+    # an upgrade, go on recording orders.
+    marketplace_id: Mapped[str] = mapped_column(String(20), default="", server_default="",
+                                                nullable=False)
 
 
 class OrderLine(Base):
@@ -320,6 +326,10 @@ class StockLevel(Base):
 
     __tablename__ = "stock_levels"
     storefront: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Amazon keeps inventory per marketplace: "" is the storefront's home marketplace,
+    # any other is a marketplace its routing sends orders to.
+    marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True, default="",
+                                                server_default="")
     seller_sku: Mapped[str] = mapped_column(String(255), primary_key=True)
     fulfillable: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     amazon_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

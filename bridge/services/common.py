@@ -24,12 +24,15 @@ _NOT_A_NOTE_FAILURE = (SoftTimeLimitExceeded, TimeLimitExceeded)
 
 def mapping_policy(storefront: StorefrontConfig) -> MappingPolicy:
     policy = storefront.policy
+    routing = storefront.fulfillment.routing_table
     return MappingPolicy(
         sku_map=policy.skus,
         speed_for=policy.speed_for,
         fulfillment_policy=policy.fulfillment_policy,
         comment_template=policy.comment_template,
         require_latin_address=policy.require_latin_address,
+        routing=routing if routing.routed else None,
+        marketplace_sku_maps={routing.key(m): policy.skus_for(m) for m in routing.marketplaces},
     )
 
 

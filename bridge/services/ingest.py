@@ -202,18 +202,17 @@ def _new_orders(orders: list[CartOrder], rows: dict[str, Order]) -> list[CartOrd
     return list(new.values())
 
 
-def known_seller_skus(session: Session, storefront: str) -> set[str] | None:
-    """Seller SKUs Amazon has inventory records for; None until the first stock sync
-    (then unknown SKUs are left for Amazon to refuse)."""
-    levels = repo.stock_levels(session, storefront)
-    return set(levels) if levels else None
+def known_seller_skus(session: Session, storefront: str) -> dict[str, set[str]] | None:
+    """Seller SKUs Amazon has inventory records for, per marketplace ("": home); None
+    until the first stock sync (then unknown SKUs are left for Amazon to refuse)."""
+    return repo.known_seller_skus(session, storefront) or None
 
 
 def record_order(
     session: Session,
     storefront: StorefrontConfig,
     order: CartOrder,
-    known_skus: set[str] | None,
+    known_skus: dict[str, set[str]] | None,
     result: IngestResult,
     row: Order | None,
 ) -> Order | None:
@@ -237,7 +236,7 @@ def record_order(
 
 
 def _record_change(session: Session, storefront: StorefrontConfig, row: Order,
-                   order: CartOrder, known_skus: set[str] | None, result: IngestResult) -> None:
+                   order: CartOrder, known_skus: dict[str, set[str]] | None, result: IngestResult) -> None:
     if order.cancelled:
         _cart_cancelled(session, row, order, result)
         return
@@ -283,7 +282,7 @@ def prepare(
     storefront: StorefrontConfig,
     row: Order,
     order: CartOrder,
-    known_skus: set[str] | None,
+    known_skus: dict[str, set[str]] | None,
     result: IngestResult,
     *,
     new: bool = False,
@@ -308,7 +307,10 @@ def prepare(
             mapping_policy(storefront), decision.overrides), known_skus)
     except NeedsAttentionError as problem:
         # The shop already sold these units: they stay reserved while the order is held.
-        repo.replace_lines(session, row, reserved_lines(order, storefront.policy.skus), new=new)
+        policy = mapping_policy(storefront)
+        row.marketplace_id = policy.reserving_marketplace(order)
+        repo.replace_lines(session, row, reserved_lines(
+            order, policy.sku_map_for(row.marketplace_id)), new=new)
         repo.transition(session, row, S.NEEDS_ATTENTION, "needs_attention", problem.message,
                         reason=problem.reason)
         result.needs_attention += 1
@@ -316,6 +318,7 @@ def prepare(
         log.warning("order_needs_attention", order=order.order_id, reason=problem.reason,
                     detail=problem.message)
         return
+    row.marketplace_id = mapped.request.marketplace_id
     pending = pending_holds(row, decision)
     if pending:
         _hold(session, row, order, pending, mapped.lines, result, new=new)

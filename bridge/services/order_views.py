@@ -4,7 +4,7 @@ copied out of the ledger inside its transaction, so nothing printed is a live ro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
@@ -107,6 +107,8 @@ class OrderDetail:
     events: tuple[EventLine, ...]
     # Set when the order is no longer in the live tables (`bridge orders archive`).
     archived_at: datetime | None = None
+    # The marketplace whose network ships it ("": the storefront's home marketplace).
+    marketplace_id: str = ""
 
     @classmethod
     def of(cls, row: Order, packages: list[Package], events: list[Event],
@@ -117,7 +119,7 @@ class OrderDetail:
                    row.amazon_status, row.seller_fulfillment_order_id, row.attempts,
                    row.attention_reason, row.last_error,
                    tuple(PackageLine.of(p, where.get(p.package_number, "")) for p in packages),
-                   tuple(EventLine.of(e) for e in events))
+                   tuple(EventLine.of(e) for e in events), marketplace_id=row.marketplace_id)
 
     @classmethod
     def of_archived(cls, archived: ArchivedOrder) -> OrderDetail:
@@ -128,7 +130,8 @@ class OrderDetail:
                    order.get("attempts", 0), order.get("attention_reason", ""), order.get("last_error", ""),
                    tuple(PackageLine.of_record(p) for p in archived.record.get("packages", [])),
                    tuple(EventLine.of_record(e) for e in archived.record.get("events", [])),
-                   archived_at=archived.archived_at)
+                   archived_at=archived.archived_at,
+                   marketplace_id=order.get("marketplace_id", ""))
 
 
 # The status lists stay mappings (callers read them by key), typed per kind.
@@ -206,6 +209,9 @@ def _storefront_document(report: StorefrontStatus) -> dict[str, Any]:
                     for item in report.stalled],
         "watchdog": [{**flag, "since": _iso(flag["since"])} for flag in report.flags],
         "inbound": [arrival._asdict() for arrival in report.inbound],
+        "marketplaces": [asdict(line) for line in report.marketplaces],
+        "unrouted_countries": report.unrouted_countries,
+        "shop_stock": report.shop_stock,
     }
 
 

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bridge.config import StorefrontConfig
+from bridge.config import FulfillmentAccount, StorefrontConfig
+from bridge.domain.marketplaces import REFUSE, Routing, label
 from bridge.domain.model import CartOrder
 from bridge.domain.states import NOT_YET_SUBMITTED
 from bridge.domain.states import OrderState as S
@@ -215,13 +216,45 @@ class StorefrontStatus:
     # orders whose would-be request is on record.
     mode: str = "live"
     would_send: int = 0
+    # With a routing table: each marketplace orders go to, the countries routed there,
+    # its open orders, and what the shop's stock shows (docs/marketplaces.md).
+    marketplaces: list[MarketplaceLine] = field(default_factory=list)
+    unrouted_countries: str = ""  # where countries the table does not name go: "refused" or one
+    shop_stock: str = ""
+
+
+@dataclass(frozen=True)
+class MarketplaceLine:
+    marketplace: str        # `A2EUQ1WTGCTBG2 (CA)`
+    home: bool
+    countries: tuple[str, ...]  # routed here by name
+    open_orders: int
+
+
+def _unrouted(routing: Routing | None) -> str:
+    if routing is None or not routing.routed:
+        return ""
+    return "refused" if routing.default == REFUSE else label(routing.default or routing.home)
+
+
+def marketplace_lines(session: Session, name: str, routing: Routing) -> list[MarketplaceLine]:
+    open_orders = order_rows.open_by_marketplace(session, name)
+    lines = []
+    for marketplace_id in routing.marketplaces:
+        countries = tuple(sorted(c for c, m in routing.table.items() if m == marketplace_id))
+        lines.append(MarketplaceLine(label(marketplace_id), marketplace_id == routing.home,
+                                     countries, open_orders.get(routing.key(marketplace_id), 0)))
+    return lines
 
 
 def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
-                      oldest: int | None = 10, *, mode: str = "live") -> StorefrontStatus:
+                      oldest: int | None = 10, *, mode: str = "live",
+                      account: FulfillmentAccount | None = None) -> StorefrontStatus:
     """`oldest`: how many of the longest-waiting needs-attention and held orders to list
     (None: all of them). `mode`: the storefront's configured mode (shadow also when its
-    last submit run was, as under `bridge run --shadow`)."""
+    last submit run was, as under `bridge run --shadow`). `account`: the storefront's
+    `[fulfillment]`, for its routing."""
+    routing = account.routing_table if account is not None else None
     with ledger.transaction() as session:
         counts = repo.counts_by_state(session, name)
         cursor = repo.get_cursor(session, name, "orders")
@@ -262,6 +295,10 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
             oldest_held=_longest_waiting(session, name, S.ON_HOLD, oldest),
             mode="shadow" if shadow.last_run_in_shadow(session, name) else mode,
             would_send=shadow.would_send_count(session, name),
+            marketplaces=(marketplace_lines(session, name, routing)
+                          if routing is not None and routing.routed else []),
+            unrouted_countries=_unrouted(routing),
+            shop_stock=account.shop_stock if account is not None else "",
         )
 
 

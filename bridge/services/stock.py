@@ -22,9 +22,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bridge.carts.contract import CartAdapter
 from bridge.config import StorefrontConfig
 from bridge.domain.model import StockLevel
+from bridge.domain.skus import SkuMap
 from bridge.domain.stock import SellerStock, cart_targets, sellable_by_seller_sku
 from bridge.errors import NeedsAttentionError
 from bridge.fba.port import FulfillmentNetwork
@@ -126,15 +129,40 @@ def _cycle(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter, storefron
 
 
 def stock_targets(ledger: Ledger, storefront: StorefrontConfig) -> dict[str, Target]:
-    """Shop SKU → what the shop should show, by the definition in `bridge.domain.stock`."""
-    sku_map = storefront.policy.skus
+    """Shop SKU → what the shop should show, by the definition in `bridge.domain.stock`:
+    of the marketplace the storefront's `shop_stock` names, or the sum of every routed
+    marketplace's, each with its own SKU map, reservations and buffer."""
+    account = storefront.fulfillment
+    routing = account.routing_table
+    each = []
     with ledger.transaction() as session:
-        levels = repo.stock_levels(session, storefront.name)
-        pending = repo.units_not_yet_at_amazon(session, storefront.name)
-        late = repo.units_accepted_after_read(session, storefront.name)
-    stock = {sku: SellerStock(level.fulfillable, pending.get(sku, 0), late.get(sku, 0))
-             for sku, level in levels.items()}
-    quantities = cart_targets(sku_map, sellable_by_seller_sku(stock, storefront.policy.stock_buffer))
+        for marketplace_id in account.stock_marketplaces:
+            key = routing.key(marketplace_id)
+            stock = _seller_stock(session, storefront.name, key)
+            each.append(_targets(storefront.policy.skus_for(marketplace_id), stock,
+                                 storefront.policy.stock_buffer))
+    if len(each) == 1:
+        return each[0]
+    summed: dict[str, Target] = {}
+    for targets in each:
+        for cart_sku, target in targets.items():
+            was = summed.get(cart_sku, Target(0, 0, 0))
+            summed[cart_sku] = Target(was.quantity + target.quantity,
+                                      was.fulfillable + target.fulfillable,
+                                      was.open_units + target.open_units)
+    return summed
+
+
+def _seller_stock(session: Session, storefront: str, marketplace: str) -> dict[str, SellerStock]:
+    levels = repo.stock_levels(session, storefront, marketplace)
+    pending = repo.units_not_yet_at_amazon(session, storefront, marketplace)
+    late = repo.units_accepted_after_read(session, storefront, marketplace)
+    return {sku: SellerStock(level.fulfillable, pending.get(sku, 0), late.get(sku, 0))
+            for sku, level in levels.items()}
+
+
+def _targets(sku_map: SkuMap, stock: dict[str, SellerStock], buffer: int) -> dict[str, Target]:
+    quantities = cart_targets(sku_map, sellable_by_seller_sku(stock, buffer))
     out = {}
     for cart_sku, quantity in quantities.items():
         parts = [stock[sku] for sku, _units in sku_map.components(cart_sku)]

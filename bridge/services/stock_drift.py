@@ -41,14 +41,19 @@ def drift_report(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig
     targets = stock_targets(ledger, storefront)
     skus = [s for s in targets if sku is None or s == sku]
     shop = cart.get_stock(skus) if skus else {}
-    sku_map = storefront.policy.skus
+    account = storefront.fulfillment
     with ledger.transaction() as session:
-        levels = repo.stock_levels(session, storefront.name)
+        # Amazon's counts of every marketplace the shop's quantities follow, each read
+        # through that marketplace's SKU map.
+        shown = [(storefront.policy.skus_for(marketplace_id), repo.stock_levels(
+                      session, storefront.name, account.routing_table.key(marketplace_id)))
+                 for marketplace_id in account.stock_marketplaces]
         rows = repo.shop_stock(session, storefront.name, skus)
         last = {s: repo.stock_corrections(session, storefront.name, s, limit=1) for s in skus}
     out = []
     for cart_sku in skus:
-        parts = [(levels[s], units) for s, units in sku_map.components(cart_sku)]
+        parts = [(levels[s], units) for sku_map, levels in shown
+                 for s, units in sku_map.components(cart_sku) if s in levels]
         target = targets[cart_sku]
         actual = shop.get(cart_sku)
         correction = last[cart_sku][0] if last[cart_sku] else None

@@ -33,6 +33,7 @@ from bridge.domain.fulfillment import (
     UpdateVerdict,
 )
 from bridge.domain.mapping import MappedLine, MappedOrder, build_fulfillment_request, quoted
+from bridge.domain.marketplaces import label
 from bridge.domain.model import CartOrder
 from bridge.domain.states import OrderState as S
 from bridge.errors import IndeterminateError, NeedsAttentionError
@@ -104,6 +105,7 @@ def plan_update(sent: FulfillmentOrderRequest, sent_order: CartOrder, edited: Ca
                       items=items)
     update = FulfillmentOrderUpdate(
         seller_fulfillment_order_id=sent.seller_fulfillment_order_id,
+        marketplace_id=sent.marketplace_id,
         destination=desired.destination if at_amazon.destination != desired.destination else None,
         shipping_speed=speed if at_amazon.shipping_speed != speed else None,
         items=tuple(item for item in items if item.quantity != amazon_items[item.item_id].quantity),
@@ -127,7 +129,8 @@ def process_updates(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter |
 
 
 def _update_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None,
-                storefront: StorefrontConfig, order_id: int, known_skus: set[str] | None,
+                storefront: StorefrontConfig, order_id: int,
+                known_skus: dict[str, set[str]] | None,
                 result: UpdateResult) -> None:
     with ledger.transaction() as session:
         row = repo.existing_order(session, order_id, lock=True)
@@ -154,6 +157,14 @@ def _update_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | Non
         _hold(ledger, cart, order_id, edited, problem.reason,
               f"the edit cannot be sent to Amazon: {problem.message}; Amazon ships the order "
               "as first sent", result)
+        return
+    if mapped.request.marketplace_id != sent.marketplace_id:
+        routing = storefront.fulfillment.routing_table
+        _hold(ledger, cart, order_id, edited, "marketplace_changed",
+              "the edit was not sent: the new address routes to marketplace "
+              f"{label(routing.marketplace_id(mapped.request.marketplace_id))}, and Amazon "
+              "cannot move an order to another marketplace; Amazon ships the order as first "
+              "sent unless it is cancelled and placed again", result)
         return
     detail = fba.fulfillment_order(sfo_id)
     if detail is None:

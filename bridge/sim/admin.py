@@ -14,6 +14,7 @@ from bridge.sim.clock import iso
 from bridge.sim.faults import Fault
 from bridge.sim.inbound import labels as inbound_labels
 from bridge.sim.inventory.stock import UNFULFILLABLE_KINDS
+from bridge.sim.marketplaces import MARKETPLACES
 from bridge.sim.outbound import features, order_views
 from bridge.sim.wire import SimError, error_body, new_request_id
 
@@ -91,9 +92,55 @@ def _count(value, name: str) -> int:
     return value
 
 
+def _marketplace_id(sim: Simulator, value, default: str) -> str:
+    """A marketplace the simulator keeps stock for (`default` when not given)."""
+    if value is None:
+        return default
+    known = isinstance(value, str) and (value in MARKETPLACES
+                                        or value == sim.config.marketplace_id)
+    if not known:
+        raise AdminError(f"marketplaceId {value!r} is not a marketplace the simulator knows; "
+                         f"known: {', '.join(MARKETPLACES)}.")
+    return value
+
+
+def _extras(item: dict, sku: str) -> list[tuple[str, dict]]:
+    """The optional researching/unfulfillable counts of one inventory item."""
+    extras = []
+    for field in ("researching", "unfulfillable"):
+        counts = item.get(field)
+        if counts is None:
+            continue
+        if not isinstance(counts, dict):
+            raise AdminError(f"{field} for {sku} must be an object of counts.")
+        known = _EXTRA_COUNTS[field]
+        if not set(counts) <= set(known):
+            raise AdminError(f"{field} for {sku} takes counts of {', '.join(known)}.")
+        extras.append((field, {k: _count(v, f"{field}.{k} for {sku}")
+                               for k, v in counts.items()}))
+    return extras
+
+
+def _inventory_item(sim: Simulator, item, default_marketplace: str) -> dict:
+    """One checked item of the inventory admin call."""
+    sku = item.get("sellerSku") if isinstance(item, dict) else None
+    if not isinstance(sku, str) or not sku.strip() or len(sku) > 50:
+        raise AdminError("every item needs a sellerSku of 1 to 50 characters.")
+    fc = item.get("fulfillmentCenterId")
+    if fc is not None and (not isinstance(fc, str) or not fc.strip()):
+        raise AdminError(f"fulfillmentCenterId for {sku} must be a non-empty string.")
+    return {"sku": sku, "quantity": _count(item.get("quantity"), f"quantity for {sku}"),
+            "fc": fc.strip() if fc else None,
+            "marketplaceId": _marketplace_id(sim, item.get("marketplaceId"),
+                                             default_marketplace),
+            "extras": _extras(item, sku)}
+
+
 async def set_inventory(sim: Simulator, request: Request) -> JSONResponse:
     """Absolute fulfillable levels; a fulfillmentCenterId sets that center's shelf only.
-    Optional per item: researching {short, mid, long} and unfulfillable {kind: n}."""
+    Stock is per marketplace: an item's marketplaceId, else the body's, else the
+    simulator's own. Optional per item: researching {short, mid, long} and
+    unfulfillable {kind: n}."""
     body = await _body(request)
     items = body.get("items")
     # A change Amazon makes without moving lastUpdatedTime, so startDateTime reads miss it
@@ -101,50 +148,30 @@ async def set_inventory(sim: Simulator, request: Request) -> JSONResponse:
     undetected = body.get("undetected") is True
     if not isinstance(items, list):
         raise AdminError("items must be a list of {sellerSku, quantity}.")
-    levels: dict[str, int] = {}
-    per_center: list[tuple[str, str, int]] = []
-    extras: list[dict] = []
-    for item in items:
-        sku = item.get("sellerSku") if isinstance(item, dict) else None
-        if not isinstance(sku, str) or not sku.strip() or len(sku) > 50:
-            raise AdminError("every item needs a sellerSku of 1 to 50 characters.")
-        quantity = _count(item.get("quantity"), f"quantity for {sku}")
-        fc = item.get("fulfillmentCenterId")
-        if fc is None:
-            levels[sku] = quantity
-        elif isinstance(fc, str) and fc.strip():
-            per_center.append((sku, fc.strip(), quantity))
-        else:
-            raise AdminError(f"fulfillmentCenterId for {sku} must be a non-empty string.")
-        for field in ("researching", "unfulfillable"):
-            counts = item.get(field)
-            if counts is not None:
-                if not isinstance(counts, dict):
-                    raise AdminError(f"{field} for {sku} must be an object of counts.")
-                known = _EXTRA_COUNTS[field]
-                if not set(counts) <= set(known):
-                    raise AdminError(f"{field} for {sku} takes counts of {', '.join(known)}.")
-                extras.append({"sku": sku, "field": field, "counts": {
-                    k: _count(v, f"{field}.{k} for {sku}") for k, v in counts.items()}})
-    if not undetected:
-        sim.set_stock(levels)
+    default_marketplace = _marketplace_id(sim, body.get("marketplaceId"),
+                                          sim.config.marketplace_id)
+    parsed = [_inventory_item(sim, item, default_marketplace) for item in items]
+    # Whole-SKU levels first: they move every unit to the default center, so a center's
+    # own level given in the same call must come after.
+    parsed.sort(key=lambda item: item["fc"] is not None)
     with sim.store.transaction():
         now = sim.sync()
-        for sku, quantity in levels.items() if undetected else ():
-            sim.stock.set_fulfillable(sku, quantity, now, detected=False)
-        for sku, fc, quantity in per_center:
-            sim.stock.set_fulfillable(sku, quantity, now, fc=fc)
-        for extra in extras:
-            if extra["field"] == "researching":
-                sim.stock.set_researching(extra["sku"], now, **extra["counts"])
-            else:
-                sim.stock.set_unfulfillable(extra["sku"], now, **extra["counts"])
+        for item in parsed:
+            book = sim.stock.at(item["marketplaceId"])
+            book.set_fulfillable(item["sku"], item["quantity"], now, fc=item["fc"],
+                                 detected=item["fc"] is not None or not undetected)
+            for field, counts in item["extras"]:
+                if field == "researching":
+                    book.set_researching(item["sku"], now, **counts)
+                else:
+                    book.set_unfulfillable(item["sku"], now, **counts)
     return await get_inventory(sim, request)
 
 
 async def lose_inventory(sim: Simulator, request: Request) -> JSONResponse:
     """Units found missing in a center after orders were accepted: off the shelf, then
-    out of the reservations of open orders (see Fulfillment.lose_stock)."""
+    out of the reservations of open orders (see Fulfillment.lose_stock), in one
+    marketplace's stock (marketplaceId, else the simulator's own)."""
     body = await _body(request)
     sku = body.get("sellerSku")
     if not isinstance(sku, str) or not sku.strip():
@@ -153,24 +180,31 @@ async def lose_inventory(sim: Simulator, request: Request) -> JSONResponse:
     fc = body.get("fulfillmentCenterId")
     if fc is not None and (not isinstance(fc, str) or not fc.strip()):
         raise AdminError("fulfillmentCenterId must be a non-empty string.")
+    marketplace_id = _marketplace_id(sim, body.get("marketplaceId"), sim.config.marketplace_id)
     with sim.store.transaction():
         now = sim.sync()
         try:
-            lost = sim.fulfillment.lose_stock(sku, quantity, now, fc.strip() if fc else None)
+            lost = sim.fulfillment.lose_stock(sku, quantity, now, fc.strip() if fc else None,
+                                              marketplace_id)
         except LookupError:
-            raise AdminError(f"no SKU {sku!r}") from None
+            raise AdminError(f"no SKU {sku!r} in marketplace {marketplace_id}") from None
     return _ok({"sellerSku": sku, "lost": lost})
 
 
 async def get_inventory(sim: Simulator, request: Request) -> JSONResponse:
+    """Every marketplace's stock, or one's with ?marketplaceId=; `marketplaceId` at the
+    top is the simulator's own."""
+    wanted = request.query_params.get("marketplaceId")
     with sim.store.transaction():
         sim.sync()
-        items = [{"sellerSku": i["sellerSku"], "fulfillable": i["fulfillable"],
+        stock = sim.stock.everywhere() if wanted is None else sim.stock.at(wanted).all()
+        items = [{"sellerSku": i["sellerSku"], "marketplaceId": i["marketplaceId"],
+                  "fulfillable": i["fulfillable"],
                   "reserved": i["reserved"], "unfulfillable": i["unfulfillable"],
                   "fcProcessing": i["fcProcessing"], "inbound": dict(i["inbound"]),
                   "fulfillmentCenters": {fc: dict(q) for fc, q in sorted(i["fcs"].items())},
-                  "lastUpdatedTime": iso(i["lastUpdated"])} for i in sim.stock.all()]
-    return _ok({"items": items})
+                  "lastUpdatedTime": iso(i["lastUpdated"])} for i in stock]
+    return _ok({"marketplaceId": sim.config.marketplace_id, "items": items})
 
 
 async def get_orders(sim: Simulator, request: Request) -> JSONResponse:

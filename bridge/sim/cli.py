@@ -14,6 +14,10 @@ from bridge.sim.outbound.tracking import OUTCOMES as TRACKING_OUTCOMES
 
 _url_option = click.option("--url", default=DEFAULT_URL, show_default=True,
                            help="Base URL of a running simulator.")
+_marketplace_option = click.option(
+    "--marketplace", "marketplace_id", metavar="ID",
+    help="Marketplace whose stock this is (e.g. A2EUQ1WTGCTBG2 for Canada) "
+         "[default: the simulator's own].")
 
 
 def _print(data) -> None:
@@ -106,8 +110,10 @@ def reset(seed: int | None, url: str) -> None:
 @sim.command()
 @click.argument("levels", nargs=-1, required=True)
 @click.option("--center", help="Set this fulfillment center's shelf only (e.g. PHX6).")
+@_marketplace_option
 @_url_option
-def stock(levels: tuple[str, ...], center: str | None, url: str) -> None:
+def stock(levels: tuple[str, ...], center: str | None, marketplace_id: str | None,
+          url: str) -> None:
     """Set fulfillable stock: SKU=QTY ... (absolute; creates unknown SKUs)."""
     parsed: dict[str, int] = {}
     for level in levels:
@@ -115,25 +121,38 @@ def stock(levels: tuple[str, ...], center: str | None, url: str) -> None:
         if not sep or not sku or not quantity.isdigit():
             raise click.BadParameter(f"{level!r} is not SKU=QTY", param_hint="LEVELS")
         parsed[sku] = int(quantity)
-    _print(_admin_call(lambda: SimAdmin(url).set_stock(parsed, fulfillment_center=center)))
+    _print(_admin_call(lambda: SimAdmin(url).set_stock(parsed, fulfillment_center=center,
+                                                       marketplace_id=marketplace_id)))
 
 
 @sim.command()
 @click.argument("sku")
 @click.argument("quantity", type=click.IntRange(min=0))
 @click.option("--center", help="Lose them in this fulfillment center only (e.g. PHX6).")
+@_marketplace_option
 @_url_option
-def lose(sku: str, quantity: int, center: str | None, url: str) -> None:
+def lose(sku: str, quantity: int, center: str | None, marketplace_id: str | None,
+         url: str) -> None:
     """QUANTITY units of SKU found missing, after orders were accepted: off the shelf,
     then out of open orders' reservations."""
-    _print(_admin_call(lambda: SimAdmin(url).lose_stock(sku, quantity, center)))
+    _print(_admin_call(lambda: SimAdmin(url).lose_stock(sku, quantity, center,
+                                                        marketplace_id)))
 
 
 @sim.command()
+@click.option("--marketplace", "marketplace_id", metavar="ID",
+              help="Show this marketplace's stock [default: the simulator's own].")
+@click.option("--all", "everywhere", is_flag=True,
+              help="Show every marketplace's stock, as a list.")
 @_url_option
-def inventory(url: str) -> None:
-    """Every SKU's stock: fulfillable, reserved, inbound, per fulfillment center."""
-    _print(_admin_call(lambda: SimAdmin(url).inventory()))
+def inventory(marketplace_id: str | None, everywhere: bool, url: str) -> None:
+    """One marketplace's stock by SKU: fulfillable, reserved, inbound, per fulfillment
+    center (each item names its marketplaceId)."""
+    admin = SimAdmin(url)
+    if everywhere:
+        _print(_admin_call(admin.inventory_everywhere))
+        return
+    _print(_admin_call(lambda: admin.inventory(marketplace_id)))
 
 
 @sim.command()

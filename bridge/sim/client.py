@@ -22,9 +22,10 @@ class SimAdmin:
         self.timeout = timeout
         self._session = requests.Session()
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def _call(self, method: str, path: str, body: dict | None = None,
+              params: dict | None = None) -> dict:
         response = self._session.request(method, f"{self.base_url}/_sim/{path}", json=body,
-                                         timeout=self.timeout)
+                                         params=params, timeout=self.timeout)
         data = response.json()
         if response.status_code >= 400:
             errors = data.get("errors") or [{}]
@@ -45,26 +46,40 @@ class SimAdmin:
         return self._call("POST", "reset", {} if seed is None else {"seed": seed})
 
     def set_stock(self, levels: dict[str, int], fulfillment_center: str | None = None, *,
-                  undetected: bool = False) -> dict:
-        """Absolute fulfillable levels, at the default center or on one center's shelf.
-        `undetected`: lastUpdatedTime does not move, so incremental reads miss the change."""
+                  undetected: bool = False, marketplace_id: str | None = None) -> dict:
+        """Absolute fulfillable levels, at the default center or on one center's shelf, in
+        one marketplace (the simulator's own when None). `undetected`: lastUpdatedTime
+        does not move, so incremental reads miss the change."""
         items = [{"sellerSku": sku, "quantity": qty} for sku, qty in levels.items()]
         if fulfillment_center is not None:
             for item in items:
                 item["fulfillmentCenterId"] = fulfillment_center
-        body = {"items": items, **({"undetected": True} if undetected else {})}
+        body: dict = {"items": items, **({"undetected": True} if undetected else {})}
+        if marketplace_id is not None:
+            body["marketplaceId"] = marketplace_id
         return self._call("POST", "inventory", body)
 
-    def lose_stock(self, sku: str, quantity: int, fulfillment_center: str | None = None) -> dict:
+    def lose_stock(self, sku: str, quantity: int, fulfillment_center: str | None = None,
+                   marketplace_id: str | None = None) -> dict:
         """Units found missing after orders were accepted: off the shelf, then out of open
         orders' reservations (an order left short follows its policy at planning)."""
         body: dict = {"sellerSku": sku, "quantity": quantity}
         if fulfillment_center is not None:
             body["fulfillmentCenterId"] = fulfillment_center
+        if marketplace_id is not None:
+            body["marketplaceId"] = marketplace_id
         return self._call("POST", "inventory/lost", body)
 
-    def inventory(self) -> dict[str, dict]:
-        return {item["sellerSku"]: item for item in self._call("GET", "inventory")["items"]}
+    def inventory(self, marketplace_id: str | None = None) -> dict[str, dict]:
+        """One marketplace's stock by seller SKU (the simulator's own when None)."""
+        answer = self._call("GET", "inventory")
+        wanted = marketplace_id or answer["marketplaceId"]
+        return {item["sellerSku"]: item for item in answer["items"]
+                if item["marketplaceId"] == wanted}
+
+    def inventory_everywhere(self) -> list[dict]:
+        """Every marketplace's stock: items carry their marketplaceId."""
+        return self._call("GET", "inventory")["items"]
 
     def orders(self) -> list[dict]:
         return self._call("GET", "orders")["orders"]

@@ -13,7 +13,7 @@ from bridge.sim.clock import SimClock, iso
 from bridge.sim.config import SimConfig
 from bridge.sim.faults import FaultBook
 from bridge.sim.inbound.network import InboundNetwork
-from bridge.sim.inventory.stock import StockBook
+from bridge.sim.inventory.stock import StockBook, rekey_legacy
 from bridge.sim.operations import Operation, rate_limits
 from bridge.sim.outbound.fulfillment import Fulfillment
 from bridge.sim.ratelimit import RateLimiter
@@ -64,6 +64,8 @@ class Simulator:
             self.clock.set_factor(self.config.clock_factor)
         self._clock_saved_at = 0.0
         self.lwa = Lwa(self.config, self.store)
+        rekey_legacy(self.store)
+        # The simulator's own marketplace's book; `stock.at(id)` reaches the others.
         self.stock = StockBook(self.store, self.config.marketplace_id,
                                self.config.default_fulfillment_center)
         self.fulfillment = Fulfillment(self.store, self.stock, self.config)
@@ -134,11 +136,13 @@ class Simulator:
         self.stats.reset()
         self.limiter.restore()
 
-    def set_stock(self, levels: dict[str, int]) -> None:
+    def set_stock(self, levels: dict[str, int], marketplace_id: str | None = None) -> None:
+        """Absolute fulfillable levels in one marketplace (the simulator's own when None)."""
         with self.store.transaction():
             now = self.sync()
+            book = self.stock.at(marketplace_id)
             for sku, quantity in levels.items():
-                self.stock.set_fulfillable(sku, quantity, now)
+                book.set_fulfillable(sku, quantity, now)
 
     def close(self) -> None:
         with self.store.transaction():

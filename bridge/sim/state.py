@@ -96,6 +96,11 @@ class Store:
         with self._lock:
             return list(self._docs.get(kind, {}).values())
 
+    def items(self, kind: str) -> list[tuple[str, dict]]:
+        """(key, document) pairs of a kind."""
+        with self._lock:
+            return list(self._docs.get(kind, {}).items())
+
     def count(self, kind: str) -> int:
         with self._lock:
             return len(self._docs.get(kind, {}))

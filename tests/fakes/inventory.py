@@ -24,7 +24,8 @@ class InventoryStandIn:
             if not silently or sku not in self.updated:
                 self.updated[sku] = self.clock
 
-    def get_inventory_summaries(self, start=None, seller_skus=None, details=True):
+    def get_inventory_summaries(self, start=None, seller_skus=None, details=True,
+                                marketplace_id=""):
         self.reads.append(start)
         for sku in sorted(self.fulfillable):
             if start is not None and self.updated[sku] < start:
@@ -40,7 +41,8 @@ class InventoryStandIn:
                 },
             }
 
-    def inventory_levels(self, since=None):
-        """The port's view of the same summaries, mapped as the real client maps them."""
+    def inventory_levels(self, since=None, marketplace_id=""):
+        """The port's view of the same summaries, mapped as the real client maps them
+        (one marketplace: the home one)."""
         return [level for summary in self.get_inventory_summaries(start=since)
                 if (level := outbound_mapping.inventory_level(summary))]

@@ -117,10 +117,10 @@ def test_a_ledger_migrated_by_an_older_bridge_says_to_run_db_upgrade(tmp_path):
     from bridge.ledger import migrate
 
     config_dir, _store = setup(tmp_path)
-    migrate.upgrade(load_config(config_dir).settings.database_url, "0011")  # before returns
+    migrate.upgrade(load_config(config_dir).settings.database_url, "0015")  # before marketplaces
     result = bridge(config_dir, "status")
     assert result.exit_code == 2, result.output
-    assert (f"the ledger is older than this bridge (no table returns): run "
+    assert (f"the ledger is older than this bridge (no column orders.marketplace_id): run "
             f"`{BRIDGE} -c {config_dir} db upgrade`") in result.output
 
 
@@ -339,7 +339,9 @@ def test_status_summarises_waiting_orders_ten_oldest_all_and_json(tmp_path):
     assert set(demo) == {"name", "mode", "would_send", "paused", "open_orders", "needs_attention", "on_hold",
                          "last_order_poll", "lag_seconds", "tracking_to_write", "stock",
                          "open_returns", "deliveries_given_up", "degraded", "stalled", "watchdog",
-                         "inbound"}
+                         "inbound", "marketplaces", "unrouted_countries", "shop_stock"}
+    # No routing table: nothing to list.
+    assert (demo["marketplaces"], demo["unrouted_countries"], demo["shop_stock"]) == ([], "", "home")
     every = json.loads(bridge(config_dir, "status", "--json", "--all").output)
     assert len(every["storefronts"][0]["needs_attention"]["oldest"]) == 12
 

@@ -18,7 +18,7 @@ from bridge.invocation import bridge_command
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 
-ALL_STEPS = 15  # migrations 0001 … 0015
+ALL_STEPS = 16  # migrations 0001 … 0016
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

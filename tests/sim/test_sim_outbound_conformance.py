@@ -84,11 +84,13 @@ def test_preview_order_level_reasons_and_features(sim, api):
     sim.admin.set_stock({"SKU-A": 5})
     abroad = dict(ADDRESS, countryCode="DE")
     answer = api.call("getFulfillmentPreview", "POST", f"{OUTBOUND}/fulfillmentOrders/preview",
-                      json={"address": abroad, "items": [line("SKU-A", 1)],
-                            "shippingSpeedCategories": ["Standard", "ScheduledDelivery"]})
-    for item in answer.body["payload"]["fulfillmentPreviews"]:
-        assert item["isFulfillable"] is False
-        assert "InvalidDestinationAddress" in item["orderUnfulfillableReasons"]
+                      json={"address": abroad, "items": [line("SKU-A", 1)]})
+    assert answer.status == 400  # the US marketplace does not serve Germany
+    assert answer.body["errors"][0]["code"] == "InvalidInput"
+    scheduled = preview(api, [line("SKU-A", 1)], shippingSpeedCategories=["ScheduledDelivery"])
+    only = scheduled.body["payload"]["fulfillmentPreviews"][0]
+    assert only["isFulfillable"] is False
+    assert only["orderUnfulfillableReasons"] == ["DeliverySLAUnavailable"]
     blocked = preview(api, [line("SKU-A", 2)], shippingSpeedCategories=["Standard"],
                       featureConstraints=[{"featureName": "BLOCK_AMZL",
                                            "featureFulfillmentPolicy": "Required"}])
@@ -99,7 +101,7 @@ def test_preview_order_level_reasons_and_features(sim, api):
 
 
 def test_preview_cod_and_scheduled_delivery_in_japan(sim, api):
-    sim.admin.set_stock({"SKU-A": 5})
+    sim.admin.set_stock({"SKU-A": 5}, marketplace_id="A1VC38T7YXB528")  # Japan's own stock
     tokyo = {"name": "Taro", "addressLine1": "1-1 Chiyoda", "postalCode": "100-0001",
              "countryCode": "JP"}
     answer = api.call("getFulfillmentPreview", "POST", f"{OUTBOUND}/fulfillmentOrders/preview",

@@ -39,7 +39,8 @@ class FbaV2026Client(FbaClient):
         """createOrder; 200 (created) and 202 (accepted, validated later) both mean Amazon
         has it. IndeterminateError: it may have; read back, never resend blindly."""
         self._http.call(OPERATIONS["createOrder"],
-                        body=mapping.create_order_body(request, self.marketplace_id))
+                        body=mapping.create_order_body(
+                            request, request.marketplace_id or self.marketplace_id))
 
     def fulfillment_order(self, seller_fulfillment_order_id: str) -> FulfillmentOrder | None:
         payload = self.get_order(seller_fulfillment_order_id)

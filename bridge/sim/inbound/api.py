@@ -379,7 +379,7 @@ def list_item_compliance_details(sim: Simulator, call: Call) -> Reply:
     _marketplace(call)
     mskus = _mskus(call)
     for msku in mskus:
-        if sim.stock.get(msku) is None:
+        if sim.stock.catalogue(msku) is None:
             raise bad_request("The requested MSKU is not valid.", f"Unknown msku: {msku}")
     return Reply(200, {"complianceDetails": [inbound_items.compliance_view(sim.inbound, m)
                                              for m in mskus]})

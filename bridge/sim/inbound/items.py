@@ -31,7 +31,7 @@ V0_PREP_NAMES = {
 
 
 def known_msku(net: InboundNetwork, msku: str) -> dict:
-    item = net.stock.get(msku)
+    item = net.stock.catalogue(msku)
     if item is None:
         raise bad_request("The requested MSKU is not valid.", f"Unknown msku: {msku}")
     return item
@@ -92,7 +92,7 @@ def _apply_set_prep(net, plan, params, at) -> None:
 
 
 def compliance_view(net: InboundNetwork, msku: str) -> dict:
-    item = net.stock.get(msku)
+    item = net.stock.catalogue(msku)
     assert item is not None, msku  # the API answers 400 for an unknown MSKU before asking
     view = {"msku": msku, "asin": item["asin"], "fnsku": item["fnSku"]}
     stored = net.store.get(COMPLIANCE, msku)
@@ -102,7 +102,7 @@ def compliance_view(net: InboundNetwork, msku: str) -> dict:
 
 
 def _check_compliance(net, plan, params, now) -> None:
-    if net.stock.get(params["msku"]) is None:
+    if net.stock.catalogue(params["msku"]) is None:
         raise bad_request("The requested msku does not exist for the specified marketplace.")
 
 

@@ -3,9 +3,10 @@
     WORKING --labels printed or tracking given--> READY_TO_SHIP --pickup--> SHIPPED
     --> IN_TRANSIT --transit--> DELIVERED --> CHECKED_IN --> RECEIVING --> CLOSED
 
-Stock follows (the stock book's adjust_inbound and receive): a confirmed placement puts
-the units in inbound "working"; shipping moves them to "shipped"; receiving starts with them in
-"receiving" and turns them into fulfillable stock at the destination center, per SKU, a
+Stock follows, in the plan's destination marketplace (InboundNetwork.stock_for), by the
+stock book's adjust_inbound and receive: a confirmed placement puts the units in inbound
+"working"; shipping moves them to "shipped"; receiving starts with them in "receiving" and
+turns them into fulfillable stock at the destination center, per SKU, a
 share at each of `inbound_receiving_steps` steps over `inbound_receiving_seconds`. The
 plan is SHIPPED once every shipment has shipped.
 """
@@ -38,11 +39,12 @@ def _set_status(shipment: dict, status: str, at: float) -> None:
     shipment.update(status=status, statusAt=at, updatedAt=at)
 
 
-def _move_units(net: InboundNetwork, shipment: dict, at: float, source: str,
+def _move_units(net: InboundNetwork, plan: dict, shipment: dict, at: float, source: str,
                 target: str) -> None:
     """Every unit of the shipment from one inbound stage to the next (stock.py's names)."""
+    stock = net.stock_for(plan["marketplaceId"])
     for item in shipment["items"]:
-        net.stock.adjust_inbound(item["msku"], at, **{source: -item["quantity"],
+        stock.adjust_inbound(item["msku"], at, **{source: -item["quantity"],
                                                       target: item["quantity"]})
 
 
@@ -56,10 +58,10 @@ def on_due(net: InboundNetwork, plan: dict, shipment: dict, at: float) -> None:
     new_status, _ = _TIMED[status]
     _set_status(shipment, new_status, at)
     if new_status == "SHIPPED":
-        _move_units(net, shipment, at, "working", "shipped")
+        _move_units(net, plan, shipment, at, "working", "shipped")
         _mark_plan_shipped(plan)
     if new_status == "RECEIVING":
-        _move_units(net, shipment, at, "shipped", "receiving")
+        _move_units(net, plan, shipment, at, "shipped", "receiving")
         shipment["receivingStep"] = 0
         net.schedule_shipment(plan, shipment, at + _receiving_interval(net))
         return
@@ -74,11 +76,12 @@ def _receive_step(net: InboundNetwork, plan: dict, shipment: dict, at: float) ->
     """Receive each SKU's share for this step; the last step receives the rest and closes."""
     steps = max(1, net.config.inbound_receiving_steps)
     shipment["receivingStep"] += 1
+    stock = net.stock_for(plan["marketplaceId"])
     for item in shipment["items"]:
         target = ceil(item["quantity"] * shipment["receivingStep"] / steps)
         received = shipment["received"].get(item["msku"], 0)
         if target > received:
-            net.stock.receive(item["msku"], target - received, at, fc=shipment["warehouseId"])
+            stock.receive(item["msku"], target - received, at, fc=shipment["warehouseId"])
             shipment["received"][item["msku"]] = target
     shipment["updatedAt"] = at
     if shipment["receivingStep"] >= steps:

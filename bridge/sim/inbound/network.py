@@ -25,6 +25,7 @@ from bridge.sim.inbound import transport as inbound_transport
 from bridge.sim.inbound.actions import Action, OperationFailed
 from bridge.sim.inbound.wire import new_operation_id
 from bridge.sim.inventory.stock import StockBook
+from bridge.sim.marketplaces import MARKETPLACES
 from bridge.sim.state import Store
 from bridge.sim.wire import SimError
 
@@ -44,6 +45,11 @@ class InboundNetwork:
         self._on_shipment_due = inbound_lifecycle.on_due
         self._due: list[tuple[float, int, str, str, str]] = []
         self.rebuild()
+
+    def stock_for(self, marketplace_id: str) -> StockBook:
+        """Where a plan's units are counted: its destination marketplace's stock when the
+        simulator keeps stock there (its outbound marketplaces), else its own."""
+        return self.stock.at(marketplace_id if marketplace_id in MARKETPLACES else None)
 
     # -- scheduling ---------------------------------------------------------------------
 

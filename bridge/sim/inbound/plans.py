@@ -108,7 +108,7 @@ def create_plan(net: InboundNetwork, body: dict, now: float) -> dict:
 
     items = []
     for item in body["items"]:
-        sku = net.stock.ensure(item["msku"], now, marketplace_id=marketplace_id)
+        sku = net.stock_for(marketplace_id).ensure(item["msku"], now)
         items.append(normalized_item(item, {"asin": sku["asin"], "fnsku": sku["fnSku"]}))
     stamp = datetime.fromtimestamp(now, UTC).strftime("%m/%d/%Y, %I:%M %p")
     plan = {
@@ -434,7 +434,8 @@ def _apply_confirm_placement(net, plan, params, at) -> None:
                 box["shipmentId"] = shipment["id"]
         number_boxes(plan, shipment)
         for item in shipment["items"]:
-            net.stock.adjust_inbound(item["msku"], at, working=item["quantity"])
+            net.stock_for(plan["marketplaceId"]).adjust_inbound(item["msku"], at,
+                                                                working=item["quantity"])
 
 
 # -- cancellation ----------------------------------------------------------------------------
@@ -456,7 +457,8 @@ def _apply_cancel(net, plan, params, at) -> None:
     for shipment in plan["shipments"].values():
         if shipment["status"] in ("WORKING", "READY_TO_SHIP"):
             for item in shipment["items"]:
-                net.stock.adjust_inbound(item["msku"], at, working=-item["quantity"])
+                net.stock_for(plan["marketplaceId"]).adjust_inbound(
+                    item["msku"], at, working=-item["quantity"])
         shipment.update(status="CANCELLED", statusAt=at, updatedAt=at)
         net.schedule_shipment(plan, shipment, None)
 

@@ -342,7 +342,7 @@ def _apply_confirm_preview(net, plan, params, at) -> None:
     for msku in set(old) | set(new):
         delta = new.get(msku, 0) - old.get(msku, 0)
         if delta:
-            net.stock.adjust_inbound(msku, at, working=delta)
+            net.stock_for(plan["marketplaceId"]).adjust_inbound(msku, at, working=delta)
     boxes = []
     for box in preview["boxes"]:
         for _ in range(box["quantity"]):

@@ -315,7 +315,7 @@ def get_prep_instructions(sim: Simulator, call: Call) -> Reply:
     if skus:
         result["SKUPrepInstructionsList"], result["InvalidSKUList"] = [], []
         for sku in skus:
-            item = sim.stock.get(sku)
+            item = sim.stock.catalogue(sku)
             if item is None:
                 result["InvalidSKUList"].append({"SellerSKU": sku, "ErrorReason": "DoesNotExist"})
                 continue
@@ -327,7 +327,7 @@ def get_prep_instructions(sim: Simulator, call: Call) -> Reply:
                     for name in _prep_guidance(net, sku)["PrepInstructionList"]
                     if name != "NoPrep"]})
     if asins:
-        by_asin = {i["asin"]: i for i in sim.stock.all()}
+        by_asin = {i["asin"]: i for i in sim.stock.everywhere()}
         result["ASINPrepInstructionsList"], result["InvalidASINList"] = [], []
         for asin in asins:
             item = by_asin.get(asin)

@@ -1,9 +1,11 @@
 """FBA Inventory API v1 (/fba/inventory/v1): getInventorySummaries, and the sandbox
 operations that seed stock (createInventoryItem, addInventory, deleteInventoryItem).
 
-Summaries add up every center's stock. startDateTime selects SKUs whose quantities
-changed since then, except for inbound quantity changes, which Amazon documents as not
-detected (stock.adjust_inbound leaves lastUpdated alone)."""
+Stock is kept per marketplace: summaries show the marketplace asked for, and the sandbox
+operations write to the marketplace their body or query names. Summaries add up every
+center's stock. startDateTime selects SKUs whose quantities changed since then, except
+for inbound quantity changes, which Amazon documents as not detected
+(stock.adjust_inbound leaves lastUpdated alone)."""
 
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ def get_inventory_summaries(sim: Simulator, call: Call) -> Reply:
             raise invalid_input("The nextToken has expired. Request the first page again.")
         position = state["after"]
 
-    items = [i for i in sim.stock.all() if i["marketplaceId"] == marketplace_ids[0]]
+    items = sim.stock.at(marketplace_ids[0]).all()
     start = call.date("startDateTime")
     if start is not None:
         # Precedence as Amazon documents it: startDateTime, then sellerSkus, then sellerSku.
@@ -130,8 +132,8 @@ def create_inventory_item(sim: Simulator, call: Call) -> Reply:
     check_against_model(body, "CreateInventoryItemRequest", INVENTORY_MODEL)
     if not body["sellerSku"].strip():
         raise invalid_input("Value for parameter sellerSku is invalid: it must not be empty.")
-    sim.stock.ensure(body["sellerSku"], sim.now(), product_name=body["productName"],
-                     marketplace_id=body["marketplaceId"])
+    sim.stock.at(body["marketplaceId"]).ensure(body["sellerSku"], sim.now(),
+                                               product_name=body["productName"])
     return Reply(200, {})
 
 
@@ -153,17 +155,17 @@ def add_inventory(sim: Simulator, call: Call) -> Reply:
         return Reply(200, {})  # already applied: the same token never adds twice
     now = sim.now()
     for item in items:
-        sim.stock.ensure(item["sellerSku"], now, marketplace_id=item["marketplaceId"])
-        sim.stock.add(item["sellerSku"], item["quantity"], now)
+        sim.stock.at(item["marketplaceId"]).add(item["sellerSku"], item["quantity"], now)
     sim.store.put("idempotency", token, {"operation": "addInventory", "at": now})
     return Reply(200, {})
 
 
 def delete_inventory_item(sim: Simulator, call: Call) -> Reply:
-    if call.text("marketplaceId") is None:
+    marketplace_id = call.text("marketplaceId")
+    if marketplace_id is None:
         raise invalid_input("Missing required parameter: marketplaceId.")
     sku = call.path_params["sellerSku"]
-    if not sim.stock.remove(sku):
+    if not sim.stock.at(marketplace_id).remove(sku):
         raise not_found(f"The SellerSKU {sku} was not found.")
     return Reply(200, {})
 

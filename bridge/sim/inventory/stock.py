@@ -1,6 +1,8 @@
-"""Stock per seller SKU, held per fulfillment center.
+"""Stock per marketplace and seller SKU, held per fulfillment center.
 
-Each SKU is a "sku" document:
+Amazon keeps inventory per marketplace: the same seller SKU may have units in the US and
+none in Canada. A StockBook reads and writes one marketplace's stock (`at` gives another
+marketplace's book on the same store). Each (marketplace, SKU) is a "sku" document:
 
     fcs            {fcId: {"fulfillable": n, "reserved": n}}  units on the shelf / held
                    for customer orders, per center
@@ -12,6 +14,7 @@ Each SKU is a "sku" document:
     researching    {researchingQuantityInShortTerm|InMidTerm|InLongTerm: n}
     inbound        {"working", "shipped", "receiving"}: units on their way in
     lastUpdated    simulated time its quantities last changed
+    marketplaceId  the marketplace whose stock it is (part of the document's key)
 
 `lastUpdated` is what getInventorySummaries' startDateTime filters on. Amazon documents
 that changes in the inbound quantities are not detected by that filter, so the inbound
@@ -36,6 +39,22 @@ INBOUND_STAGES = ("working", "shipped", "receiving")
 # Where a returned unit lands after inspection, by its ReturnItemDisposition.
 _DAMAGE_KIND = {"Defective": "defective", "CustomerDamaged": "customerDamaged",
                 "CarrierDamaged": "carrierDamaged", "FulfillerDamaged": "warehouseDamaged"}
+
+
+def stock_key(marketplace_id: str, sku: str) -> str:
+    # Marketplace ids hold no "/", so the pair maps to one key and back.
+    return f"{marketplace_id}/{sku}"
+
+
+def rekey_legacy(store: Store) -> None:
+    """Documents written before stock was kept per marketplace are keyed by SKU alone:
+    move each to its (marketplace, SKU) key."""
+    with store.transaction():
+        for key, item in store.items(KIND):
+            wanted = stock_key(item["marketplaceId"], item["sellerSku"])
+            if key != wanted:
+                store.delete(KIND, key)
+                store.put(KIND, wanted, item)
 
 
 def _code(prefix: str, sku: str, length: int) -> str:
@@ -102,16 +121,41 @@ class StockBook:
     def __init__(self, store: Store, marketplace_id: str,
                  default_center: str = DEFAULT_CENTER) -> None:
         self._store = store
-        self._marketplace_id = marketplace_id
+        self.marketplace_id = marketplace_id
         self.default_center = default_center
+
+    def at(self, marketplace_id: str | None) -> StockBook:
+        """The book of another marketplace's stock (this one's when None)."""
+        if not marketplace_id or marketplace_id == self.marketplace_id:
+            return self
+        return StockBook(self._store, marketplace_id, self.default_center)
+
+    def _key(self, sku: str) -> str:
+        return stock_key(self.marketplace_id, sku)
 
     # -- reading ------------------------------------------------------------------------
 
     def get(self, sku: str) -> dict | None:
-        return self._store.get(KIND, sku)
+        return self._store.get(KIND, self._key(sku))
 
     def all(self) -> list[dict]:
-        return sorted(self._store.all(KIND), key=lambda item: item["sellerSku"])
+        """This marketplace's SKUs, by seller SKU."""
+        return sorted((item for item in self._store.all(KIND)
+                       if item["marketplaceId"] == self.marketplace_id),
+                      key=lambda item: item["sellerSku"])
+
+    def everywhere(self) -> list[dict]:
+        """Every marketplace's SKUs, by marketplace then seller SKU."""
+        return sorted(self._store.all(KIND),
+                      key=lambda item: (item["marketplaceId"], item["sellerSku"]))
+
+    def catalogue(self, sku: str) -> dict | None:
+        """The SKU as listed here, else in any marketplace: for what does not depend on
+        where the units are (its ASIN and FNSKU, whether the seller has it at all)."""
+        own = self.get(sku)
+        if own is not None:
+            return own
+        return next((i for i in self.everywhere() if i["sellerSku"] == sku), None)
 
     def available_by_center(self, skus) -> dict[str, dict[str, int]]:
         """sku -> {fc: fulfillable units} for the SKUs asked (unknown SKUs: empty)."""
@@ -138,22 +182,20 @@ class StockBook:
 
     # -- catalogue ----------------------------------------------------------------------
 
-    def ensure(self, sku: str, now: float, product_name: str | None = None,
-               marketplace_id: str | None = None) -> dict:
+    def ensure(self, sku: str, now: float, product_name: str | None = None) -> dict:
         item = self.get(sku)
         if item is None:
-            item = _new_item(sku, marketplace_id or self._marketplace_id,
-                             product_name or sku, now)
-            self._store.put(KIND, sku, item)
+            item = _new_item(sku, self.marketplace_id, product_name or sku, now)
+            self._store.put(KIND, self._key(sku), item)
         elif product_name:
             item["productName"] = product_name
-            self._store.touch(KIND, sku)
+            self._store.touch(KIND, self._key(sku))
         return item
 
     def remove(self, sku: str) -> bool:
         if self.get(sku) is None:
             return False
-        self._store.delete(KIND, sku)
+        self._store.delete(KIND, self._key(sku))
         return True
 
     # -- bookkeeping --------------------------------------------------------------------
@@ -164,7 +206,7 @@ class StockBook:
         item["unfulfillable"] = sum(item["unfulfillableBreakdown"].values())
         if detected:
             item["lastUpdated"] = max(now, item["lastUpdated"])
-        self._store.touch(KIND, item["sellerSku"])
+        self._store.touch(KIND, stock_key(item["marketplaceId"], item["sellerSku"]))
 
     @staticmethod
     def _center(item: dict, fc: str) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bridge.sim.marketplaces import Marketplace, resolve
+from bridge.sim.marketplaces import Marketplace, check_serves, resolve
 from bridge.sim.operations import Operation
 from bridge.sim.outbound import features, order_views, previews, returns, tracking
 from bridge.sim.outbound.validation import (
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 
 def _check_destination(sim: Simulator, request: dict, market: Marketplace) -> None:
-    """What needs the marketplace: ScheduledDelivery (Japan only) and the features."""
+    """What needs the marketplace: a destination its network serves, ScheduledDelivery
+    (Japan only) and the features."""
     country = request["destinationAddress"]["countryCode"].strip().upper()
+    check_serves(market, country)
     if request.get("shippingSpeedCategory") == "ScheduledDelivery" and \
             "JP" not in (market.country, country):
         raise invalid_input("Value ScheduledDelivery for parameter shippingSpeedCategory is "

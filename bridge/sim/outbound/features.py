@@ -4,7 +4,8 @@ and what featureConstraints on an order mean.
 A feature is offered per country (SIGNATURE_CONFIRMATION only in the US, as Amazon
 documents; BLOCK_AMZL where Amazon Logistics delivers). The seller is enrolled in every
 feature unless the admin API says otherwise. A SKU is eligible when it has fulfillable
-units in a center that can do the feature (fulfillment_centers); skuCount counts them.
+units, in the marketplace asked about, in a center that can do the feature
+(fulfillment_centers); skuCount counts them.
 
 On an order, a Required feature must be offered and enrolled (else the create is
 refused), BLOCK_AMZL keeps Amazon Logistics off its packages, a packaging feature keeps
@@ -140,17 +141,17 @@ def get_feature_inventory(sim: Simulator, call: Call) -> Reply:
     else:
         after, start = None, call.date("queryStartDate")
     skus = []
+    stock = sim.stock.at(market.marketplace_id)
     if enrolled(sim, name):
-        skus = [item for item in sim.stock.all()
-                if item["marketplaceId"] == market.marketplace_id
-                and (start is None or item["lastUpdated"] >= start)
+        skus = [item for item in stock.all()
+                if (start is None or item["lastUpdated"] >= start)
                 and (after is None or item["sellerSku"] > after)
-                and eligible_units(sim.stock, name, item["sellerSku"]) > 0]
+                and eligible_units(stock, name, item["sellerSku"]) > 0]
     page = skus[: sim.config.inventory_page_size]
     result: dict = {"marketplaceId": market.marketplace_id, "featureName": name,
                     "featureSkus": [{"sellerSku": i["sellerSku"], "fnSku": i["fnSku"],
                                      "asin": i["asin"],
-                                     "skuCount": eligible_units(sim.stock, name, i["sellerSku"])}
+                                     "skuCount": eligible_units(stock, name, i["sellerSku"])}
                                     for i in page]}
     if len(skus) > len(page):
         result["nextToken"] = encode_token({"feature": name, "after": page[-1]["sellerSku"],
@@ -162,13 +163,14 @@ def get_feature_sku(sim: Simulator, call: Call) -> Reply:
     market = _marketplace(sim, call)
     name = _feature_name(call, market)
     sku = call.path_params["sellerSku"]
-    item = sim.stock.get(sku)
+    stock = sim.stock.at(market.marketplace_id)
+    item = stock.get(sku)
     result: dict = {"marketplaceId": market.marketplace_id, "featureName": name,
                     "isEligible": False, "sellerSku": sku}
-    if item is None or item["marketplaceId"] != market.marketplace_id:
+    if item is None:
         result["ineligibleReasons"] = ["INVALID_SKU"]
         return Reply(200, {"payload": result})
-    units = eligible_units(sim.stock, name, sku)
+    units = eligible_units(stock, name, sku)
     reasons = []
     if not enrolled(sim, name):
         reasons.append("MERCHANT_NOT_ENROLLED")

@@ -1,5 +1,6 @@
 """Fulfillment orders: what the outbound API asks of them (create, update, cancel, the
-sandbox's forced status, tracking outcomes, returns). Stock is reserved at creation, per
+sandbox's forced status, tracking outcomes, returns). Stock is reserved at creation, from
+the order's marketplace's stock (the request's marketplaceId, else the simulator's own), per
 fulfillment center, as few centers as possible (reservations.py); an order the stock
 cannot cover for its policy is Invalid at once (validation); fulfillmentAction Hold
 keeps an order Received with its stock reserved until an update asks for Ship. The
@@ -12,7 +13,14 @@ from bridge.sim.config import SimConfig
 from bridge.sim.inventory.stock import StockBook
 from bridge.sim.outbound import returns, tracking
 from bridge.sim.outbound.counters import next_number
-from bridge.sim.outbound.lifecycle import CANCELLABLE, KIND, PROGRESS, TERMINAL, OrderLifecycle
+from bridge.sim.outbound.lifecycle import (
+    CANCELLABLE,
+    KIND,
+    PROGRESS,
+    TERMINAL,
+    OrderLifecycle,
+    marketplace_of,
+)
 from bridge.sim.outbound.order_views import ITEM_OPTIONAL
 from bridge.sim.outbound.reservations import any_reserved, open_units, release_excess, top_up
 from bridge.sim.outbound.validation import MAX_UNITS
@@ -61,13 +69,16 @@ class Fulfillment:
         if self.get(order_id) is not None:
             raise invalid_input(f"A fulfillment order with sellerFulfillmentOrderId {order_id} "
                                 "already exists.")
+        marketplace_id = request.get("marketplaceId") or self._config.marketplace_id
+        stock = self._stock.at(marketplace_id)
         for item in request["items"]:
-            if self._stock.get(item["sellerSku"]) is None:
+            if stock.get(item["sellerSku"]) is None:
                 raise invalid_input(f"The SellerSKU for Item Id: "
                                     f"{item['sellerFulfillmentOrderItemId']} is invalid.")
         order = {
             "id": order_id,
             "seq": next_number(self._store, "order"),
+            "marketplaceId": marketplace_id,
             "request": {k: v for k, v in request.items() if k != "items"},
             "fulfillmentAction": request.get("fulfillmentAction") or "Ship",
             "fulfillmentPolicy": request.get("fulfillmentPolicy") or "FillOrKill",
@@ -85,13 +96,13 @@ class Fulfillment:
             item = dict(line)
             fnsku = line.get("fulfillmentNetworkSku")
             if not fnsku:
-                known = self._stock.get(line["sellerSku"])
+                known = stock.get(line["sellerSku"])
                 assert known is not None, line["sellerSku"]  # unknown SKUs were refused above
                 fnsku = known["fnSku"]
             item["fulfillmentNetworkSku"] = fnsku
             item.update(reservedByFc={}, shipped=0, cancelledQuantity=0, unfulfillableQuantity=0)
             order["items"].append(item)
-        fully_reserved = top_up(self._stock, order, now)
+        fully_reserved = top_up(stock, order, now)
         if not fully_reserved and self._config.invalid_when_short and \
                 short_for_policy(order):
             # Validation found too little sellable stock: the order exists, Invalid, and
@@ -124,6 +135,7 @@ class Fulfillment:
         action = changes.get("fulfillmentAction")
         lines = {item["sellerFulfillmentOrderItemId"]: item for item in order["items"]}
         request = order["request"]
+        stock = self._lifecycle.stock_of(order)
         for field in _UPDATABLE:
             if field in changes:
                 request[field] = changes[field]
@@ -135,10 +147,10 @@ class Fulfillment:
             for optional in ITEM_OPTIONAL:
                 if optional in change:
                     item[optional] = change[optional]
-            release_excess(self._stock, item, now)
+            release_excess(stock, item, now)
         # More units are reserved now; whether they suffice is decided when planning
         # starts or ends, by the order's policy.
-        top_up(self._stock, order, now)
+        top_up(stock, order, now)
         if order["status"] == "Planning":
             self._lifecycle.plan_shipments(order)
         if action == "Ship" and order["fulfillmentAction"] == "Hold":
@@ -175,16 +187,20 @@ class Fulfillment:
         self._store.touch(KIND, order_id)
         return order
 
-    def lose_stock(self, sku: str, quantity: int, now: float, fc: str | None = None) -> int:
+    def lose_stock(self, sku: str, quantity: int, now: float, fc: str | None = None,
+                   marketplace_id: str | None = None) -> int:
         """Units of `sku` found missing in a center (without one: center by center, in id
-        order), after orders were accepted: off the shelf first, then out of what open
+        order) of one marketplace's stock (the simulator's own when None), after orders
+        were accepted: off the shelf first, then out of what open
         orders nothing has been picked for hold, newest order first. An order left short
         follows its policy when planning starts or ends, as at Amazon (FillOrKill:
         Unfulfillable). How many units were lost."""
-        item = self._stock.get(sku)
+        stock = self._stock.at(marketplace_id)
+        item = stock.get(sku)
         if item is None:
             raise LookupError(sku)
-        open_orders = [o for o in reversed(self.all()) if o["status"] in ("Received", "Planning")]
+        open_orders = [o for o in reversed(self.all()) if o["status"] in ("Received", "Planning")
+                       and marketplace_of(o, self._config) == stock.marketplace_id]
         lost = 0
         for center in [fc] if fc else sorted(item["fcs"]):
             wanted = quantity - lost
@@ -194,7 +210,7 @@ class Fulfillment:
                     held = line["reservedByFc"].get(center, 0) if line["sellerSku"] == sku else 0
                     back = min(held, wanted - shelf)
                     if back > 0:
-                        self._stock.release(sku, {center: back}, now)
+                        stock.release(sku, {center: back}, now)
                         line["reservedByFc"][center] = held - back
                         if not line["reservedByFc"][center]:
                             del line["reservedByFc"][center]
@@ -202,7 +218,7 @@ class Fulfillment:
                         if order["status"] == "Planning":
                             self._lifecycle.plan_shipments(order)
                         self._store.touch(KIND, order["id"])
-            lost += self._stock.lose(sku, center, wanted, now)
+            lost += stock.lose(sku, center, wanted, now)
             if lost >= quantity:
                 break
         return lost

@@ -44,6 +44,13 @@ def transit_seconds(config: SimConfig, speed: str) -> float:
     return config.transit_seconds * _TRANSIT_FACTOR.get(speed, 1.0)
 
 
+def marketplace_of(order: dict, config: SimConfig) -> str:
+    """The marketplace whose stock the order draws on (orders stored before it was
+    recorded: the one their request named, else the simulator's own)."""
+    return order.get("marketplaceId") or order["request"].get("marketplaceId") \
+        or config.marketplace_id
+
+
 class OrderLifecycle:
     def __init__(self, store: Store, stock: StockBook, config: SimConfig) -> None:
         self._store = store
@@ -60,6 +67,10 @@ class OrderLifecycle:
             self._due = [(o["nextEventAt"], o["seq"], o["id"]) for o in self._store.all(KIND)
                          if o.get("nextEventAt") is not None]
             heapq.heapify(self._due)
+
+    def stock_of(self, order: dict) -> StockBook:
+        """The order's marketplace's stock: it reserves, ships and restocks there."""
+        return self._stock.at(marketplace_of(order, self._config))
 
     def schedule(self, order: dict, at: float | None) -> None:
         order["nextEventAt"] = at
@@ -89,7 +100,7 @@ class OrderLifecycle:
         elif status == "Processing":
             self._ship(order, at)
         else:
-            returns.advance(order, at, self._stock)
+            returns.advance(order, at, self.stock_of(order))
             self.schedule(order, returns.next_event(order))
 
     def step_now(self, order: dict, at: float) -> None:
@@ -98,7 +109,7 @@ class OrderLifecycle:
         if status == "Received":
             self._plan(order, at)
         elif status == "Planning":
-            top_up(self._stock, order, at)
+            top_up(self.stock_of(order), order, at)
             self._give_up_or_fail(order, at)
             if order["status"] == "Planning":
                 order["waitingForStock"] = False
@@ -114,7 +125,7 @@ class OrderLifecycle:
         order["statusUpdatedAt"] = at
 
     def _plan(self, order: dict, at: float) -> None:
-        fully_reserved = top_up(self._stock, order, at)
+        fully_reserved = top_up(self.stock_of(order), order, at)
         policy = order["fulfillmentPolicy"]
         if not fully_reserved and policy == "FillOrKill":
             self.unfulfillable(order, at)
@@ -164,7 +175,7 @@ class OrderLifecycle:
     def _finish_planning(self, order: dict, at: float) -> None:
         """Last chance to reserve before picking starts; a shortfall (FillAll waiting, or
         an update that raised a quantity) follows the policy once more."""
-        if not top_up(self._stock, order, at):
+        if not top_up(self.stock_of(order), order, at):
             policy = order["fulfillmentPolicy"]
             start = order.get("releasedAt") or order["receivedAt"]
             if policy == "FillAll" and at < start + self._config.fill_all_wait_seconds:
@@ -209,6 +220,7 @@ class OrderLifecycle:
         address = request["destinationAddress"]
         transit = transit_seconds(self._config, request["shippingSpeedCategory"])
         lines = {item["sellerFulfillmentOrderItemId"]: item for item in order["items"]}
+        stock = self.stock_of(order)
         if order.pop("forcePartial", False):
             self._hold_back_one_unit(order, at)
         for shipment in order["shipments"]:
@@ -236,7 +248,7 @@ class OrderLifecycle:
             for line in shipment["items"]:
                 line["packageNumber"] = package["packageNumber"]
                 item = lines[line["sellerFulfillmentOrderItemId"]]
-                self._stock.consume(item["sellerSku"], fc, line["quantity"], at)
+                stock.consume(item["sellerSku"], fc, line["quantity"], at)
                 item["reservedByFc"].pop(fc, None)
                 item["shipped"] += line["quantity"]
         partial = any(item["shipped"] < item["quantity"] for item in order["items"])
@@ -258,7 +270,7 @@ class OrderLifecycle:
             shipment["items"].pop()
         item["unfulfillableQuantity"] += 1
         item["reservedByFc"][fc] -= 1
-        self._stock.release(item["sellerSku"], {fc: 1}, at)
+        self.stock_of(order).release(item["sellerSku"], {fc: 1}, at)
 
     def _new_package(self, order: dict, shipment: dict, at: float, transit: float) -> dict:
         number = next_number(self._store, "package")
@@ -269,7 +281,7 @@ class OrderLifecycle:
                 "fcPlace": center(fc).tracking_place()}
 
     def unfulfillable(self, order: dict, at: float, status: str = "Unfulfillable") -> None:
-        release_all(self._stock, order, at)
+        release_all(self.stock_of(order), order, at)
         for item in order["items"]:
             item["unfulfillableQuantity"] += max(0, open_units(item))
         self._close_shipments(order, "CANCELLED_BY_FULFILLER")
@@ -278,7 +290,7 @@ class OrderLifecycle:
         self.schedule(order, None)
 
     def cancel(self, order: dict, at: float) -> None:
-        release_all(self._stock, order, at)
+        release_all(self.stock_of(order), order, at)
         for item in order["items"]:
             item["cancelledQuantity"] += max(0, open_units(item))
         self._close_shipments(order, "CANCELLED_BY_SELLER")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bridge.sim.clock import iso
 from bridge.sim.config import SimConfig
-from bridge.sim.outbound.lifecycle import CLOSED_ORDER, transit_seconds
+from bridge.sim.outbound.lifecycle import CLOSED_ORDER, marketplace_of, transit_seconds
 from bridge.sim.outbound.reservations import reserved
 from bridge.sim.state import Store
 
@@ -28,7 +28,7 @@ def order_view(order: dict, config: SimConfig) -> dict:
     request = order["request"]
     view = {
         "sellerFulfillmentOrderId": order["id"],
-        "marketplaceId": request.get("marketplaceId") or config.marketplace_id,
+        "marketplaceId": marketplace_of(order, config),
         "displayableOrderId": request["displayableOrderId"],
         "displayableOrderDate": request["displayableOrderDate"],
         "displayableOrderComment": request["displayableOrderComment"],
@@ -97,6 +97,7 @@ def summary(order: dict, store: Store) -> dict:
                 for s in order["shipments"] for n in s["packages"]]
     return {
         "sellerFulfillmentOrderId": order["id"],
+        "marketplaceId": order.get("marketplaceId") or order["request"].get("marketplaceId"),
         "status": order["status"],
         "fulfillmentAction": order["fulfillmentAction"],
         "fulfillmentPolicy": order["fulfillmentPolicy"],

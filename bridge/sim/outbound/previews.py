@@ -7,9 +7,9 @@ is). Its shipments are the ones a real order would get: the same center allocati
 dates are the order lifecycle from now (received + planning + processing), with one day
 of slack for the latest; arrival adds the speed's transit time. Items of unknown SKUs
 (InvalidSKU) and units beyond the stock (InventoryUnavailable) are unfulfillable
-preview items; a destination the marketplace does not ship to
-(InvalidDestinationAddress) or ScheduledDelivery outside Japan
-(DeliverySLAUnavailable) makes the whole preview unfulfillable. Fees are a made-up
+preview items; ScheduledDelivery outside Japan (DeliverySLAUnavailable) makes the whole
+preview unfulfillable. A destination the marketplace does not serve is refused (400), as
+createFulfillmentOrder refuses it. Stock is the asked marketplace's. Fees are a made-up
 per-unit price list in the marketplace's currency."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bridge.sim.clock import iso
 from bridge.sim.inventory.stock import plan_allocation
-from bridge.sim.marketplaces import Marketplace, resolve
+from bridge.sim.marketplaces import Marketplace, check_serves, of_country, resolve
 from bridge.sim.operations import Operation
 from bridge.sim.outbound import features
 from bridge.sim.outbound.lifecycle import transit_seconds
@@ -39,18 +39,9 @@ _BLOCK_AMZL_SURCHARGE = Decimal("0.45")  # per unit: Amazon documents a surcharg
 _COD_FEE = Decimal("3.30")
 _RATES = {"USD": Decimal(1), "CAD": Decimal("1.35"), "MXN": Decimal(17), "GBP": Decimal("0.8"),
           "EUR": Decimal("0.92"), "JPY": Decimal(150)}
-_EU = frozenset({"DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "SE", "IE", "PT", "DK",
-                 "CZ", "LU"})
 _UNIT_WEIGHT = {"POUNDS": Decimal("0.5"), "KILOGRAMS": Decimal("0.23")}
 # JST delivery windows offered for ScheduledDelivery (hours, local time).
 _JP_WINDOWS = ((9, 12), (14, 16), (18, 21))
-
-
-def ships_to(market: Marketplace, country: str) -> bool:
-    """MCF ships within the marketplace's country; EU marketplaces across the EU."""
-    if market.country in _EU:
-        return country in _EU
-    return country == market.country
 
 
 def money(market: Marketplace, usd: Decimal) -> dict:
@@ -89,9 +80,11 @@ def _delivery_windows(arrival: float) -> dict:
 class _Plan:
     """Where the asked items would ship from, and what could not be fulfilled."""
 
-    def __init__(self, sim: Simulator, items: list[dict], constraints: list) -> None:
-        known = [i for i in items if sim.stock.get(i["sellerSku"]) is not None]
-        available = sim.stock.available_by_center({i["sellerSku"] for i in known})
+    def __init__(self, sim: Simulator, market: Marketplace, items: list[dict],
+                 constraints: list) -> None:
+        stock = sim.stock.at(market.marketplace_id)
+        known = [i for i in items if stock.get(i["sellerSku"]) is not None]
+        available = stock.available_by_center({i["sellerSku"] for i in known})
         centers = {fc for per_fc in available.values() for fc in per_fc}
         allowed = features.allowed_centers(constraints, centers)
         plan = plan_allocation(available, [(i["sellerSku"], i["quantity"]) for i in known],
@@ -123,8 +116,6 @@ def _preview(sim: Simulator, request: dict, plan: _Plan, market: Marketplace, sp
     country = request["address"]["countryCode"].strip().upper()
     constraints = request.get("featureConstraints") or []
     reasons = []
-    if not ships_to(market, country):
-        reasons.append("InvalidDestinationAddress")
     if speed == "ScheduledDelivery" and country != "JP":
         reasons.append("DeliverySLAUnavailable")
     preview: dict = {"shippingSpeedCategory": speed, "marketplaceId": market.marketplace_id,
@@ -168,10 +159,11 @@ def get_fulfillment_preview(sim: Simulator, call: Call) -> Reply:
     request = parse_preview_request(call.json_body())
     market = resolve(request.get("marketplaceId"), sim.config.marketplace_id)
     country = request["address"]["countryCode"].strip().upper()
+    check_serves(market, country)
     constraints = features.check_constraints(sim, request.get("featureConstraints"), market,
                                              country)
     speeds = list(dict.fromkeys(request.get("shippingSpeedCategories") or DEFAULT_SPEEDS))
-    plan = _Plan(sim, request["items"], constraints)
+    plan = _Plan(sim, market, request["items"], constraints)
     # Cash on delivery exists in Japan only: asked for elsewhere, there is no COD preview.
     with_cod = bool(request.get("includeCODFulfillmentPreview")) and country == "JP"
     previews = []
@@ -200,7 +192,8 @@ def _units(product: dict) -> int:
 
 def delivery_offers(sim: Simulator, call: Call) -> Reply:
     """One offer per speed when the SKU's stock covers the amount and the destination
-    is served from the origin country; none otherwise."""
+    is served from the origin country; none otherwise. The stock is that of the origin
+    country's marketplace (the simulator's own when no marketplace ships from there)."""
     body = call.json_body()
     check_against_model(body, "GetDeliveryOffersRequest")
     sku = body["product"]["productIdentifier"]["merchantSku"]
@@ -210,14 +203,14 @@ def delivery_offers(sim: Simulator, call: Call) -> Reply:
     if address is None and not destination.get("ipAddress"):
         raise invalid_input("Missing required parameter: terms.destination.deliveryAddress or "
                             "terms.destination.ipAddress.")
-    item = sim.stock.get(sku)
+    origin = body["terms"]["origin"]["countryCode"].upper()
+    market = of_country(origin) or resolve(None, sim.config.marketplace_id)
+    item = sim.stock.at(market.marketplace_id).get(sku)
     if item is None:
         raise invalid_input(f"The merchantSku {sku} is invalid.")
-    market = resolve(item["marketplaceId"], sim.config.marketplace_id)
-    origin = body["terms"]["origin"]["countryCode"].upper()
     country = (address or {}).get("countryCode", market.country).upper()
     offers = []
-    if origin == market.country and ships_to(market, country) and item["fulfillable"] >= units:
+    if origin == market.country and market.ships_to(country) and item["fulfillable"] >= units:
         now = sim.now()
         config = sim.config
         ship_at = now + config.received_seconds + config.planning_seconds + \

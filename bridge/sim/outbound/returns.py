@@ -205,8 +205,8 @@ def list_return_reason_codes(sim: Simulator, call: Call) -> Reply:
     sku = call.text("sellerSku")
     if sku is None:
         raise invalid_input("Missing required parameter: sellerSku.")
-    resolve(call.text("marketplaceId"), sim.config.marketplace_id)
-    if sim.stock.get(sku) is None:
+    market = resolve(call.text("marketplaceId"), sim.config.marketplace_id)
+    if sim.stock.at(market.marketplace_id).get(sku) is None:
         raise invalid_input(f"The SellerSKU {sku} is invalid.")
     order_id = call.text("sellerFulfillmentOrderId")
     if order_id is not None and sim.fulfillment.get(order_id) is None:

@@ -17,6 +17,7 @@ from bridge.sim.marketplaces import resolve
 from bridge.sim.operations import Operation
 from bridge.sim.outbound import api as outbound_2020
 from bridge.sim.outbound import previews
+from bridge.sim.outbound.lifecycle import marketplace_of
 from bridge.sim.outbound.validation import seller_fulfillment_order_id
 from bridge.sim.outbound_v2026 import translate, views
 from bridge.sim.wire import (
@@ -59,7 +60,7 @@ def _order_or_404(sim: Simulator, order_id: str) -> dict:
 
 
 def _view(sim: Simulator, order: dict, with_shipments: bool = True) -> dict:
-    market = resolve(order["request"].get("marketplaceId"), sim.config.marketplace_id)
+    market = resolve(marketplace_of(order, sim.config), sim.config.marketplace_id)
     return views.order_view(order, sim.store, market.country, with_shipments)
 
 

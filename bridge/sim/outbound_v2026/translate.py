@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge.sim.clock import iso
-from bridge.sim.marketplaces import MARKETPLACES
+from bridge.sim.marketplaces import of_country
 from bridge.sim.wire import invalid_input
 
 MODEL = "fulfillmentOutbound_2026-07-04.json"
@@ -63,9 +63,9 @@ def marketplace_of(origin: dict | None) -> str | None:
     if not origin:
         return None
     country = str(origin.get("countryCode", "")).upper()
-    for market in MARKETPLACES.values():
-        if market.country == country:
-            return market.marketplace_id
+    market = of_country(country)
+    if market is not None:
+        return market.marketplace_id
     raise invalid_input(f"Value {country!r} for parameter origin.countryCode is invalid: "
                         "no marketplace fulfills from that country.")
 
