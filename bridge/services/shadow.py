@@ -59,9 +59,11 @@ def would_send_body(storefront: StorefrontConfig,
     """The operation and the JSON the storefront's Outbound API client would post to
     create `request` (NeedsAttentionError where that API cannot take it)."""
     account = storefront.fulfillment
+    # The routed marketplace, or home ("") as the clients send it.
+    marketplace_id = request.marketplace_id or account.marketplace_id
     if account.outbound_api == "2026-07-04":
-        return "createOrder", v2026_mapping.create_order_body(request, account.marketplace_id)
-    return "createFulfillmentOrder", {"marketplaceId": account.marketplace_id,
+        return "createOrder", v2026_mapping.create_order_body(request, marketplace_id)
+    return "createFulfillmentOrder", {"marketplaceId": marketplace_id,
                                       **create_order_body(request)}
 
 

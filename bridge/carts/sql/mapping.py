@@ -4,8 +4,8 @@ Decisions worth knowing:
 - Unpaid orders are returned with `paid=False`; the ingest service decides to ignore them.
 - Naive timestamps in the cart database are taken as UTC.
 - The payment state comes from the `paid` column's value, sorted by the settings' value
-  lists (paid, authorized, refunded, voided); any other value is pending. `paid` stays
-  True only for the paid values (money captured).
+  lists (paid, authorized, refunded, voided, shipped); any other value is pending. `paid`
+  stays True only for the paid values (money captured, not shipped yet).
 - A total stored as a float or an integer (SQLite's NUMERIC) reads with two decimals;
   one stored as DECIMAL or text reads as stored.
 - Lifecycle notes (delivery milestones, returns) carry a stable event key, in the notes
@@ -174,6 +174,7 @@ def payment_status(value: Any, mapping: SqlMapping) -> str:
         (mapping.authorized_values, PaymentStatus.AUTHORIZED),
         (mapping.refunded_values, PaymentStatus.REFUNDED),
         (mapping.voided_values, PaymentStatus.VOIDED),
+        (mapping.shipped_values, PaymentStatus.PAID),
     ):
         if matches_any(value, values):
             return status
@@ -193,7 +194,10 @@ def cart_order(
     created_at = as_utc(row.get("f_created_at")) or updated_at
     m = mapping
     payment = payment_status(row.get("f_paid"), m)
-    paid = payment == PaymentStatus.PAID
+    # A shipped status is paid, but not for bridge to ship: paid stays False, as for a
+    # WooCommerce order that is completed.
+    paid = payment == PaymentStatus.PAID and not (
+        m.orders["paid"] and matches_any(row.get("f_paid"), m.shipped_values))
     if not m.orders["cancelled"]:
         cancelled = False
     elif m.cancelled_values:

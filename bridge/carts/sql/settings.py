@@ -112,9 +112,13 @@ DEFAULT_VALUE_LISTS: dict[str, list] = {
     "authorized_values": ["authorized"],
     "refunded_values": ["refunded"],
     "voided_values": ["voided"],
+    # Paid, and already shipped by the shop or another system: never sent (shadow mode
+    # names them fulfilled elsewhere). Empty by default: a shop names its own statuses.
+    "shipped_values": [],
     "cancelled_values": [],
 }
-_PAYMENT_LISTS = ("paid_values", "authorized_values", "refunded_values", "voided_values")
+_PAYMENT_LISTS = ("paid_values", "authorized_values", "refunded_values", "voided_values",
+                  "shipped_values")
 
 TOP_LEVEL_KEYS = frozenset({"platform", "url", "connect_timeout_seconds", *DEFAULT_MAPPING})
 
@@ -135,6 +139,7 @@ class SqlMapping:
     authorized_values: tuple = ("authorized",)
     refunded_values: tuple = ("refunded",)
     voided_values: tuple = ("voided",)
+    shipped_values: tuple = ()
     cancelled_values: tuple = ()
     # (section, key) of soft-default columns not named in the settings: used only where
     # the table has them (`without` drops the others once the schema was read).

@@ -62,13 +62,26 @@ def test_tags_are_comma_separated_without_blanks_or_repeats():
     ("voided", PaymentStatus.VOIDED, False),
     ("pending", PaymentStatus.PENDING, False),
     (None, PaymentStatus.PENDING, False),
+    # Paid, and shipped already by the shop or another system: not for bridge to ship.
+    ("Shipped", PaymentStatus.PAID, False),
+    ("fulfilled", PaymentStatus.PAID, False),
 ])
 def test_the_status_column_sorts_into_payment_states(status, payment, paid):
     mapping = SqlMapping.from_settings({"orders": {
         "paid_values": ["paid", "partially_refunded"],
-        "authorized_values": ["authorized", "on_hold"]}})
+        "authorized_values": ["authorized", "on_hold"], "shipped_values": ["shipped", "fulfilled"]}})
     order = cart_order(order_row(paid=status), [], T0, mapping)
     assert (order.payment_status, order.paid) == (payment, paid)
+
+
+def test_a_shipped_order_counts_as_fulfilled_elsewhere_in_shadow_mode():
+    from bridge.services.shadow import fulfilled_elsewhere
+
+    mapping = SqlMapping.from_settings({"orders": {"shipped_values": ["dispatched"]}})
+    line = cart_line({"f_id": 9, "f_sku": "MUG-BLUE", "f_quantity": 2})
+    assert fulfilled_elsewhere(cart_order(order_row(paid="dispatched"), [line], T0, mapping))
+    assert not fulfilled_elsewhere(cart_order(order_row(paid="paid"), [line], T0, mapping))
+    assert not fulfilled_elsewhere(cart_order(order_row(paid="pending"), [line], T0, mapping))
 
 
 def test_without_a_payment_column_every_order_is_paid():

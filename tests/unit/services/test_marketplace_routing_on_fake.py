@@ -140,3 +140,43 @@ def test_a_sku_unknown_in_the_routed_marketplace_is_caught_before_amazon(store):
     poll(store)
     row = store.row("#7")
     assert (row.state, row.attention_reason) == (S.NEEDS_ATTENTION, "unknown_sku")
+
+
+def test_an_edit_to_a_country_of_another_marketplace_is_held_not_sent(store):
+    from bridge.services.update import process_updates
+
+    routed(store)
+    stock_everywhere(store)
+    order = store.place("#8", {"MUG": 1}, address=to("US"))
+    poll(store)
+    assert submit(store).accepted == 1
+    store.edit(order, address=to("CA"))
+    poll(store)
+
+    process_updates(store.ledger, store.amazon, store.cart, store.storefront)
+    row = store.row("#8")
+    assert (row.state, row.attention_reason) == (S.NEEDS_ATTENTION, "marketplace_changed")
+    assert f"routes to marketplace {CA} (CA)" in row.last_error
+    assert store.amazon.calls["update_order"] == 0
+    assert store.amazon.fulfillment_order(store.sfo_id("#8")).destination.country_code == "US"
+
+
+def test_shadow_mode_shows_each_order_with_its_routed_marketplace(store):
+    import sqlalchemy as sa
+
+    from bridge.ledger.tables import Event
+    from bridge.services import shadow
+
+    routed(store)
+    stock_everywhere(store)
+    store.storefront = store.storefront.model_copy(update={"mode": "shadow"})
+    store.place("#11", {"MUG": 1}, address=to("CA"))
+    store.place("#12", {"MUG": 1}, address=to("US"))
+    poll(store)
+    submit_ready(store.ledger, store.amazon, store.cart, store.storefront, 10, now=store.clock)
+
+    with store.ledger.transaction() as session:
+        shown = {row.order_id: shadow.would_send_body_of(row.message)[1]["marketplaceId"]
+                 for row in session.scalars(sa.select(Event).where(Event.kind == shadow.WOULD_SEND))}
+    assert shown == {store.row("#11").id: CA, store.row("#12").id: US}
+    assert store.amazon.calls["create_fulfillment_order"] == 0
