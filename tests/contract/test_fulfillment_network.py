@@ -57,8 +57,8 @@ class OnTheFake:
     def __init__(self) -> None:
         self.network = FakeFulfillmentNetwork()
 
-    def set_stock(self, levels: dict[str, int]) -> None:
-        self.network.set_stock(levels)
+    def set_stock(self, levels: dict[str, int], marketplace_id: str = "") -> None:
+        self.network.set_stock(levels, marketplace_id=marketplace_id)
 
     def set_feature_enrollment(self, feature: str, eligible: bool) -> None:
         self.network.set_feature_enrollment(feature, eligible)
@@ -95,8 +95,8 @@ class OnTheSimulator:
                                  "contract", timeout=CLIENT_TIMEOUT, max_retries=0,
                                  session=session)
 
-    def set_stock(self, levels: dict[str, int]) -> None:
-        self.sim.admin.set_stock(levels)
+    def set_stock(self, levels: dict[str, int], marketplace_id: str = "") -> None:
+        self.sim.admin.set_stock(levels, marketplace_id=marketplace_id or None)
 
     def set_feature_enrollment(self, feature: str, eligible: bool) -> None:
         self.sim.admin.set_feature_enrollment(feature, eligible)
@@ -459,3 +459,24 @@ def test_an_update_once_amazon_is_picking_is_refused(world):
 def test_an_update_of_an_unknown_order_is_not_found(world):
     outcome = world.network.update_order(FulfillmentOrderUpdate("NOPE-1", destination=ELSEWHERE))
     assert outcome.verdict == UpdateVerdict.NOT_FOUND
+
+
+def test_an_order_routed_to_another_marketplace_draws_on_that_marketplaces_stock(world):
+    canada = "A2EUQ1WTGCTBG2"
+    world.set_stock({"SKU-1": 10})
+    world.set_stock({"SKU-1": 3}, marketplace_id=canada)
+    to_canada = replace(create_body("CT-CA-1", quantity=2), marketplace_id=canada,
+                        destination=Address(name="Jane Doe", line1="1 King St", city="Toronto",
+                                            state="ON", postal_code="M5V 2T6", country_code="CA"))
+    world.network.create_fulfillment_order(to_canada)
+
+    assert world.network.fulfillment_order("CT-CA-1").status == "Received"
+    canadian = {lvl.seller_sku: lvl for lvl in world.network.inventory_levels(marketplace_id=canada)}
+    home = {lvl.seller_sku: lvl for lvl in world.network.inventory_levels()}
+    assert (canadian["SKU-1"].fulfillable, canadian["SKU-1"].reserved) == (1, 2)
+    assert (home["SKU-1"].fulfillable, home["SKU-1"].reserved) == (10, 0)
+
+    # Short in Canada, however much the home marketplace holds: Invalid at once.
+    world.network.create_fulfillment_order(replace(to_canada, seller_fulfillment_order_id="CT-CA-2",
+                                                   displayable_id="CT-CA-2"))
+    assert world.network.fulfillment_order("CT-CA-2").status == "Invalid"
