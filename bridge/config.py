@@ -186,8 +186,7 @@ class FulfillmentAccount(_Strict):
     def _known_routes(self) -> FulfillmentAccount:
         problems = [f"routing.{key}: {problem}" for key, problem in self._routing_problems()]
         if self.shop_stock not in ("home", "sum"):
-            chosen = marketplaces.find(self.shop_stock)
-            if chosen is None or chosen.marketplace_id not in self.routing_table.marketplaces:
+            if marketplaces.resolve_id(self.shop_stock) not in self.routing_table.marketplaces:
                 problems.append(
                     f"shop_stock: {self.shop_stock!r} is not home, sum or a marketplace "
                     "orders are routed to (" + ", ".join(
@@ -215,10 +214,7 @@ class FulfillmentAccount(_Strict):
     def routing_table(self) -> Routing:
         """The routing as marketplace ids (names resolved; checked at load)."""
         def resolved(value: str) -> str:
-            if value.strip().lower() == REFUSE:
-                return REFUSE
-            chosen = marketplaces.find(value)
-            return chosen.marketplace_id if chosen else value
+            return REFUSE if value.strip().lower() == REFUSE else marketplaces.resolve_id(value)
 
         table = {key.upper(): resolved(value) for key, value in self.routing.items()
                  if key != DEFAULT_KEY}
@@ -233,8 +229,7 @@ class FulfillmentAccount(_Strict):
             return (routing.home,)
         if self.shop_stock == "sum":
             return routing.marketplaces
-        chosen = marketplaces.find(self.shop_stock)
-        return (chosen.marketplace_id if chosen else self.shop_stock,)
+        return (marketplaces.resolve_id(self.shop_stock),)
 
     @property
     def base_url(self) -> str:
@@ -314,8 +309,7 @@ class Policy(_Strict):
     def skus_for(self, marketplace_id: str) -> SkuMap:
         """The SKU map of one marketplace: `sku_map` with that marketplace's entries."""
         for name, entries in self.marketplace_sku_maps.items():
-            chosen = marketplaces.find(name)
-            if name == marketplace_id or (chosen and chosen.marketplace_id == marketplace_id):
+            if marketplaces.resolve_id(name) == marketplace_id:
                 return SkuMap.from_config({**self.sku_map, **entries})
         return self.skus
 
@@ -494,8 +488,7 @@ class StorefrontConfig(_Strict):
     def _sku_maps_of_routed_marketplaces(self) -> StorefrontConfig:
         routed = self.fulfillment.routing_table.marketplaces
         for name in self.policy.marketplace_sku_maps:
-            chosen = marketplaces.find(name)
-            if name not in routed and (chosen is None or chosen.marketplace_id not in routed):
+            if marketplaces.resolve_id(name) not in routed:
                 raise ValueError(
                     f"policy.marketplace_sku_maps.{name}: no order is routed to that "
                     "marketplace (" + ", ".join(marketplaces.label(m) for m in routed) + ")")

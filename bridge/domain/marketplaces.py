@@ -44,6 +44,7 @@ KNOWN = tuple(Marketplace(*row) for row in (
     ("AMEN7PMS3EDWL", "BE", "BE", "EU"),
     ("A28R8C7NBKEWEA", "IE", "IE", "EU"),
     ("A33AVAJ2PDY3EV", "TR", "TR", "EU"),
+    ("A21TJRUUN4KGV", "IN", "IN", "EU"),
     ("A1VC38T7YXB528", "JP", "JP", "FE"),
     ("A39IBJ37TRP1C6", "AU", "AU", "FE"),
     ("A19VAU5U5O7RUS", "SG", "SG", "FE"),
@@ -56,6 +57,13 @@ def find(name: str) -> Marketplace | None:
     """A marketplace by its id, or by its short name (US, CA, UK or GB, DE, ...)."""
     name = name.strip()
     return BY_ID.get(name) or _BY_CODE.get(name.upper())
+
+
+def resolve_id(name: str) -> str:
+    """The id a configured name stands for (an id, or a short name); an unknown name
+    stays as written, so it matches nothing routed."""
+    known = find(name)
+    return known.marketplace_id if known else name.strip()
 
 
 def label(marketplace_id: str) -> str:

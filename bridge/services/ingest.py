@@ -293,6 +293,7 @@ def prepare(
     sfo_id = row.seller_fulfillment_order_id or seller_fulfillment_order_id(
         storefront.id_prefix, order.order_id
     )
+    policy = mapping_policy(storefront)
     try:
         check_dates(order, _bridge_now(result))
         unshippable = nothing_to_ship(order)
@@ -304,10 +305,9 @@ def prepare(
             _exclude(session, row, order, decision.exclude, result)
             return
         mapped = build_fulfillment_request(order, sfo_id, with_overrides(
-            mapping_policy(storefront), decision.overrides), known_skus)
+            policy, decision.overrides), known_skus)
     except NeedsAttentionError as problem:
         # The shop already sold these units: they stay reserved while the order is held.
-        policy = mapping_policy(storefront)
         row.marketplace_id = policy.reserving_marketplace(order)
         repo.replace_lines(session, row, reserved_lines(
             order, policy.sku_map_for(row.marketplace_id)), new=new)

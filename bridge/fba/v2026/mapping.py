@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.domain import marketplaces
 from bridge.domain.fulfillment import (
     FulfillmentOrder,
     FulfillmentOrderRequest,
@@ -31,13 +32,8 @@ GET_ORDER = "getOrder"
 LIST_ORDERS = "listOrders"
 
 # Amazon's marketplaces → the country an order ships from (the request's origin).
-MARKETPLACE_COUNTRY = {
-    "ATVPDKIKX0DER": "US", "A2EUQ1WTGCTBG2": "CA", "A1AM78C64UM0Y8": "MX",
-    "A2Q3Y263D00KWC": "BR", "A1F83G8C2ARO7P": "GB", "A1PA6795UKMFR9": "DE",
-    "A13V1IB3VIYZZH": "FR", "APJ6JRA9NG5V4": "IT", "A1RKKUPIHCS9HS": "ES",
-    "A1805IZSGTT6HS": "NL", "A2NODRKZP88ZB9": "SE", "A1C3SOZRARQ6R3": "PL",
-    "A21TJRUUN4KGV": "IN", "A1VC38T7YXB528": "JP", "A39IBJ37TRP1C6": "AU",
-}
+# The country each marketplace ships from: v2026 names the marketplace by its origin.
+MARKETPLACE_COUNTRY = {m.marketplace_id: m.country for m in marketplaces.KNOWN}
 TIER_OF_SPEED = {"Standard": "STANDARD", "Expedited": "EXPEDITED", "Priority": "PRIORITY",
                  "ScheduledDelivery": "SCHEDULED"}
 SPEED_OF_TIER = {tier: speed for speed, tier in TIER_OF_SPEED.items()}
