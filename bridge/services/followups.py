@@ -17,16 +17,18 @@ if TYPE_CHECKING:
     from bridge.errors import FatalError
     from bridge.ledger.repo import Ledger
     from bridge.services.cancel import CancelResult
+    from bridge.services.delivery import DeliveryResult
     from bridge.services.ingest import IngestResult
     from bridge.services.status import StatusResult
     from bridge.services.submit import SubmitResult
+    from bridge.services.update import UpdateResult
 
 # Submit tasks started by one poll at most: a large poll is submitted by a few workers at
 # once, without flooding the queue with batches that would find nothing left to claim.
 MAX_PARALLEL_SUBMITS = 4
 
 # Every flow a nudge may name (each is a task taking the storefront first).
-FLOWS = frozenset({"submit", "cancel", "status", "tracking", "reconcile", "stock"})
+FLOWS = frozenset({"submit", "cancel", "status", "tracking", "reconcile", "stock", "delivery"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,16 @@ def after_status(storefront: str, result: StatusResult) -> list[Nudge]:
         # The run stopped at its bounds to free the worker; the next one carries on.
         nudges.append(Nudge("status", (storefront,)))
     return nudges
+
+
+def after_update(storefront: str, result: UpdateResult) -> list[Nudge]:
+    # An order cancelled in the cart while its edit waited is the cancel flow's now.
+    return [Nudge("cancel", (storefront,))] if result.cancelled else []
+
+
+def after_delivery(storefront: str, result: DeliveryResult) -> list[Nudge]:
+    # More packages are due than one run looks at: the rest without waiting a period.
+    return [Nudge("delivery", (storefront,))] if result.more else []
 
 
 def after_reconcile(storefront: str) -> list[Nudge]:

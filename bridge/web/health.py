@@ -186,7 +186,8 @@ class Probes:
             checks["storefronts"] = outcomes["storefronts"]
         return checks
 
-    def healthz(self, request: Request) -> Response:
+    async def healthz(self, request: Request) -> Response:
+        # On the event loop: liveness never waits for a thread that checks or webhooks hold.
         return PlainTextResponse("ok")
 
     def readyz(self, request: Request) -> Response:
@@ -202,8 +203,8 @@ class Probes:
                             headers={"cache-control": "no-store"})
 
     def routes(self) -> list[BaseRoute]:
-        # Plain functions: Starlette runs them on its thread pool, so waiting for a check
-        # never blocks the event loop.
+        # readyz is a plain function: Starlette runs it on its thread pool, so waiting for
+        # a check never blocks the event loop.
         return [Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
                 Route("/readyz", self.readyz, methods=["GET", "HEAD"])]
 

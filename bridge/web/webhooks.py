@@ -74,9 +74,12 @@ def send_ingest(storefront: str) -> None:
     from bridge.worker.app import app
 
     _prepare_broker_once(app.conf.broker_url)
-    app.send_task("bridge.ingest", args=(storefront,), expires=60)
+    # One publish attempt each (bounded by the broker's connect timeout), not Celery's
+    # retries: a platform stops waiting within seconds, and a failure answers 503 so the
+    # platform delivers again, instead of a request thread waiting out a broker outage.
+    app.send_task("bridge.ingest", args=(storefront,), expires=60, retry=False)
     app.send_task("bridge.ingest", args=(storefront,), countdown=TRAILING_NUDGE_SECONDS,
-                  expires=60 + TRAILING_NUDGE_SECONDS)
+                  expires=60 + TRAILING_NUDGE_SECONDS, retry=False)
 
 
 @dataclass(frozen=True)

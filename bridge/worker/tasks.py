@@ -135,8 +135,9 @@ def status_task(self, storefront: str) -> dict:
     rt = runtime.get()
     # Cart edits waiting for Amazon are sent here too: this runs on a timer while any
     # order is followed at Amazon, so an edit never waits longer than one status interval.
-    update.process_updates(rt.ledger, rt.fba(storefront), rt.cart(storefront),
-                           rt.storefront(storefront))
+    edits = update.process_updates(rt.ledger, rt.fba(storefront), rt.cart(storefront),
+                                   rt.storefront(storefront))
+    _send(followups.after_update(storefront, edits))
     result = status.sync_status(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                 rt.storefront(storefront))
     _send(followups.after_status(storefront, result))
@@ -167,8 +168,7 @@ def delivery_task(self, storefront: str) -> dict:
     rt = runtime.get()
     result = delivery.follow_deliveries(rt.ledger, rt.fba(storefront), rt.cart(storefront),
                                         rt.storefront(storefront))
-    if result.more:
-        delivery_task.delay(storefront)  # the rest of what is due, without waiting a period
+    _send(followups.after_delivery(storefront, result))
     if result.final or result.written or result.given_up:
         log.info("delivery_milestones", looked=result.looked, final=result.final,
                  written=result.written, given_up=result.given_up)
@@ -233,6 +233,7 @@ _FLOW_TASKS = {
     "tracking": tracking_task,
     "reconcile": reconcile_task,
     "stock": stock_task,
+    "delivery": delivery_task,
 }
 
 

@@ -7,21 +7,25 @@ import pytest
 
 from bridge.errors import FatalError
 from bridge.services.cancel import CancelResult
+from bridge.services.delivery import DeliveryResult
 from bridge.services.followups import (
     FLOWS,
     MAX_PARALLEL_SUBMITS,
     Nudge,
     after_cancel,
+    after_delivery,
     after_ingest,
     after_reconcile,
     after_status,
     after_submit,
     after_sweep,
+    after_update,
     pause_for,
 )
 from bridge.services.ingest import IngestResult
 from bridge.services.status import StatusResult
 from bridge.services.submit import SubmitResult
+from bridge.services.update import UpdateResult
 
 SUBMIT = Nudge("submit", ("north",))
 STOCK_WITHOUT_AMAZON = Nudge("stock", ("north", False))
@@ -157,3 +161,16 @@ def test_a_second_fatal_error_keeps_the_first_reason(ledger):
     pause_for(ledger, "north", FatalError("the shop revoked the API key"))
     assert pause_for(ledger, "north", FatalError("Amazon refused the token")) is False
     assert _paused(ledger, "north") == "the shop revoked the API key"
+
+
+# ---------------------------------------------------------------- after edits and deliveries
+
+
+def test_an_edit_run_that_handed_an_order_to_the_cancel_flow_nudges_it():
+    assert after_update("north", UpdateResult(updated=2)) == []
+    assert after_update("north", UpdateResult(cancelled=1)) == [Nudge("cancel", ("north",))]
+
+
+def test_a_delivery_run_that_stopped_at_its_bounds_runs_again():
+    assert after_delivery("north", DeliveryResult()) == []
+    assert after_delivery("north", DeliveryResult(more=True)) == [Nudge("delivery", ("north",))]
