@@ -14,6 +14,7 @@ an event key, written once per key. No write refunds money or restocks anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -40,7 +41,7 @@ from bridge.carts.sql.mapping import (
 )
 from bridge.carts.sql.settings import SqlMapping, check_settings, check_url
 from bridge.domain.model import CartOrder, OrderPage, PackageShipment, StockLevel
-from bridge.errors import BridgeError, ConfigError, FatalError
+from bridge.errors import BridgeError, ConfigError, FatalError, NeedsAttentionError
 from bridge.logging import get_logger
 
 log = get_logger(__name__)
@@ -54,7 +55,8 @@ class SqlCartAdapter:
         # the databases bridge supports.
         stock_read_batch_size=999, conditional_stock_writes=False,
         # Where the lines table has a cancelled-quantity column (the demo store's has);
-        # without one `cancel_order` with lines returns False and the caller writes a note.
+        # without one `cancel_order` with lines returns False and turns this off for the
+        # store, so the caller's note asks for the lines to be cancelled by hand.
         cancel_lines=True, delivery_events=False,
     )
 
@@ -170,7 +172,8 @@ class SqlCartAdapter:
         """Whole order: the cancelled column set as `cancelled_values` says, unless the
         row already shows it cancelled. Lines: each line's cancelled quantity raised to
         the one requested. Either way a note gives the reason, in the same transaction.
-        False when nothing was written, or the mapping has no column to write."""
+        False when nothing was written, or (lines) the mapping has no column to write;
+        NeedsAttentionError `cart_cannot_cancel` when no cancelled column is mapped."""
         note = note_values(order, words.cancel_sentence(request))
         if request.lines is None:
             written = self.sql.cancel_order_row(order.order_id, note)
@@ -183,6 +186,15 @@ class SqlCartAdapter:
             target = "cart.lines.cancelled_quantity"
         if written is None:
             log.warning("cart_cancel_not_mapped", order_id=order.order_id, setting=target)
+            if request.lines is None:
+                raise NeedsAttentionError(
+                    "cart_cannot_cancel",
+                    f"order {order.number} was not cancelled in the shop: no column is mapped "
+                    f"to {target}; map it, or cancel the order by hand")
+            # This store cannot cancel lines: say so to the caller, whose note then asks
+            # for them to be cancelled by hand instead of calling them cancelled.
+            self.capabilities = replace(  # type: ignore[misc]  # an instance value on purpose
+                type(self).capabilities, cancel_lines=False)
             return False
         return written
 
