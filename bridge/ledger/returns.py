@@ -81,11 +81,12 @@ def units_in_returns(session: Session, order_id: int) -> dict[tuple[str, str], i
 
 
 def open_returns(session: Session, storefront: str, states: Iterable[str] = OPEN,
-                 limit: int = 100) -> list[tuple[Return, Order]]:
-    """Returns still to follow, oldest first, with their order."""
+                 limit: int = 100, after_id: int = 0) -> list[tuple[Return, Order]]:
+    """Returns still to follow, oldest first (those after `after_id`), with their order."""
     return [(row, order) for row, order in session.execute(
         select(Return, Order).join(Order, Order.id == Return.order_id)
-        .where(Return.storefront == storefront, Return.state.in_(list(states)))
+        .where(Return.storefront == storefront, Return.state.in_(list(states)),
+               Return.id > after_id)
         .order_by(Return.id).limit(limit))]
 
 

@@ -430,39 +430,54 @@ class FollowResult:
 
 def follow_returns(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter,
                    storefront: StorefrontConfig, limit: int = 100) -> FollowResult:
-    """One round: resend returns whose answer was lost, read Amazon's return items of
-    each authorized return's order, and tell the shop what it has not heard yet (the
-    authorization, then the units back once every one is Processed)."""
+    """One round over every open return, `limit` at a time: resend returns whose answer
+    was lost, read Amazon's return items of each authorized return's order, and tell the
+    shop what it has not heard yet (the authorization, then the units back once every one
+    is Processed)."""
     result = FollowResult()
     with repo.lease(ledger, f"{storefront.name}:{FLOW}", repo.LEASE_SECONDS) as held:
         if not held:
             return FollowResult(skipped=True)
-        with ledger.transaction() as session:
-            if repo.is_paused(session, storefront.name):
+        after = 0
+        while True:
+            with ledger.transaction() as session:
+                if repo.is_paused(session, storefront.name):
+                    return result
+                now = session_now(session)
+                batch = [(r.id, r.state, r.requested_at, o.seller_fulfillment_order_id or "")
+                         for r, o in rows.open_returns(session, storefront.name, limit=limit,
+                                                       after_id=after)]
+            _follow_batch(ledger, fba, cart, batch, now, result)
+            if len(batch) < limit:
                 return result
-            now = session_now(session)
-            open_rows = [(r.id, r.state, r.requested_at, o.seller_fulfillment_order_id or "")
-                         for r, o in rows.open_returns(session, storefront.name, limit=limit)]
-        for return_id, state, requested_at, _ in open_rows:
-            if state == rows.REQUESTED and now - requested_at >= RESEND_AFTER:
-                result.resent += 1
-                try:
-                    send_return(ledger, fba, return_id)
-                except IndeterminateError:
-                    continue  # lost again: the next round sends the same ids once more
-        read: dict[str, OrderReturns | None] = {}
-        for return_id, state, _, sfo_id in open_rows:
-            if state != rows.AUTHORIZED:
-                continue
-            if sfo_id not in read:
-                read[sfo_id] = fba.order_returns(sfo_id)
-                result.read += 1
-            answer = read[sfo_id]
-            if answer is not None:
-                _update_units(ledger, return_id, answer)
-        for return_id, *_ in open_rows:
-            _tell_shop(ledger, cart, return_id, result)
-    return result
+            after = batch[-1][0]
+            if held.lost:  # another holder has the flow now; it carries on from the start
+                log.warning("returns_lease_lost", storefront=storefront.name)
+                return result
+
+
+def _follow_batch(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter,
+                  batch: list[tuple[int, str, datetime, str]], now: datetime,
+                  result: FollowResult) -> None:
+    for return_id, state, requested_at, _ in batch:
+        if state == rows.REQUESTED and now - requested_at >= RESEND_AFTER:
+            result.resent += 1
+            try:
+                send_return(ledger, fba, return_id)
+            except IndeterminateError:
+                continue  # lost again: the next round sends the same ids once more
+    read: dict[str, OrderReturns | None] = {}
+    for return_id, state, _, sfo_id in batch:
+        if state != rows.AUTHORIZED:
+            continue
+        if sfo_id not in read:
+            read[sfo_id] = fba.order_returns(sfo_id)
+            result.read += 1
+        answer = read[sfo_id]
+        if answer is not None:
+            _update_units(ledger, return_id, answer)
+    for return_id, *_ in batch:
+        _tell_shop(ledger, cart, return_id, result)
 
 
 def _update_units(ledger: Ledger, return_id: int, answer: OrderReturns) -> None:

@@ -295,3 +295,22 @@ def test_an_order_with_an_open_return_is_not_archived(shop):
     shop.amazon.advance(BACK_AND_PROCESSED)
     follow(shop)
     assert archive_finished(shop.ledger, [shop.storefront.name], 7, now=shop.clock).total == 1
+
+
+def test_a_round_follows_every_open_return_beyond_one_batch(shop):
+    # Three returns, two to a batch: the third, newest one is followed in the same round.
+    numbers = ("#7101", "#7102", "#7103")
+    shop.amazon.set_stock({"MUG": 10})
+    for number in numbers:
+        shop.add_ready_order(number, {"MUG": 1})
+    submit_ready(shop.ledger, shop.amazon, shop.cart, shop.storefront, 10, now=shop.clock)
+    shop.amazon.advance(TO_COMPLETE)
+    sync_status(shop.ledger, shop.amazon, shop.cart, shop.storefront, now=shop.clock)
+    for number in numbers:
+        ask(shop, {"MUG": 1}, number=number)
+    shop.amazon.advance(BACK_AND_PROCESSED)
+
+    result = returns.follow_returns(shop.ledger, shop.amazon, shop.cart, shop.storefront, limit=2)
+    assert (result.read, result.received) == (3, 3)
+    assert sorted(order_id for order_id, update in shop.cart.returns
+                  if update.stage == ReturnStage.RECEIVED) == ["7101", "7102", "7103"]
