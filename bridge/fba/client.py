@@ -199,16 +199,17 @@ class FbaClient:
             return UpdateOutcome(UpdateVerdict.REFUSED, refused.message)
         return UpdateOutcome(UpdateVerdict.UPDATED)
 
-    def features(self) -> dict[str, bool]:
+    def features(self, marketplace_id: str = "") -> dict[str, bool]:
         data = self._http.call(OPERATIONS["getFeatures"],
-                               params={"marketplaceId": self.marketplace_id})
+                               params={"marketplaceId": marketplace_id or self.marketplace_id})
         return outbound_mapping.features(_payload(data, "getFeatures"))
 
-    def feature_sku(self, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+    def feature_sku(self, feature: str, seller_sku: str,
+                    marketplace_id: str = "") -> FeatureSkuEligibility:
         data = self._http.call(
             OPERATIONS["getFeatureSKU"],
             path_params={"featureName": feature, "sellerSku": seller_sku},
-            params={"marketplaceId": self.marketplace_id},
+            params={"marketplaceId": marketplace_id or self.marketplace_id},
         )
         return outbound_mapping.feature_sku(_payload(data, "getFeatureSKU"), feature, seller_sku)
 

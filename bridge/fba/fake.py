@@ -364,16 +364,17 @@ class FakeFulfillmentNetwork:
                         "greater than 0.")
         return ""
 
-    def features(self) -> dict[str, bool]:
+    def features(self, marketplace_id: str = "") -> dict[str, bool]:
         self._leave(self._enter("features"))
         return dict(self._enrolled)
 
-    def feature_sku(self, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+    def feature_sku(self, feature: str, seller_sku: str,
+                    marketplace_id: str = "") -> FeatureSkuEligibility:
         self._leave(self._enter("feature_sku"))
         if feature not in self._enrolled:
             raise NeedsAttentionError("amazon_rejected", f"The feature {feature} is not "
                                       "available in this marketplace.")
-        stock = self._stock.get(seller_sku)
+        stock = self._stocks.get(marketplace_id, {}).get(seller_sku)
         if stock is None:
             return FeatureSkuEligibility(feature, seller_sku, False, ("INVALID_SKU",))
         reasons = []

@@ -70,10 +70,12 @@ class FulfillmentNetwork(Protocol):
         outcome. IndeterminateError: it may have been applied; read back. Setting the same
         values again is harmless."""
 
-    def features(self) -> dict[str, bool]:
-        """getFeatures: each feature the marketplace offers → whether the seller is enrolled."""
+    def features(self, marketplace_id: str = "") -> dict[str, bool]:
+        """getFeatures: each feature the marketplace offers → whether the seller is enrolled
+        (of one marketplace: the client's own when "")."""
 
-    def feature_sku(self, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+    def feature_sku(self, feature: str, seller_sku: str,
+                    marketplace_id: str = "") -> FeatureSkuEligibility:
         """getFeatureSKU: whether the SKU can ship with the feature (NeedsAttentionError
         when the marketplace does not offer the feature at all)."""
 

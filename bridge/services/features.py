@@ -53,31 +53,34 @@ class Unavailable:
 
 
 class FeatureAnswers:
-    """getFeatures and getFeatureSKU answers of one client, kept for their TTLs."""
+    """getFeatures and getFeatureSKU answers of one client, per marketplace ("": the
+    client's own), kept for their TTLs."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic,
                  features_ttl: float = FEATURES_TTL, sku_ttl: float = SKU_TTL) -> None:
         self.clock, self.features_ttl, self.sku_ttl = clock, features_ttl, sku_ttl
-        self._offered: tuple[float, dict[str, bool]] | None = None
-        self._skus: dict[tuple[str, str], tuple[float, FeatureSkuEligibility]] = {}
+        self._offered: dict[str, tuple[float, dict[str, bool]]] = {}
+        self._skus: dict[tuple[str, str, str], tuple[float, FeatureSkuEligibility]] = {}
 
-    def offered(self, fba: FulfillmentNetwork) -> dict[str, bool]:
+    def offered(self, fba: FulfillmentNetwork, marketplace_id: str = "") -> dict[str, bool]:
         """Feature → seller enrolled, for the features the marketplace offers."""
         now = self.clock()
-        if self._offered is None or now - self._offered[0] >= self.features_ttl:
-            self._offered = (now, fba.features())
-        return self._offered[1]
+        cached = self._offered.get(marketplace_id)
+        if cached is None or now - cached[0] >= self.features_ttl:
+            cached = self._offered[marketplace_id] = (now, fba.features(marketplace_id))
+        return cached[1]
 
-    def sku(self, fba: FulfillmentNetwork, feature: str, seller_sku: str) -> FeatureSkuEligibility:
+    def sku(self, fba: FulfillmentNetwork, feature: str, seller_sku: str,
+            marketplace_id: str = "") -> FeatureSkuEligibility:
         now = self.clock()
-        cached = self._skus.get((feature, seller_sku))
+        key = (marketplace_id, feature, seller_sku)
+        cached = self._skus.get(key)
         if cached is None or now - cached[0] >= self.sku_ttl:
             try:
-                answer = fba.feature_sku(feature, seller_sku)
+                answer = fba.feature_sku(feature, seller_sku, marketplace_id)
             except NeedsAttentionError:  # Amazon refuses the question: not offered here
                 answer = FeatureSkuEligibility(feature, seller_sku, False, (_NOT_OFFERED,))
-            cached = (now, answer)
-            self._skus[(feature, seller_sku)] = cached
+            cached = self._skus[key] = (now, answer)
         return cached[1]
 
 
@@ -94,14 +97,16 @@ def answers_for(fba: FulfillmentNetwork) -> FeatureAnswers:
 
 
 def unavailable(fba: FulfillmentNetwork, features: Iterable[str], seller_skus: Iterable[str],
-                answers: FeatureAnswers | None = None) -> list[Unavailable]:
-    """Every (feature, SKU) Amazon cannot give. A feature the marketplace does not offer,
-    or the seller is not enrolled in, is named once, without asking about SKUs."""
+                answers: FeatureAnswers | None = None,
+                marketplace_id: str = "") -> list[Unavailable]:
+    """Every (feature, SKU) Amazon cannot give in the order's marketplace ("": the
+    client's own). A feature the marketplace does not offer, or the seller is not enrolled
+    in, is named once, without asking about SKUs."""
     answers = answers or answers_for(fba)
     skus = list(dict.fromkeys(seller_skus))
     missing: list[Unavailable] = []
     for feature in features:
-        offered = answers.offered(fba)
+        offered = answers.offered(fba, marketplace_id)
         if feature not in offered:
             missing.append(Unavailable(feature, "", "not offered in this marketplace"))
             continue
@@ -110,7 +115,7 @@ def unavailable(fba: FulfillmentNetwork, features: Iterable[str], seller_skus: I
                                                     "(not enrolled)"))
             continue
         for sku in skus:
-            answer = answers.sku(fba, feature, sku)
+            answer = answers.sku(fba, feature, sku, marketplace_id)
             if not answer.eligible:
                 why = ", ".join(answer.reasons) or "not eligible"
                 missing.append(Unavailable(feature, sku, why))
@@ -136,7 +141,8 @@ def settle_features(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter |
                    if name not in request.features_dropped)
     if not wanted:
         return Settled(request)
-    missing = unavailable(fba, wanted, (item.seller_sku for item in request.items), answers)
+    missing = unavailable(fba, wanted, (item.seller_sku for item in request.items), answers,
+                          request.marketplace_id)
     if not missing:
         return Settled(_saved(ledger, order_id, request, replace(request, features=wanted)))
     what = "; ".join(problem.sentence() for problem in missing[:5])

@@ -113,11 +113,11 @@ class Counting:
         self.enrolled, self.eligible = enrolled, eligible
         self.calls = {"features": 0, "feature_sku": 0}
 
-    def features(self) -> dict[str, bool]:
+    def features(self, marketplace_id: str = "") -> dict[str, bool]:
         self.calls["features"] += 1
         return dict(self.enrolled)
 
-    def feature_sku(self, feature: str, sku: str) -> FeatureSkuEligibility:
+    def feature_sku(self, feature: str, sku: str, marketplace_id: str = "") -> FeatureSkuEligibility:
         self.calls["feature_sku"] += 1
         ok = self.eligible.get(sku, False)
         return FeatureSkuEligibility(feature, sku, ok, () if ok else ("SKU_NOT_ELIGIBLE",))

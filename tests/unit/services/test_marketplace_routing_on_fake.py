@@ -180,3 +180,14 @@ def test_shadow_mode_shows_each_order_with_its_routed_marketplace(store):
                  for row in session.scalars(sa.select(Event).where(Event.kind == shadow.WOULD_SEND))}
     assert shown == {store.row("#11").id: CA, store.row("#12").id: US}
     assert store.amazon.calls["create_fulfillment_order"] == 0
+
+
+def test_amazon_options_are_checked_in_the_marketplace_the_order_goes_to(store):
+    routed(store)
+    store.storefront = store.storefront.model_copy(update={
+        "policy": store.storefront.policy.model_copy(update={"features": ["BLANK_BOX"]})})
+    store.amazon.set_stock({"CUP": 5}, marketplace_id=CA)  # CUP is stocked in Canada only
+    store.place("#13", {"CUP": 1}, address=to("CA"))
+    poll(store)
+    assert submit(store).accepted == 1
+    assert store.amazon._orders[store.sfo_id("#13")].request.features == ("BLANK_BOX",)
