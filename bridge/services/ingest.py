@@ -494,6 +494,13 @@ def _cart_cancelled(session: Session, row: Order, order: CartOrder, result: Inge
         repo.transition(session, row, S.CANCEL_REQUESTED, "cancel_requested",
                         "cancelled in the cart; cancelling at Amazon")
         result.cancelled += 1
+    elif state == S.UPDATE_REQUESTED:
+        # The edit flow hands a cancelled order to the cancel flow, which runs it first:
+        # counted as a cancel so that flow is nudged now, not at the next sweep.
+        repo.record_event(session, row.storefront, row.id, "cancel_pending",
+                          message="cancelled in the cart while its edit waited; cancelling "
+                                  "at Amazon")
+        result.cancelled += 1
     elif state in (S.SUBMITTING, S.SUBMIT_UNKNOWN):
         # The submit flow sees the cancelled snapshot once the outcome is known.
         repo.record_event(session, row.storefront, row.id, "cancel_pending",

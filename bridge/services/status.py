@@ -41,7 +41,7 @@ from bridge.ledger.tables import Order
 from bridge.logging import get_logger
 from bridge.services import amazon_outcomes
 from bridge.services.amazon_outcomes import OutcomePolicy
-from bridge.services.common import tell_merchant
+from bridge.services.common import tell_merchant, tell_merchant_each
 
 log = get_logger("bridge.status")
 
@@ -229,12 +229,20 @@ def refresh_order(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | N
         changed = apply_fulfillment_order(session, row, detail, result, notes,
                                           outcomes or OutcomePolicy())
         order_id, storefront = row.id, row.storefront
-    if cart is not None:
-        for order, text in notes:
-            tell_merchant(cart, order, text, ledger=ledger, storefront=storefront)
-        if changed and detail.status in amazon_outcomes.TOLD_TO_THE_SHOP:
-            amazon_outcomes.write_due(ledger, cart, storefront, order_ids=[order_id])
+    tell_after_apply(ledger, cart, storefront, order_id, notes, detail.status if changed else "")
     return changed
+
+
+def tell_after_apply(ledger: Ledger, cart: CartAdapter | None, storefront: str, order_id: int,
+                     notes: list[tuple[CartOrder, str]], amazon_status: str) -> None:
+    """Once an applied read-back has committed: its notes to the shop, then, when Amazon
+    moved the order to `amazon_status` ("": it did not move), what Amazon did not ship
+    (retried by the tracking flow if the shop does not take it now)."""
+    if cart is None:
+        return
+    tell_merchant_each(cart, notes, ledger=ledger, storefront=storefront)
+    if amazon_status in amazon_outcomes.TOLD_TO_THE_SHOP:
+        amazon_outcomes.write_due(ledger, cart, storefront, order_ids=[order_id])
 
 
 def apply_fulfillment_order(

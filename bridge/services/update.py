@@ -229,6 +229,7 @@ def _settle(ledger: Ledger, storefront: StorefrontConfig, cart: CartAdapter | No
     """Amazon has the edit: the row becomes the edited order as sent. A newer edit that
     arrived meanwhile stays pending (the order stays `update_requested` for it)."""
     notes: list[tuple[CartOrder, str]] = []
+    moved_to = ""  # the status the read-back moved the order to, if it did
     with ledger.transaction() as session:
         row = repo.existing_order(session, order_id, lock=True)
         if row.state != S.UPDATE_REQUESTED:
@@ -247,14 +248,13 @@ def _settle(ledger: Ledger, storefront: StorefrontConfig, cart: CartAdapter | No
             repo.transition(session, row, S.ACCEPTED, "amazon_updated", message)
             # What the read-back said (Processing, shipped, closed) applies as the status
             # sync would, which may have passed over it while the edit waited.
-            status.apply_fulfillment_order(session, row, detail, status.StatusResult(), notes,
-                                           OutcomePolicy.of(storefront))
+            if status.apply_fulfillment_order(session, row, detail, status.StatusResult(),
+                                              notes, OutcomePolicy.of(storefront)):
+                moved_to = detail.status
         name = row.storefront
     result.updated += 1
     log.info("order_updated", order_id=order_id, detail=message)
-    if cart is not None:
-        for order, text in notes:
-            tell_merchant(cart, order, text, ledger=ledger, storefront=name)
+    status.tell_after_apply(ledger, cart, name, order_id, notes, moved_to)
 
 
 def _lines_after(session: Session, order_id: int, plan: EditPlan) -> list[MappedLine]:
@@ -281,13 +281,12 @@ def _too_late(ledger: Ledger, storefront: StorefrontConfig, cart: CartAdapter | 
             if row.state != S.UPDATE_REQUESTED:
                 return
             set_pending_edit(row, None)
-            status.apply_fulfillment_order(session, row, detail, status.StatusResult(), notes,
-                                           OutcomePolicy.of(storefront))
+            changed = status.apply_fulfillment_order(session, row, detail, status.StatusResult(),
+                                                     notes, OutcomePolicy.of(storefront))
             name = row.storefront
         result.too_late += 1
-        if cart is not None:
-            for order, text in notes:
-                tell_merchant(cart, order, text, ledger=ledger, storefront=name)
+        status.tell_after_apply(ledger, cart, name, order_id, notes,
+                                detail.status if changed else "")
         return
     message = "the order changed in the cart, but " + TOO_LATE.format(status=detail.status)
     if _hold(ledger, cart, order_id, edited, "edit_too_late", message, None,
