@@ -28,8 +28,6 @@ from bridge.errors import ConfigError
 from bridge.net import is_loopback_host
 
 DEFAULT_CONFIG_DIR = Path("config")
-SPEEDS = ("Standard", "Expedited", "Priority", "ScheduledDelivery")
-POLICIES = ("FillOrKill", "FillAll", "FillAllAvailable")
 REGIONS = {
     "NA": "https://sellingpartnerapi-na.amazon.com",
     "EU": "https://sellingpartnerapi-eu.amazon.com",
@@ -399,7 +397,8 @@ class RuleSettings(_Strict):
     shipping_speed: str = Field(default="", description=(
         "`override`: Amazon's speed for matching orders."))
     features: tuple[str, ...] = Field(default=(), description=(
-        "`override`: Amazon options added for matching orders (BLANK_BOX, BLOCK_AMZL)."))
+        "`override`: Amazon options added for matching orders (the names `[policy] features` "
+        "takes: BLANK_BOX, BLOCK_AMZL, SIGNATURE_CONFIRMATION, ...)."))
 
     def rule(self) -> Rule:
         return Rule(

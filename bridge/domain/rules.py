@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from bridge.domain.limits import COUNTRY_CODES
+from bridge.domain.mapping import FEATURE_NAMES
 from bridge.domain.model import CartOrder, PaymentStatus, RiskLevel
 
 HOLD, EXCLUDE, OVERRIDE = "hold", "exclude", "override"
 ACTIONS = (HOLD, EXCLUDE, OVERRIDE)
 
-# Amazon's featureConstraints bridge knows how to ask for.
-FEATURES = ("BLANK_BOX", "BLOCK_AMZL")
+# Amazon's featureConstraints bridge knows how to ask for: the same as the storefront's.
+FEATURES = FEATURE_NAMES
 SPEEDS = ("Standard", "Expedited", "Priority", "ScheduledDelivery")
 POLICIES = ("FillOrKill", "FillAll", "FillAllAvailable")
 # Payment states an order may ship in; a captured (paid) order always does.
