@@ -65,10 +65,10 @@ class MappingPolicy:
     def reserving_marketplace(self, order: CartOrder) -> str:
         """The marketplace whose stock an order holds units of even when it cannot be
         sent: its routed one, or home ("") when its country is refused or unreadable."""
-        if self.routing is None or order.address is None:
+        if order.address is None:
             return ""
         try:
-            return self.routing.key(self.routing.marketplace_for(order.address.country_code))
+            return self.marketplace_for(order.address.country_code)
         except NeedsAttentionError:
             return ""
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bridge.carts.contract import CartAdapter, DeliveryUpdate, Milestone
 from bridge.config import StorefrontConfig
-from bridge.domain.model import CartOrder, PackageShipment, ShippedLine
+from bridge.domain.model import CartOrder
 from bridge.errors import MalformedAnswer, NeedsAttentionError
 from bridge.fba.port import FulfillmentNetwork
 from bridge.fba.priority import Priority, call_priority
@@ -35,7 +35,7 @@ from bridge.ledger import repo
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Package, PackageDelivery, session_now
 from bridge.logging import get_logger
-from bridge.services.tracking import tracking_url
+from bridge.services.tracking import shipment_of
 
 log = get_logger("bridge.delivery")
 
@@ -278,14 +278,7 @@ def push_milestones(ledger: Ledger, cart: CartAdapter, storefront: StorefrontCon
             batch = deliveries.claim_unpushed(ledger, session, storefront.name, PUSH_BATCH)
             for row, package, order in batch:
                 update = DeliveryUpdate(
-                    package=PackageShipment(
-                        package_number=package.package_number,
-                        carrier=package.carrier,
-                        tracking_number=package.tracking_number,
-                        shipped_at=package.shipped_at,
-                        lines=tuple(ShippedLine(**line) for line in package.lines),
-                        tracking_url=tracking_url(package.carrier, package.tracking_number),
-                    ),
+                    package=shipment_of(package),
                     milestone=Milestone(row.milestone),
                     happened_at=row.happened_at or session_now(session),
                     detail=row.detail,

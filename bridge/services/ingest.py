@@ -369,11 +369,10 @@ def pending_holds(row: Order, decision: rules.Decision) -> tuple[rules.Hold, ...
     what the rules say. An approval covers the holds it was given for; a hold the order
     did not have then (a cart edit made a new rule match) needs an approval of its own."""
     marks = row.hold_decisions or {}
-    holds = decision.holds
     if marks.get("held_by"):
-        holds = (rules.Hold(rules.MANUAL, f"held by {marks['held_by']}"), *holds)
-    approved = set(marks.get("approved", ()))
-    return tuple(hold for hold in holds if hold.reason not in approved)
+        decision = replace(decision, holds=(
+            rules.Hold(rules.MANUAL, f"held by {marks['held_by']}"), *decision.holds))
+    return decision.pending(set(marks.get("approved", ())))
 
 
 def _hold(session: Session, row: Order, order: CartOrder, pending: tuple[rules.Hold, ...],

@@ -220,10 +220,9 @@ class Acceptances:
 
 @call_priority(Priority.CREATE)  # creates and their read-backs come first in the rate budget
 def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None, order: Claimed,
-               *, result: SubmitResult, acceptances: Acceptances,
+               *, result: SubmitResult, acceptances: Acceptances, storefront: StorefrontConfig,
                budget: RetryBudget = DEFAULT_BUDGET,
-               now: Callable[[], datetime] | None = None,
-               storefront: StorefrontConfig | None = None) -> None:
+               now: Callable[[], datetime] | None = None) -> None:
     now = now or ledger.clock
     order_id, sfo_id, saved = order.order_id, order.seller_fulfillment_order_id, order.request
     if sfo_id is None or saved is None:
@@ -248,13 +247,12 @@ def submit_one(ledger: Ledger, fba: FulfillmentNetwork, cart: CartAdapter | None
                 session, row.storefront, row.id, "read_back_not_found",
                 message="not found at Amazon on read-back; creating again with the same id",
             )
-    if storefront is not None:
-        # Amazon's options are checked (and the request saved) right before the create.
-        settled = features.settle_features(ledger, fba, cart, storefront, order_id, request)
-        if settled.request is None:
-            result.needs_attention += 1
-            return
-        request = settled.request
+    # Amazon's options are checked (and the request saved) right before the create.
+    settled = features.settle_features(ledger, fba, cart, storefront, order_id, request)
+    if settled.request is None:
+        result.needs_attention += 1
+        return
+    request = settled.request
     try:
         fba.create_fulfillment_order(request)
     except IndeterminateError as exc:

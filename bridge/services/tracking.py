@@ -44,6 +44,18 @@ def tracking_url(carrier: str, number: str) -> str:
     return template.format(number=number) if template and number else ""
 
 
+def shipment_of(package: Package) -> PackageShipment:
+    """A recorded package as the shop is told of it."""
+    return PackageShipment(
+        package_number=package.package_number,
+        carrier=package.carrier,
+        tracking_number=package.tracking_number,
+        shipped_at=package.shipped_at,
+        lines=tuple(ShippedLine(**line) for line in package.lines),
+        tracking_url=tracking_url(package.carrier, package.tracking_number),
+    )
+
+
 def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfig,
                   limit: int = 50) -> TrackingResult:
     result = TrackingResult()
@@ -52,14 +64,7 @@ def push_tracking(ledger: Ledger, cart: CartAdapter, storefront: StorefrontConfi
         if repo.is_paused(session, storefront.name):
             return result
         for package, order in packages.claim_unpushed(ledger, session, storefront.name, limit):
-            shipment = PackageShipment(
-                package_number=package.package_number,
-                carrier=package.carrier,
-                tracking_number=package.tracking_number,
-                shipped_at=package.shipped_at,
-                lines=tuple(ShippedLine(**line) for line in package.lines),
-                tracking_url=tracking_url(package.carrier, package.tracking_number),
-            )
+            shipment = shipment_of(package)
             cart_order = CartOrder.from_snapshot(order.snapshot)
             try:
                 written = cart.push_shipment(cart_order, shipment, storefront.policy.notify_customer)
