@@ -78,7 +78,7 @@ class DeliveryResult:
     already_there: int = 0  # milestones the shop had already
     refused: int = 0        # milestones the shop refused
     given_up: int = 0
-    malformed: int = 0      # answers that were not a PackageTrackingDetails
+    not_read: int = 0       # packages Amazon answered for with no usable tracking (odd or refused)
     skipped: bool = False   # another run of this storefront was under way
     more: bool = False      # stopped at its bounds with packages still due
 
@@ -216,7 +216,7 @@ def _unknown_status(session: Session, row: PackageDelivery, package: Package,
 
 def _not_read(ledger: Ledger, held: repo.HeldLease, package: Package, policy: FollowPolicy,
               at: datetime, error: str, result: DeliveryResult) -> None:
-    result.malformed += 1
+    result.not_read += 1
     log.warning("delivery_not_read", package=package.package_number, error=error)
     with ledger.transaction() as session:
         held.confirm(session)
