@@ -5,7 +5,6 @@ next poll. Idempotent: what is already subscribed is listed, not created twice."
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -16,52 +15,7 @@ from bridge.cli_common import known_storefront
 from bridge.cli_common import runtime as _runtime
 from bridge.errors import BridgeError
 
-if TYPE_CHECKING:
-    from bridge.bootstrap import Runtime
-    from bridge.carts.webhooks import Subscription
-
 console = Console()
-PLATFORMS_WITH_WEBHOOKS = ("shopify", "woocommerce", "bigcommerce")
-
-
-class NotConfigured(Exception):
-    """The storefront cannot have webhooks as configured; the text says what to set."""
-
-
-def webhook_secret(runtime: Runtime, storefront: str) -> str:
-    from bridge.web.webhooks import PLATFORMS
-
-    config = runtime.storefront(storefront)
-    reference = PLATFORMS[config.cart.platform].secret_reference(config.cart.settings())
-    if not reference:
-        key = "webhook_secret (or client_secret)" if config.cart.platform == "shopify" \
-            else "webhook_secret"
-        raise NotConfigured(f"set [cart] {key} of storefront {storefront} to a secret reference "
-                            "(env:NAME or file:PATH): deliveries are verified with it")
-    return config.secret(reference)
-
-
-def subscriptions_of(runtime: Runtime, storefront: str, address: str | None) -> list[tuple[Subscription, bool]]:
-    """The platform's subscriptions; with `address`, each of bridge's topics subscribed
-    there first (created only where missing)."""
-    from bridge.carts.bigcommerce import webhooks as bigcommerce
-    from bridge.carts.shopify import webhooks as shopify
-    from bridge.carts.woocommerce import webhooks as woocommerce
-
-    platform = runtime.storefront(storefront).cart.platform
-    if platform not in PLATFORMS_WITH_WEBHOOKS:
-        raise NotConfigured(f"{platform} sends no webhooks bridge can receive: polling only")
-    cart: Any = runtime.cart(storefront)  # each HTTP adapter keeps its platform's client
-    http = cart.http
-    secret = webhook_secret(runtime, storefront)
-    if address is None:
-        module = {"shopify": shopify, "woocommerce": woocommerce, "bigcommerce": bigcommerce}[platform]
-        return [(subscription, False) for subscription in module.subscriptions(http)]
-    if platform == "shopify":
-        return shopify.register(http, address)
-    if platform == "woocommerce":
-        return woocommerce.register(http, address, secret)
-    return bigcommerce.register(http, address, secret)
 
 
 @click.group()
@@ -83,6 +37,7 @@ def webhooks_register(ctx: click.Context, storefront: str, base_url: str | None,
     Shopify orders/paid, updated, cancelled; WooCommerce order.created, updated; BigCommerce
     store/order/created, updated, statusUpdated. Exit 2 when the storefront cannot have them."""
     from bridge.carts.webhooks import join_url
+    from bridge.web.webhooks import NotConfigured, subscriptions_of
 
     known_storefront(ctx, storefront)
     rt = _runtime(ctx)

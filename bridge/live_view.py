@@ -19,7 +19,10 @@ from rich.text import Text
 
 from bridge.domain.states import OrderState as S
 from bridge.ledger.repo import Ledger
+from bridge.logging import get_logger
 from bridge.services.orders import StorefrontStatus, storefront_status
+
+log = get_logger("bridge.live_view")
 
 REFRESH_SECONDS = 3.0
 # Where `bridge run` writes its log lines while the view has the terminal.
@@ -83,11 +86,15 @@ def _attention(status: StorefrontStatus) -> str:
     return "; ".join(parts) or "[green]nothing[/green]"
 
 
-def render(statuses: Sequence[StorefrontStatus], now: datetime, log_file: str) -> Table:
-    """The view for one refresh: a row per storefront."""
+def render(statuses: Sequence[StorefrontStatus], now: datetime, log_file: str,
+           stale_since: datetime | None = None) -> Table:
+    """The view for one refresh: a row per storefront. `stale_since`: when `statuses`
+    were read, while the ledger does not answer."""
+    caption = f"log: {escape(log_file)} · Ctrl-C stops (running tasks finish first)"
+    if stale_since is not None:
+        caption = f"[yellow](stale since {stale_since:%H:%M:%S})[/yellow] · {caption}"
     table = Table(title=f"bridge run — {now:%Y-%m-%d %H:%M:%S} UTC", title_justify="left",
-                  caption=f"log: {escape(log_file)} · Ctrl-C stops (running tasks finish first)",
-                  caption_justify="left", expand=True)
+                  caption=caption, caption_justify="left", expand=True)
     table.add_column("storefront", no_wrap=True)
     table.add_column("open orders by state", ratio=1)
     table.add_column("last poll", no_wrap=True)
@@ -106,7 +113,8 @@ def read(ledger: Ledger, names: Sequence[str]) -> list[StorefrontStatus]:
 
 class RunView:
     """Redraws the view from the ledger every `refresh_seconds` on a thread of its own,
-    until `stop`. A failed read (the ledger restarting) keeps the last picture."""
+    until `stop`. While reads fail (the ledger restarting) the last picture stays, marked
+    stale, and the failure is logged once per kind of error."""
 
     def __init__(self, ledger: Ledger, names: Sequence[str], log_file: str,
                  clock: Callable[[], datetime], console: Console | None = None,
@@ -116,9 +124,30 @@ class RunView:
         self.console = console or Console()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_read: tuple[list[StorefrontStatus], datetime] | None = None
+        self._failing_with: str | None = None  # the kind of error reads fail with now
 
-    def frame(self) -> Table:
-        return render(read(self.ledger, self.names), self.clock(), self.log_file)
+    def frame(self) -> Table | Text:
+        now = self.clock()
+        try:
+            statuses = read(self.ledger, self.names)
+        except Exception as error:  # noqa: BLE001 - the ledger may be briefly away
+            self._note_failure(error)
+            if self._last_read is None:
+                return Text(f"bridge run: the ledger does not answer yet (log: {self.log_file})")
+            statuses, read_at = self._last_read
+            return render(statuses, now, self.log_file, stale_since=read_at)
+        self._failing_with = None
+        self._last_read = (statuses, now)
+        return render(statuses, now, self.log_file)
+
+    def _note_failure(self, error: Exception) -> None:
+        # A warning when reads start failing or fail differently, not one every refresh.
+        kind = type(error).__name__
+        if kind != self._failing_with:
+            self._failing_with = kind
+            log.warning("live_view_read_failed", error=kind,
+                        detail=str(error).partition("\n")[0][:200])
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="bridge-live-view", daemon=True)
@@ -134,8 +163,5 @@ class RunView:
         with Live(first, console=self.console, auto_refresh=False,
                   redirect_stderr=False) as live:
             while not self._stopped.is_set():
-                try:
-                    live.update(self.frame(), refresh=True)
-                except Exception:  # noqa: BLE001 - the ledger may be briefly away
-                    pass
+                live.update(self.frame(), refresh=True)
                 self._stopped.wait(self.refresh_seconds)

@@ -72,12 +72,6 @@ def claim_unpushed(ledger: Ledger, session: Session, storefront: str,
     return [(delivery, package, order) for delivery, package, order in session.execute(query).all()]
 
 
-def has_work(session: Session, storefront: str, now: datetime, pushed_since: datetime) -> bool:
-    """Anything for the delivery flow: a package due a look, a milestone to write, or a
-    package whose tracking went in lately and is not followed yet."""
-    return bool(storefronts_with_work(session, [storefront], now, pushed_since))
-
-
 def storefronts_with_work(session: Session, storefronts: Iterable[str], now: datetime,
                           pushed_since: datetime) -> set[str]:
     """Of `storefronts`, those the delivery flow has something to do for, in one

@@ -387,22 +387,34 @@ def existing_order(session: Session, order_id: int, *, lock: bool = False) -> Or
     return row
 
 
-def held_orders(session: Session, storefront: str | None = None, *,
-                lock: bool = False) -> list[Order]:
-    """Orders on hold for a person (of one storefront, or all), oldest hold first."""
-    query = select(Order).where(Order.state == OrderState.ON_HOLD.value)
+def waiting_in(session: Session, state: OrderState, storefront: str | None = None,
+               limit: int | None = None, *, lock: bool = False) -> list[Order]:
+    """Orders in `state` (a person's turn: needs_attention or on_hold), of one storefront
+    or all, the longest waiting first; found through ix_orders_work (state, storefront,
+    state_changed_at). `limit` None: all of them."""
+    query = select(Order).where(Order.state == state.value)
     if storefront is not None:
         query = query.where(Order.storefront == storefront)
     query = query.order_by(Order.state_changed_at, Order.id)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query.with_for_update() if lock else query))
 
 
-def held_counts(session: Session, storefront: str) -> dict[str, int]:
-    """Orders on hold per reason (the first hold's: a rule's name, `all_orders`,
-    `awaiting_capture` or `manual`)."""
-    rows = session.execute(
-        select(Order.attention_reason, func.count())
-        .where(Order.state == OrderState.ON_HOLD.value, Order.storefront == storefront)
-        .group_by(Order.attention_reason)
-    )
-    return {reason: count for reason, count in rows}
+def held_orders(session: Session, storefront: str | None = None, *,
+                lock: bool = False) -> list[Order]:
+    """Orders on hold for a person (of one storefront, or all), oldest hold first."""
+    return waiting_in(session, OrderState.ON_HOLD, storefront, lock=lock)
+
+
+def reason_counts(session: Session, state: OrderState,
+                  storefront: str | None = None) -> dict[str, int]:
+    """Orders in `state` per reason (of one storefront, or all): why each needs attention,
+    or its first hold (a rule's name, `all_orders`, `awaiting_capture` or `manual`)."""
+    query = select(Order.attention_reason, func.count()).where(Order.state == state.value)
+    if storefront is not None:
+        query = query.where(Order.storefront == storefront)
+    counts: dict[str, int] = {}
+    for reason, count in session.execute(query.group_by(Order.attention_reason)):
+        counts[reason or "unknown"] = counts.get(reason or "unknown", 0) + count
+    return counts

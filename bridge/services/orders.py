@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bridge.config import FulfillmentAccount, StorefrontConfig
@@ -258,11 +258,8 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
     with ledger.transaction() as session:
         counts = repo.counts_by_state(session, name)
         cursor = repo.get_cursor(session, name, "orders")
-        attention: list[AttentionItem] = [
-            {"id": r.id, "number": r.number, "reason": r.attention_reason, "message": r.last_error,
-             "since": r.state_changed_at}
-            for r in repo.needing_attention(session, name, attention_limit)
-        ]
+        attention = [_attention_item(row)
+                     for row in repo.needing_attention(session, name, attention_limit)]
         inbound = [
             InboundArrival(plan.name, shipment.confirmation_id or shipment.shipment_id, shipment.status,
                            sum(v["expected"] for v in shipment.items.values()),
@@ -287,10 +284,10 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
             stalled=stalled,
             flags=flags,
             degraded=health.degraded_flows_in(session, name),
-            holds=order_rows.held_counts(session, name),
+            holds=order_rows.reason_counts(session, S.ON_HOLD, name),
             open_returns=return_rows.open_count(session, name),
             deliveries_given_up=delivery.given_up(session, name),
-            attention_reasons=_attention_counts(session, name),
+            attention_reasons=order_rows.reason_counts(session, S.NEEDS_ATTENTION, name),
             oldest_attention=_longest_waiting(session, name, S.NEEDS_ATTENTION, oldest),
             oldest_held=_longest_waiting(session, name, S.ON_HOLD, oldest),
             mode="shadow" if shadow.last_run_in_shadow(session, name) else mode,
@@ -302,25 +299,16 @@ def storefront_status(ledger: Ledger, name: str, attention_limit: int = 50,
         )
 
 
-def _attention_counts(session: Session, storefront: str) -> dict[str, int]:
-    rows = session.execute(
-        select(Order.attention_reason, func.count())
-        .where(Order.state == S.NEEDS_ATTENTION.value, Order.storefront == storefront)
-        .group_by(Order.attention_reason))
-    return {reason or "unknown": count for reason, count in rows}
+def _attention_item(row: Order) -> AttentionItem:
+    return {"id": row.id, "number": row.number, "reason": row.attention_reason,
+            "message": row.last_error, "since": row.state_changed_at}
 
 
 def _longest_waiting(session: Session, storefront: str, state: S,
                      limit: int | None) -> list[AttentionItem]:
-    """Orders in `state` (a person's turn), the longest waiting first; found through
-    ix_orders_work (state, storefront, state_changed_at)."""
-    query = (select(Order)
-             .where(Order.state == state.value, Order.storefront == storefront)
-             .order_by(Order.state_changed_at, Order.id))
-    if limit is not None:
-        query = query.limit(limit)
-    return [{"id": r.id, "number": r.number, "reason": r.attention_reason, "message": r.last_error,
-             "since": r.state_changed_at} for r in session.scalars(query)]
+    """Orders in `state` (a person's turn), the longest waiting first."""
+    return [_attention_item(row)
+            for row in order_rows.waiting_in(session, state, storefront, limit)]
 
 
 def open_flags(session: Session, storefront: str) -> list[FlagItem]:

@@ -209,13 +209,20 @@ def tracking_overdue(session: Session, storefront: str, thresholds: Thresholds,
     return findings
 
 
+def poll_late(last_success: datetime, now: datetime, interval_seconds: float,
+              intervals: int = Thresholds.poll_intervals) -> bool:
+    """A storefront's order poll is late once more than `intervals` of its intervals have
+    passed since the last one that succeeded (also what `/readyz` judges)."""
+    return now - last_success > timedelta(seconds=intervals * interval_seconds)
+
+
 def poll_overdue(session: Session, storefront: StorefrontConfig, thresholds: Thresholds,
                  now: datetime) -> list[Finding]:
     name = storefront.name
     cursor = repo.get_cursor(session, name, ORDERS_FLOW)
     since = cursor.last_run_at if cursor else watching_since(session, name, now)
     interval = storefront.poll.orders_seconds
-    if now - since <= timedelta(seconds=thresholds.poll_intervals * interval):
+    if not poll_late(since, now, interval, thresholds.poll_intervals):
         return []
     message = (f"no successful order poll since {_when(since)} "
                f"(one is due every {interval:g} s)" if cursor else

@@ -192,8 +192,8 @@ async def lose_inventory(sim: Simulator, request: Request) -> JSONResponse:
 
 
 async def get_inventory(sim: Simulator, request: Request) -> JSONResponse:
-    """Every marketplace's stock, or one's with ?marketplaceId=; `marketplaceId` at the
-    top is the simulator's own."""
+    """Every marketplace's stock, or one's with ?marketplaceId= (the simulator's own when
+    empty); `marketplaceId` at the top is the simulator's own."""
     wanted = request.query_params.get("marketplaceId")
     with sim.store.transaction():
         sim.sync()

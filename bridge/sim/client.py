@@ -72,10 +72,9 @@ class SimAdmin:
 
     def inventory(self, marketplace_id: str | None = None) -> dict[str, dict]:
         """One marketplace's stock by seller SKU (the simulator's own when None)."""
-        answer = self._call("GET", "inventory")
-        wanted = marketplace_id or answer["marketplaceId"]
-        return {item["sellerSku"]: item for item in answer["items"]
-                if item["marketplaceId"] == wanted}
+        # An empty marketplaceId asks for the simulator's own marketplace.
+        answer = self._call("GET", "inventory", params={"marketplaceId": marketplace_id or ""})
+        return {item["sellerSku"]: item for item in answer["items"]}
 
     def inventory_everywhere(self) -> list[dict]:
         """Every marketplace's stock: items carry their marketplaceId."""

@@ -35,13 +35,13 @@ from bridge.ledger import repo
 from bridge.ledger.db import is_sqlite, make_engine
 from bridge.logging import get_logger
 from bridge.services.ingest import FLOW as ORDERS_FLOW
-from bridge.services.watchdog import Thresholds
+from bridge.services.watchdog import Thresholds, poll_late
 
 log = get_logger("bridge.web.health")
 
 CHECK_SECONDS = 3.0
-# A storefront's order poll is late after this many of its intervals (the watchdog's
-# `poll_overdue` uses the same).
+# A storefront's order poll is late after this many of its intervals (as the watchdog's
+# `poll_overdue` judges it, through the same `poll_late`).
 POLL_INTERVALS = Thresholds().poll_intervals
 
 
@@ -148,7 +148,7 @@ def storefronts_polled(session: Session, storefronts: Sequence[StorefrontConfig]
                 False, f"no successful order poll yet (one is due every {interval:g} s)")
             continue
         age = (now - cursor.last_run_at).total_seconds()
-        ok = age <= POLL_INTERVALS * interval
+        ok = not poll_late(cursor.last_run_at, now, interval, POLL_INTERVALS)
         outcomes[storefront.name] = Outcome(
             ok, f"last successful order poll {age:.0f} s ago"
             + ("" if ok else f", more than {POLL_INTERVALS} polls late "

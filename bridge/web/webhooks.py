@@ -3,7 +3,8 @@
 A webhook is a nudge, never data: once its origin is verified (each platform's module in
 bridge/carts/<platform>/webhooks.py knows how), it starts that storefront's ingest at
 once, and ingest reads the order through the platform's API as any poll would. Polling
-stays the safety net for a webhook that never comes.
+stays the safety net for a webhook that never comes. `subscriptions_of` subscribes a
+shop to the receiver (`bridge webhooks register`).
 
 - unknown storefront, another platform's path, or no webhook secret set → 404
 - body over MAX_BODY → 413
@@ -31,10 +32,12 @@ from starlette.routing import BaseRoute, Route
 from bridge.bootstrap import Runtime
 from bridge.carts.bigcommerce import webhooks as bigcommerce
 from bridge.carts.shopify import webhooks as shopify
-from bridge.carts.webhooks import Delivery, Forged
+from bridge.carts.webhooks import Delivery, Forged, Subscription
 from bridge.carts.woocommerce import webhooks as woocommerce
+from bridge.config import StorefrontConfig
 from bridge.ledger.webhooks import claim_delivery, prune_deliveries, release_delivery
 from bridge.logging import get_logger
+from bridge.web.bodies import read_capped
 
 log = get_logger("bridge.webhooks")
 
@@ -52,6 +55,40 @@ PRUNE_EVERY = 600.0
 TRAILING_NUDGE_SECONDS = 3.0
 
 Nudge = Callable[[str], None]
+
+
+class NotConfigured(Exception):
+    """The storefront cannot have webhooks as configured; the text says what to set."""
+
+
+def secret_of(config: StorefrontConfig) -> str:
+    """The secret the storefront's deliveries are signed with; "" when none is set."""
+    module = PLATFORMS.get(config.cart.platform)
+    reference = module.secret_reference(config.cart.settings()) if module else ""
+    return config.secret(reference) if reference else ""
+
+
+def subscriptions_of(runtime: Runtime, storefront: str,
+                     address: str | None) -> list[tuple[Subscription, bool]]:
+    """The platform's subscriptions; with `address`, each of bridge's topics subscribed
+    there first (created only where missing)."""
+    config = runtime.storefront(storefront)
+    module = PLATFORMS.get(config.cart.platform)
+    if module is None:
+        raise NotConfigured(f"{config.cart.platform} sends no webhooks bridge can receive: "
+                            "polling only")
+    secret = secret_of(config)
+    if not secret:
+        key = "webhook_secret (or client_secret)" if module is shopify else "webhook_secret"
+        raise NotConfigured(f"set [cart] {key} of storefront {storefront} to a secret reference "
+                            "(env:NAME or file:PATH): deliveries are verified with it")
+    cart: Any = runtime.cart(storefront)  # each HTTP adapter keeps its platform's client
+    http = cart.http
+    if address is None:
+        return [(subscription, False) for subscription in module.subscriptions(http)]
+    if module is shopify:  # Shopify signs with the app's secret: nothing to hand over
+        return shopify.register(http, address)
+    return module.register(http, address, secret)
 
 
 _broker_ready = threading.Lock()
@@ -106,11 +143,9 @@ class WebhookReceiver:
             return None
         return PLATFORMS.get(platform)
 
-    def secret(self, storefront: str, module: ModuleType) -> str:
+    def secret(self, storefront: str) -> str:
         if storefront not in self._secrets:
-            config = self.runtime.storefront(storefront)
-            reference = module.secret_reference(config.cart.settings())
-            self._secrets[storefront] = config.secret(reference) if reference else ""
+            self._secrets[storefront] = secret_of(self.runtime.storefront(storefront))
         return self._secrets[storefront]
 
     def receive(self, storefront: str, platform: str, headers: Mapping[str, str],
@@ -118,7 +153,7 @@ class WebhookReceiver:
         module = self.platform_of(storefront, platform)
         if module is None:
             return Outcome(404, "no such storefront")
-        secret = self.secret(storefront, module)
+        secret = self.secret(storefront)
         if not secret:
             log.warning("webhook_not_configured", storefront=storefront, platform=platform)
             return Outcome(404, "webhooks are not configured for this storefront")
@@ -162,20 +197,6 @@ class WebhookReceiver:
         return all(claimed)
 
 
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it passes `limit` (read no further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def routes(runtime: Runtime, receiver: WebhookReceiver | None = None) -> Sequence[BaseRoute]:
     receiver = receiver or WebhookReceiver(runtime)
 
@@ -184,7 +205,7 @@ def routes(runtime: Runtime, receiver: WebhookReceiver | None = None) -> Sequenc
         platform: Any = request.path_params["platform"]
         if receiver.platform_of(storefront, platform) is None:
             return PlainTextResponse("no such storefront", status_code=404)
-        body = await _read_capped(request, MAX_BODY)
+        body = await read_capped(request, MAX_BODY)
         if body is None:
             log.warning("webhook_too_large", storefront=storefront, platform=platform)
             return PlainTextResponse("body too large", status_code=413)

@@ -20,19 +20,19 @@ from click.testing import CliRunner
 from fakes.bigcommerce_fake import BigCommerceFake
 from fakes.server import FakeServer
 from fakes.shopify_fake import DEFAULT_LOCATION, ShopifyFake
+from fakes.webhooks import new_id, post
 from fakes.woocommerce_fake import WooStore, create_app
 from sqlalchemy import func, select
 
 from bridge.bootstrap import Runtime, build_runtime
 from bridge.carts.bigcommerce.webhooks import SECRET_HEADER
 from bridge.cli import main
-from bridge.cli_webhooks import subscriptions_of
 from bridge.demo import write_config
 from bridge.ledger import migrate
 from bridge.ledger.tables import WebhookDelivery
 from bridge.web import webhooks as receiver_module
 from bridge.web.app import create_app as create_web_app
-from bridge.web.webhooks import MAX_BODY, WebhookReceiver
+from bridge.web.webhooks import MAX_BODY, WebhookReceiver, subscriptions_of
 
 APP_SECRET = "shopify-app-secret-0001"
 WOO_SECRET = "woo-webhook-secret-0001"
@@ -215,8 +215,14 @@ def test_shopify_paid_order_nudges_once_and_a_retry_does_not(shops):
     assert shops.nudges == ["shop"]
     assert sent.resend() == 200  # Shopify's retry: same ids
     assert shops.nudges == ["shop"]
-    # The same event delivered for another topic (same X-Shopify-Event-Id) nudges nothing.
-    assert shops.deliveries() == 2
+    assert shops.deliveries() == 2  # its webhook id and its event id
+    # The same event delivered for another topic (a new X-Shopify-Webhook-Id, the same
+    # X-Shopify-Event-Id) nudges nothing; only its webhook id is new to the ledger.
+    other_topic = {**sent.headers, "X-Shopify-Topic": "orders/updated",
+                   "X-Shopify-Webhook-Id": new_id()}
+    assert post(sent.address, sent.body, other_topic) == 200
+    assert shops.nudges == ["shop"]
+    assert shops.deliveries() == 3
 
 
 def test_woocommerce_delivery_nudges_once_and_its_ping_is_answered(shops):

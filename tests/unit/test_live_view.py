@@ -12,7 +12,7 @@ from rich.console import Console
 
 from bridge import daemon, live_view
 from bridge.bootstrap import build_runtime
-from bridge.ledger import migrate
+from bridge.ledger import call_stats, migrate
 from bridge.live_view import RunView, render
 from bridge.logging import PER_TASK_LOGGERS
 from bridge.services import health
@@ -84,6 +84,8 @@ def runtime(tmp_path, monkeypatch):
         '[cart]\nplatform = "sql"\nurl = "sqlite:///store.db"\n'
         '[fulfillment]\nclient_id = "id"\nclient_secret = "env:X"\nrefresh_token = "env:Y"\n')
     monkeypatch.setenv("BRIDGE_CONFIG_DIR", str(tmp_path / "config"))
+    # The process-wide call-stats flusher would outlive this ledger and write to it.
+    monkeypatch.setattr(call_stats, "flush_to", lambda ledger: None)
     rt = build_runtime(tmp_path / "config", configure_logging=False)
     migrate.upgrade(rt.config.settings.database_url)
     yield rt

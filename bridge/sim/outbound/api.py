@@ -103,28 +103,37 @@ def cancel_fulfillment_order(sim: Simulator, call: Call) -> Reply:
 
 def list_all_fulfillment_orders(sim: Simulator, call: Call) -> Reply:
     """Orders whose status changed at or after queryStartDate (all orders without it),
-    oldest change first. The token holds the position by (change time, creation order),
-    so an order that changes while a client pages is seen again, never skipped."""
-    token = call.text("nextToken")
+    oldest change first."""
+    page, next_token = changed_orders_page(sim, call, "nextToken", "queryStartDate")
+    result: dict = {"fulfillmentOrders": [order_views.order_view(o, sim.config) for o in page]}
+    if next_token is not None:
+        result["nextToken"] = next_token
+    return Reply(200, {"payload": result})
+
+
+def changed_orders_page(sim: Simulator, call: Call, token_param: str,
+                        start_param: str) -> tuple[list[dict], str | None]:
+    """One page of the orders whose status changed at or after the `start_param` date
+    (all without it), oldest change first, and the token of the next page (None on the
+    last). The token holds the position by (change time, creation order), so an order
+    that changes while a client pages is seen again, never skipped."""
+    token = call.text(token_param)
     if token:
         state = decode_token(token)
         start, after = state.get("start"), state.get("after")
         if not isinstance(after, list) or len(after) != 2:
-            raise invalid_input("Invalid nextToken.")
+            raise invalid_input(f"Invalid {token_param}.")
     else:
-        start, after = call.date("queryStartDate"), None
-
+        start, after = call.date(start_param), None
     orders = [o for o in sim.fulfillment.all() if start is None or o["statusUpdatedAt"] >= start]
     orders.sort(key=lambda o: (o["statusUpdatedAt"], o["seq"]))
     if after is not None:
         orders = [o for o in orders if (o["statusUpdatedAt"], o["seq"]) > tuple(after)]
     page = orders[: sim.config.orders_page_size]
-    result: dict = {"fulfillmentOrders": [order_views.order_view(o, sim.config) for o in page]}
-    if len(orders) > len(page):
-        last = page[-1]
-        result["nextToken"] = encode_token(
-            {"start": start, "after": [last["statusUpdatedAt"], last["seq"]]})
-    return Reply(200, {"payload": result})
+    if len(orders) == len(page):
+        return page, None
+    last = page[-1]
+    return page, encode_token({"start": start, "after": [last["statusUpdatedAt"], last["seq"]]})
 
 
 def get_package_tracking_details(sim: Simulator, call: Call) -> Reply:

@@ -20,16 +20,7 @@ from bridge.sim.outbound import previews
 from bridge.sim.outbound.lifecycle import marketplace_of
 from bridge.sim.outbound.validation import seller_fulfillment_order_id
 from bridge.sim.outbound_v2026 import translate, views
-from bridge.sim.wire import (
-    Call,
-    Reply,
-    SimError,
-    decode_token,
-    encode_token,
-    invalid_input,
-    known_fields,
-    not_found,
-)
+from bridge.sim.wire import Call, Reply, SimError, invalid_input, known_fields, not_found
 
 if TYPE_CHECKING:
     from bridge.sim.simulator import Simulator
@@ -88,24 +79,10 @@ def list_orders(sim: Simulator, call: Call) -> Reply:
     """Orders updated after updatedAfter (all without it), oldest change first; the
     pageToken holds the position as listAllFulfillmentOrders' nextToken does."""
     with_shipments = _with_shipments(call)
-    token = call.text("pageToken")
-    if token:
-        state = decode_token(token)
-        start, after = state.get("start"), state.get("after")
-        if not isinstance(after, list) or len(after) != 2:
-            raise invalid_input("Invalid pageToken.")
-    else:
-        start, after = call.date("updatedAfter"), None
-    orders = [o for o in sim.fulfillment.all() if start is None or o["statusUpdatedAt"] >= start]
-    orders.sort(key=lambda o: (o["statusUpdatedAt"], o["seq"]))
-    if after is not None:
-        orders = [o for o in orders if (o["statusUpdatedAt"], o["seq"]) > tuple(after)]
-    page = orders[: sim.config.orders_page_size]
+    page, next_token = outbound_2020.changed_orders_page(sim, call, "pageToken", "updatedAfter")
     result: dict = {"orders": [_view(sim, o, with_shipments) for o in page]}
-    if len(orders) > len(page):
-        last = page[-1]
-        result["pagination"] = {"nextToken": encode_token(
-            {"start": start, "after": [last["statusUpdatedAt"], last["seq"]]})}
+    if next_token is not None:
+        result["pagination"] = {"nextToken": next_token}
     return Reply(200, result)
 
 

@@ -21,7 +21,8 @@ from bridge.bootstrap import Runtime
 from bridge.domain.states import OrderState as S
 from bridge.services import inbound as inbound_service
 from bridge.services.holds import APPROVE, Selection, decide
-from bridge.services.orders import retry_orders, storefront_status
+from bridge.services.orders import StorefrontStatus, retry_orders, storefront_status
+from bridge.web.bodies import read_capped
 from bridge.web.console import charts, reads
 from bridge.web.console.csrf import COOKIE, FIELD, CsrfTokens
 
@@ -102,10 +103,16 @@ class Console:
             return self.bad_input(request, BadInput(f"'page' is a page from 1 to {pages}, "
                                                     f"not {number!r}"))
         first = (int(number) - 1) * STOREFRONTS_PER_PAGE
-        statuses = [storefront_status(ledger, name, attention_limit=STALLED_SHOWN)
-                    for name in names[first:first + STOREFRONTS_PER_PAGE]]
+        statuses = [self.card(name) for name in names[first:first + STOREFRONTS_PER_PAGE]]
         return self.render(request, "overview.html", storefronts=statuses, now=ledger.clock(),
                            stalled_shown=STALLED_SHOWN, page_number=int(number), pages=pages)
+
+    def card(self, name: str) -> StorefrontStatus:
+        """One storefront's overview card. The oldest waiting orders are not read (the card
+        links to their pages); `attention_limit` bounds the stalled submissions counted."""
+        config = self.runtime.storefronts[name]
+        return storefront_status(self.runtime.ledger, name, attention_limit=STALLED_SHOWN,
+                                 oldest=0, mode=config.mode, account=config.fulfillment)
 
     def orders(self, request: Request) -> Response:
         params = request.query_params
@@ -202,8 +209,11 @@ class Console:
 
     async def _act(self, request: Request, back: str,
                    action: Callable[[Request, int], tuple[bool, str]]) -> Response:
-        body = await request.body()
-        form = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
+        body = await read_capped(request, MAX_FORM_BYTES)
+        if body is None:
+            return self.render(request, "error.html", status_code=413,
+                               message="this form is larger than any the console sends")
+        form = parse_qs(body.decode("utf-8", "replace"))
         submitted = (form.get(FIELD) or [""])[0]
         if not self.csrf.accept(request.cookies.get(COOKIE), submitted):
             return self.render(request, "error.html", status_code=403,
@@ -227,15 +237,10 @@ class Console:
         return outcomes[0].done, outcomes[0].message
 
     def _approve(self, request: Request, order_id: int) -> tuple[bool, str]:
-        found = reads.order_detail(self.runtime.ledger, order_id)
-        if found is None:
-            return False, f"no order {order_id} in the ledger"
-        outcomes = decide(self.runtime.ledger, self.runtime.storefronts, APPROVE,
-                          Selection((str(order_id),), found.storefront), operator(request),
-                          self.runtime.cart)
-        if not outcomes:
-            return False, f"order {found.number}: nothing was approved"
-        return outcomes[0].done, outcomes[0].message
+        # Digits are read as the ledger id; an unknown one comes back as a refused outcome.
+        [outcome] = decide(self.runtime.ledger, self.runtime.storefronts, APPROVE,
+                           Selection((str(order_id),)), operator(request), self.runtime.cart)
+        return outcome.done, outcome.message
 
 
 def operator(request: Request) -> str:

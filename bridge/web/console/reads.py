@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from bridge.domain.states import OrderState as S
 from bridge.ledger import call_stats, delivery, packages, repo
+from bridge.ledger import orders as order_rows
 from bridge.ledger.repo import Ledger
 from bridge.ledger.tables import Event, Order, ShopStock, StockLevel
 from bridge.services.order_views import OrderDetail, OrderSummary
@@ -90,13 +91,9 @@ class WaitingOrder:
 def waiting_orders(ledger: Ledger, state: S, storefront: str | None = None,
                    limit: int = LIST_LIMIT) -> tuple[list[WaitingOrder], int]:
     """Orders in `state` (the longest waiting first) and how many there are in all."""
-    condition = [Order.state == state.value]
-    if storefront:
-        condition.append(Order.storefront == storefront)
     with ledger.transaction() as session:
-        total = session.scalar(select(func.count()).select_from(Order).where(*condition)) or 0
-        rows = session.scalars(select(Order).where(*condition)
-                               .order_by(Order.state_changed_at, Order.id).limit(limit))
+        total = sum(order_rows.reason_counts(session, state, storefront or None).values())
+        rows = order_rows.waiting_in(session, state, storefront or None, limit)
         return [WaitingOrder(r.id, r.storefront, r.number, r.attention_reason, r.last_error,
                              r.state_changed_at) for r in rows], total
 
@@ -189,8 +186,11 @@ def activity(ledger: Ledger, now: datetime | None = None) -> Activity:
             select(Order.id, Order.created_at, Order.accepted_at)
             .order_by(Order.id.desc()).limit(ACTIVITY_ORDERS)).all()
         newest_event = session.scalar(select(func.max(Event.id))) or 0
-        window_start = session.scalar(select(Event.created_at).where(
-            Event.id == newest_event - ACTIVITY_EVENTS))
+        # The oldest event the bounded read below covers; ids may have gaps, so the
+        # nearest one at or below the bound.
+        window_start = session.scalar(
+            select(Event.created_at).where(Event.id <= newest_event - ACTIVITY_EVENTS)
+            .order_by(Event.id.desc()).limit(1))
         shipped_at = session.scalars(
             select(Event.created_at).where(Event.id > newest_event - ACTIVITY_EVENTS,
                                            Event.to_state == S.SHIPPED.value,

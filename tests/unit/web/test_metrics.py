@@ -217,17 +217,13 @@ def test_an_empty_ledger_gives_zero_drift_and_no_order_series(runtime):
 
 
 @pytest.mark.redis
-def test_queue_depths_on_redis_count_waiting_messages_and_missing_queues_as_zero(redis_server):
+def test_queue_depths_on_redis_count_waiting_messages_and_missing_queues_as_zero(redis_url):
     from bridge.worker.app import QUEUES
 
-    with Connection(redis_server) as connection:
+    with Connection(redis_url) as connection:
         queue = connection.SimpleQueue("orders")
-        queue.clear()
         queue.put({"nudge": 1})
         queue.put({"nudge": 2})
-        try:
-            depths = metrics.queue_depths(redis_server, QUEUES, 3)
-        finally:
-            queue.clear()
+        depths = metrics.queue_depths(redis_url, QUEUES, 3)
     assert depths == {"orders": 2, "submit": 0, "status": 0, "tracking": 0, "stock": 0,
                       "maintenance": 0}
