@@ -31,9 +31,6 @@ class Capabilities:
     # `cancel_order` with lines cancels just those lines in the shop (else the lines are
     # named in a note and the order stays open for the merchant).
     cancel_lines: bool = False
-    # `push_delivery` writes a native delivery event (Shopify's fulfillment events)
-    # rather than a note or a shipment comment.
-    delivery_events: bool = False
 
 
 class Milestone(StrEnum):
@@ -143,7 +140,7 @@ class CartAdapter(Protocol):
 
     def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
         """Tell the shop where a shipped package ended up: a native delivery event where
-        the platform has one (`capabilities.delivery_events`), else a shipment comment or
+        the platform has one (Shopify's fulfillment events), else a shipment comment or
         an order note naming the package's carrier and tracking number. Idempotent per
         (tracking number, milestone): False when the shop already shows it."""
         ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +38,7 @@ from bridge.fba import outbound_mapping
 from bridge.fba import returns as return_mapping
 from bridge.fba.auth import LwaAuth
 from bridge.fba.errors import NotFound
+from bridge.fba.fields import spapi_datetime as spapi_datetime  # still importable from here
 from bridge.fba.http import SpApiHttp
 from bridge.fba.inbound import InboundClient
 from bridge.fba.operations import OPERATIONS
@@ -47,13 +48,6 @@ from bridge.fba.tracking_details import PackageTracking, parse_tracking_details
 
 # getInventorySummaries takes at most this many sellerSkus per call.
 _SKUS_PER_CALL = 50
-
-
-def spapi_datetime(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SSZ` in UTC. Naive datetimes are taken to be UTC already."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def account_key(base_url: str, client_id: str, refresh_token: str) -> str:

@@ -1,12 +1,17 @@
 """Reading fields of Amazon's answers strictly: each reader returns the field as the
 model types it, an empty value when it is missing or null, and raises MalformedAnswer
-naming the operation and the field when it is anything else."""
+naming the operation and the field when it is anything else. A reader's `where` is the
+path of the object the field sits in (`trackingEvents[0]`), named before the field.
+
+Also the values both Fulfillment Outbound versions write and read alike: date-times and
+addresses."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from bridge.domain.model import Address
 from bridge.errors import MalformedAnswer
 
 Json = dict[str, Any]
@@ -18,37 +23,60 @@ def parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def spapi_datetime(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` in UTC. Naive datetimes are taken to be UTC already."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def malformed(operation: str, where: str, expected: str, value: object) -> MalformedAnswer:
     return MalformedAnswer(
         f"Amazon answered {operation} with {where} as {type(value).__name__}, not {expected}")
 
 
-def optional_object(data: Json, key: str, operation: str) -> Json:
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def optional_object(data: Json, key: str, operation: str, *, where: str = "") -> Json:
     value = data.get(key)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise malformed(operation, key, "an object", value)
+        raise malformed(operation, _path(where, key), "an object", value)
     return value
 
 
-def objects(data: Json, key: str, operation: str) -> list[Json]:
+def array(data: Json, key: str, operation: str, *, where: str = "") -> list[Any]:
+    """A list of anything (empty when missing): the caller reads each item."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise malformed(operation, _path(where, key), "a list", value)
+    return value
+
+
+def objects(data: Json, key: str, operation: str, *, where: str = "") -> list[Json]:
     """A list of objects (empty when missing)."""
     value = data.get(key)
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise malformed(operation, key, "a list of objects", value)
+        raise malformed(operation, _path(where, key), "a list of objects", value)
     return value
 
 
-def text(data: Json, key: str, operation: str, required: bool = False) -> str:
+def text(data: Json, key: str, operation: str, required: bool = False, *,
+         where: str = "") -> str:
     """A string; `required`: present and not empty."""
     value = data.get(key)
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value):
-        raise malformed(operation, key, "a non-empty string" if required else "a string", value)
+        raise malformed(operation, _path(where, key),
+                        "a non-empty string" if required else "a string", value)
     return value
 
 
@@ -79,14 +107,39 @@ def number(data: Json, key: str, operation: str) -> float:
     return float(value)
 
 
-def time(data: Json, key: str, operation: str) -> datetime | None:
+def time(data: Json, key: str, operation: str, *, where: str = "") -> datetime | None:
     value = data.get(key)
     if value is None or value == "":
         return None
+    name = _path(where, key)
     if not isinstance(value, str):
-        raise malformed(operation, key, "a date-time string", value)
+        raise malformed(operation, name, "a date-time string", value)
     try:
         return parse_time(value)
     except ValueError:
         raise MalformedAnswer(
-            f"Amazon answered {operation} with {key} {value[:40]!r}, not a date-time") from None
+            f"Amazon answered {operation} with {name} {value[:40]!r}, not a date-time") from None
+
+
+# -- addresses ------------------------------------------------------------------------
+
+# Amazon's Address field ↔ bridge's Address attribute.
+ADDRESS_FIELDS = (("name", "name"), ("addressLine1", "line1"), ("addressLine2", "line2"),
+                  ("addressLine3", "line3"), ("city", "city"), ("stateOrRegion", "state"),
+                  ("postalCode", "postal_code"), ("countryCode", "country_code"),
+                  ("phone", "phone"))
+
+
+def address_body(address: Address) -> dict[str, str]:
+    """Amazon's Address; empty fields are left out, as Amazon wants."""
+    return {key: getattr(address, attr) for key, attr in ADDRESS_FIELDS
+            if getattr(address, attr)}
+
+
+def read_address(value: Any, operation: str, name: str) -> Address | None:
+    """The Amazon Address an answer holds as `name`; None when it holds none."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise malformed(operation, name, "an object", value)
+    return Address(**{attr: text(value, key, operation) for key, attr in ADDRESS_FIELDS})

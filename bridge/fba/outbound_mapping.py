@@ -8,7 +8,6 @@ leaves out or garbles count as 0 rather than as stock bridge could sell."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from bridge.domain.fulfillment import (
@@ -22,7 +21,7 @@ from bridge.domain.fulfillment import (
     PackageItem,
     ShippedPackage,
 )
-from bridge.domain.model import Address
+from bridge.fba.fields import address_body, read_address, spapi_datetime
 from bridge.fba.fields import integer as _integer
 from bridge.fba.fields import malformed as _malformed
 from bridge.fba.fields import objects as _objects
@@ -33,19 +32,6 @@ GET_ORDER = "getFulfillmentOrder"
 LIST_ORDERS = "listAllFulfillmentOrders"
 INVENTORY = "getInventorySummaries"
 _INBOUND = ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
-
-
-# Amazon's Address field ↔ bridge's Address attribute.
-_ADDRESS_FIELDS = (("name", "name"), ("addressLine1", "line1"), ("addressLine2", "line2"),
-                   ("addressLine3", "line3"), ("city", "city"), ("stateOrRegion", "state"),
-                   ("postalCode", "postal_code"), ("countryCode", "country_code"),
-                   ("phone", "phone"))
-
-
-def address_body(address: Address) -> dict[str, str]:
-    """Amazon's Address; empty fields are left out, as Amazon wants."""
-    return {key: getattr(address, attr) for key, attr in _ADDRESS_FIELDS
-            if getattr(address, attr)}
 
 
 def feature_constraints(features: tuple[str, ...]) -> list[dict[str, str]]:
@@ -60,8 +46,7 @@ def create_order_body(request: FulfillmentOrderRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "sellerFulfillmentOrderId": request.seller_fulfillment_order_id,
         "displayableOrderId": request.displayable_id,
-        "displayableOrderDate": request.displayable_date.astimezone(UTC).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"),
+        "displayableOrderDate": spapi_datetime(request.displayable_date),
         "displayableOrderComment": request.comment,
         "shippingSpeedCategory": request.shipping_speed,
         "destinationAddress": address_body(request.destination),
@@ -146,21 +131,13 @@ def fulfillment_order(payload: dict[str, Any]) -> FulfillmentOrder:
             )
             for item in _objects(payload, "fulfillmentOrderItems", GET_ORDER)
         ),
-        destination=_address(order.get("destinationAddress")),
+        destination=read_address(order.get("destinationAddress"), GET_ORDER, "destinationAddress"),
         shipping_speed=_text(order, "shippingSpeedCategory", GET_ORDER),
         features=tuple(
             _text(setting, "featureName", GET_ORDER)
             for setting in _objects(order, "featureConstraints", GET_ORDER)
             if setting.get("featureFulfillmentPolicy") == "Required"),
     )
-
-
-def _address(value: Any) -> Address | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _malformed(GET_ORDER, "destinationAddress", "an object", value)
-    return Address(**{attr: _text(value, key, GET_ORDER) for key, attr in _ADDRESS_FIELDS})
 
 
 def _packages(shipment: dict[str, Any]) -> list[ShippedPackage]:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bridge.errors import MalformedAnswer
 from bridge.fba.fields import malformed as _malformed
 from bridge.fba.fields import objects as _objects
-from bridge.fba.fields import parse_time
 from bridge.fba.fields import text as _text
+from bridge.fba.fields import time as _time
 
 LIST_REASONS = "listReturnReasonCodes"
 CREATE_RETURN = "createFulfillmentReturn"
@@ -189,12 +188,6 @@ def order_returns(payload: dict[str, Any]) -> OrderReturns:
 
 
 def _unit(item: dict[str, Any], operation: str) -> ReturnedUnit:
-    changed = _text(item, "statusChangedDate", operation)
-    try:
-        changed_at = parse_time(changed) if changed else None
-    except ValueError:
-        raise MalformedAnswer(f"Amazon answered {operation} with statusChangedDate "
-                              f"{changed[:40]!r}, not a date-time") from None
     return ReturnedUnit(
         return_item_id=_text(item, "sellerReturnItemId", operation, required=True),
         item_id=_text(item, "sellerFulfillmentOrderItemId", operation),
@@ -202,7 +195,7 @@ def _unit(item: dict[str, Any], operation: str) -> ReturnedUnit:
         status=_text(item, "status", operation, required=True),
         authorization_id=_text(item, "returnAuthorizationId", operation),
         condition=_text(item, "returnReceivedCondition", operation),
-        status_changed_at=changed_at,
+        status_changed_at=_time(item, "statusChangedDate", operation),
     )
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from bridge.errors import MalformedAnswer
-from bridge.fba.fields import parse_time
+from bridge.fba import fields
 
 OPERATION = "getPackageTrackingDetails"
 
@@ -105,23 +105,24 @@ def parse_tracking_details(payload: dict[str, Any], package_number: int) -> Pack
     """A PackageTrackingDetails payload of the package asked for, or MalformedAnswer."""
     number = payload.get("packageNumber")
     if isinstance(number, bool) or not isinstance(number, int):
-        raise _malformed("packageNumber", "an integer", number)
+        raise fields.malformed(OPERATION, "packageNumber", "an integer", number)
     if number != package_number:
         raise MalformedAnswer(f"Amazon answered {OPERATION} for package {package_number} "
                               f"with package {number}")
-    events = tuple(_event(raw, index) for index, raw in enumerate(_list(payload, "trackingEvents")))
+    events = tuple(_event(raw, index) for index, raw
+                   in enumerate(fields.array(payload, "trackingEvents", OPERATION)))
     for key in ("customerTrackingLink", "carrierPhoneNumber", "carrierURL", "signedForBy",
                 "additionalLocationInfo"):
-        _text(payload, key)
-    _optional_object(payload, "shipToAddress")
+        fields.text(payload, key, OPERATION)
+    fields.optional_object(payload, "shipToAddress", OPERATION)
     return PackageTracking(
         package_number=number,
-        status=_text(payload, "currentStatus"),
-        status_description=_text(payload, "currentStatusDescription"),
-        tracking_number=_text(payload, "trackingNumber"),
-        carrier=_text(payload, "carrierCode"),
-        shipped_at=_time(payload, "shipDate"),
-        estimated_arrival=_time(payload, "estimatedArrivalDate"),
+        status=fields.text(payload, "currentStatus", OPERATION),
+        status_description=fields.text(payload, "currentStatusDescription", OPERATION),
+        tracking_number=fields.text(payload, "trackingNumber", OPERATION),
+        carrier=fields.text(payload, "carrierCode", OPERATION),
+        shipped_at=fields.time(payload, "shipDate", OPERATION),
+        estimated_arrival=fields.time(payload, "estimatedArrivalDate", OPERATION),
         # Newest first, whatever order Amazon lists them in.
         events=tuple(sorted(events, key=lambda event: event.at, reverse=True)),
     )
@@ -130,64 +131,17 @@ def parse_tracking_details(payload: dict[str, Any], package_number: int) -> Pack
 def _event(raw: Any, index: int) -> TrackingEvent:
     where = f"trackingEvents[{index}]"
     if not isinstance(raw, dict):
-        raise _malformed(where, "an object", raw)
+        raise fields.malformed(OPERATION, where, "an object", raw)
     code = raw.get("eventCode")
     if not isinstance(code, str) or not code:
-        raise _malformed(f"{where}.eventCode", "a string", code)
-    at = _time(raw, "eventDate", where)
+        raise fields.malformed(OPERATION, f"{where}.eventCode", "a string", code)
+    at = fields.time(raw, "eventDate", OPERATION, where=where)
     if at is None:
-        raise _malformed(f"{where}.eventDate", "a date-time string", None)
-    address = _optional_object(raw, "eventAddress", where)
+        raise fields.malformed(OPERATION, f"{where}.eventDate", "a date-time string", None)
+    address = fields.optional_object(raw, "eventAddress", OPERATION, where=where)
     return TrackingEvent(
-        code=code, at=at, description=_text(raw, "eventDescription", where),
-        city=_text(address, "city", where), state=_text(address, "state", where),
-        country=_text(address, "country", where),
+        code=code, at=at, description=fields.text(raw, "eventDescription", OPERATION, where=where),
+        city=fields.text(address, "city", OPERATION, where=where),
+        state=fields.text(address, "state", OPERATION, where=where),
+        country=fields.text(address, "country", OPERATION, where=where),
     )
-
-
-# -- field readers --------------------------------------------------------------------
-
-def _malformed(where: str, expected: str, value: object) -> MalformedAnswer:
-    return MalformedAnswer(
-        f"Amazon answered {OPERATION} with {where} as {type(value).__name__}, not {expected}")
-
-
-def _list(data: dict[str, Any], key: str) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _malformed(key, "a list", value)
-    return value
-
-
-def _optional_object(data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _malformed(f"{where}.{key}" if where else key, "an object", value)
-    return value
-
-
-def _text(data: dict[str, Any], key: str, where: str = "") -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _malformed(f"{where}.{key}" if where else key, "a string", value)
-    return value
-
-
-def _time(data: dict[str, Any], key: str, where: str = "") -> datetime | None:
-    value = data.get(key)
-    if value is None or value == "":
-        return None
-    name = f"{where}.{key}" if where else key
-    if not isinstance(value, str):
-        raise _malformed(name, "a date-time string", value)
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise MalformedAnswer(
-            f"Amazon answered {OPERATION} with {name} {value[:40]!r}, not a date-time") from None

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bridge.carts import lifecycle_words as words
 from bridge.carts.bigcommerce import lifecycle
 from bridge.carts.bigcommerce.client import BigCommerceHttp
 from bridge.carts.bigcommerce.mapping import (
@@ -81,7 +82,7 @@ class BigCommerceAdapter:
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=2000, stock_read_batch_size=READ_PAGE, conditional_stock_writes=False,
         # V2 cancels whole orders (status 5); a line leaves an order only through a refund.
-        cancel_lines=False, delivery_events=False,
+        cancel_lines=False,
     )
 
     def __init__(self, settings: BigCommerceSettings, access_token: str, *,
@@ -316,7 +317,7 @@ class BigCommerceAdapter:
         notes = str(current.get("staff_notes") or "")
         note = lifecycle.cancel_note(order, request)
         body: dict[str, Any] = {"status_id": lifecycle.CANCELLED_STATUS}
-        if lifecycle.cancel_key(order) not in notes:
+        if words.cancel_marker(order) not in notes:
             body["staff_notes"] = lifecycle.appended(notes, note)
         self.http.request("PUT", f"/v2/orders/{order.order_id}", json=body)
         return True
@@ -325,7 +326,7 @@ class BigCommerceAdapter:
         """A line in the comments of the package's shipment (found by tracking number),
         once per (tracking number, milestone). An order that no longer has that shipment
         gets the line, naming carrier and tracking number, in its staff notes."""
-        marker = lifecycle.delivery_key(update)
+        marker = words.delivery_marker(update)
         number = update.package.tracking_number
         shipments = self._all(f"/v2/orders/{order.order_id}/shipments")
         shipment = next((s for s in shipments if s.get("tracking_number") == number), None)
@@ -344,7 +345,7 @@ class BigCommerceAdapter:
         """A staff note per (authorization, stage): at AUTHORIZED the return's id, lines,
         reason and label URL; at RECEIVED the units back and their condition. No refund
         or restock is made."""
-        return self._staff_note_once(order, lifecycle.return_key(update),
+        return self._staff_note_once(order, words.return_marker(update),
                                      lifecycle.return_note(order, update))
 
     def _staff_note_once(self, order: CartOrder, marker: str, text: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from bridge.carts.http import CartHttp
-from bridge.errors import TransientError
+from bridge.errors import NeedsAttentionError, TransientError
 
 LEFT = "X-Rate-Limit-Requests-Left"
 RESET_MS = "X-Rate-Limit-Time-Reset-Ms"
@@ -31,6 +31,8 @@ QUOTA = "X-Rate-Limit-Requests-Quota"
 
 # A 429 without rate-limit headers is platform load, not our quota: back off a little.
 PLATFORM_LOAD_WAIT = 2.0
+# Pages of one V3 list read at most: a bound far beyond what a store's lists hold.
+V3_MAX_PAGES = 99
 
 
 class BigCommerceHttp(CartHttp):
@@ -91,6 +93,31 @@ class BigCommerceHttp(CartHttp):
             raise TransientError(
                 f"{response.request.method} {response.request.path_url.split('?')[0]}: "
                 f"HTTP {response.status_code} without a JSON body") from None
+
+
+def v3_list(http: BigCommerceHttp, path: str, params: dict[str, Any], what: str) -> list:
+    """Every row of a paged V3 list (`page` 1, 2, … up to `meta.pagination.total_pages`)."""
+    rows: list = []
+    for page in range(1, V3_MAX_PAGES + 1):
+        body = http.read_json(http.request("GET", path, params={**params, "page": page}))
+        data, pages = v3_page(body, what)
+        rows += data
+        if not data or page >= pages:
+            break
+    return rows
+
+
+def v3_page(body: Any, what: str) -> tuple[list, int]:
+    """A V3 page's `data` rows and its `meta.pagination.total_pages` (1 when it names
+    none); a body without a `data` list is refused, naming `what` was read."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise NeedsAttentionError("cart_rejected",
+                                  f"BigCommerce answered {what} with a body without a `data` list")
+    meta = body.get("meta")
+    pagination = meta.get("pagination") if isinstance(meta, dict) else None
+    pages = pagination.get("total_pages") if isinstance(pagination, dict) else None
+    return data, pages if isinstance(pages, int) and not isinstance(pages, bool) else 1
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:

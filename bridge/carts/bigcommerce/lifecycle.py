@@ -24,10 +24,6 @@ COMMENT_WORDS = {
     Milestone.RETURNED_TO_SENDER: "Returned to Amazon undelivered",
 }
 
-# What the adapter looks for in comments and notes is each key in brackets, as they end.
-delivery_key = words.delivery_marker
-return_key = words.return_marker
-cancel_key = words.cancel_marker
 # The staff note, when the order no longer has the package's shipment.
 delivery_note = words.delivery_note
 
@@ -37,7 +33,7 @@ def delivery_comment(update: DeliveryUpdate) -> str:
     tracking number, so the line says what happened, when, and the carrier's words."""
     detail = f" ({update.detail})" if update.detail else ""
     return (f"{COMMENT_WORDS[update.milestone]} on {words.when(update.happened_at)}{detail}. "
-            f"{delivery_key(update)}")
+            f"{words.delivery_marker(update)}")
 
 
 def return_note(order: CartOrder, update: ReturnUpdate) -> str:

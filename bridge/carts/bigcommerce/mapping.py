@@ -17,10 +17,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from bridge.carts.money import decimal_or_none
 from bridge.domain.model import Address, CartLine, CartOrder, PaymentStatus
 
 # Line types that leave a warehouse; `digital` and `giftcertificate` do not.
@@ -202,11 +203,8 @@ def payment_status(row: Mapping[str, Any], rules: StatusRules) -> str:
 def amount(value: Any) -> str:
     """A V2 money string ("361.9500", "1000.74") with the padding zeros of its four
     decimals dropped, keeping two: "361.95"."""
-    try:
-        number = Decimal(_text(value))
-    except InvalidOperation:
-        return ""
-    if not number.is_finite():
+    number = decimal_or_none(value)
+    if number is None:
         return ""
     cents = number.quantize(Decimal("0.01"))
     return str(cents if cents == number else number.normalize())

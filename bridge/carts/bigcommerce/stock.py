@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.carts.batching import sku_chunks as chunks_under
-from bridge.carts.bigcommerce.client import BigCommerceHttp
+from bridge.carts.bigcommerce.client import BigCommerceHttp, v3_list, v3_page
 from bridge.errors import NeedsAttentionError
 from bridge.logging import get_logger
 
@@ -33,6 +33,7 @@ READ_PAGE = 1000  # items per page of the location's inventory (inventory.v3.yml
 LOOKUP_QUERY_CHARS = 1800  # keeps each lookup URL well under common 8 KB limits
 MISS_TTL_SECONDS = 900  # a SKU added to the catalog later is found again after this
 REASON = "bridge: sellable quantity at Amazon FBA"
+INVENTORY_READ = "an inventory read"  # what a malformed answer's message says was read
 
 
 @dataclass(frozen=True)
@@ -131,25 +132,8 @@ def read_levels(http: BigCommerceHttp, skus: Sequence[str], location_id: int) ->
 
 
 def _location_items(http: BigCommerceHttp, chunk: list[str], location_id: int) -> list:
-    path = f"/v3/inventory/locations/{location_id}/items"
-    items: list = []
-    for page in range(1, 100):
-        params = {"sku:in": ",".join(chunk), "limit": READ_PAGE, "page": page}
-        data, pages = _page(http.read_json(http.request("GET", path, params=params)))
-        items += data
-        if page >= pages:
-            break
-    return items
-
-
-def _page(body: Any) -> tuple[list, int]:
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list):
-        raise _malformed("a body without a `data` list")
-    meta = body.get("meta")
-    pagination = meta.get("pagination") if isinstance(meta, dict) else None
-    pages = pagination.get("total_pages") if isinstance(pagination, dict) else None
-    return data, pages if isinstance(pages, int) and not isinstance(pages, bool) else 1
+    return v3_list(http, f"/v3/inventory/locations/{location_id}/items",
+                   {"sku:in": ",".join(chunk), "limit": READ_PAGE}, INVENTORY_READ)
 
 
 def _on_hand(item: Any) -> tuple[str, int]:
@@ -164,7 +148,7 @@ def _on_hand(item: Any) -> tuple[str, int]:
 
 
 def _malformed(what: str) -> NeedsAttentionError:
-    return NeedsAttentionError("cart_rejected", f"BigCommerce answered an inventory read with {what}")
+    return NeedsAttentionError("cart_rejected", f"BigCommerce answered {INVENTORY_READ} with {what}")
 
 
 # --- the online check: is the configured location there and enabled ------------------------
@@ -178,7 +162,7 @@ def location_problems(http: BigCommerceHttp, location_id: int) -> list[tuple[str
     ones it has) or disabled; [] when it is an enabled location."""
     body = http.read_json(http.request("GET", "/v3/inventory/locations",
                                        params={"limit": LOCATIONS_PAGE}))
-    locations, _pages = _page(body)
+    locations, _pages = v3_page(body, INVENTORY_READ)
     found = next((loc for loc in locations if isinstance(loc, dict) and loc.get("id") == location_id), None)
     if found is None:
         return [("location_id", f"{location_id} is not a location of this store; "

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.carts.bigcommerce.client import BigCommerceHttp
+from bridge.carts.bigcommerce.client import BigCommerceHttp, v3_list
 from bridge.carts.webhooks import Delivery, Forged, Subscription, lower_headers
 
 PLATFORM = "bigcommerce"
@@ -41,18 +41,10 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> Delivery:
 
 
 def subscriptions(http: BigCommerceHttp) -> list[Subscription]:
-    found: list[Subscription] = []
-    page = 1
-    while True:
-        body = http.read_json(http.request("GET", "/v3/hooks", params={"limit": 250, "page": page}))
-        rows = (body or {}).get("data") or []
-        found += [Subscription(id=str(row["id"]), topic=str(row.get("scope", "")),
-                               address=str(row.get("destination", "")),
-                               active=bool(row.get("is_active"))) for row in rows]
-        pagination = ((body or {}).get("meta") or {}).get("pagination") or {}
-        if not rows or page >= int(pagination.get("total_pages") or 1):
-            return found
-        page += 1
+    rows = v3_list(http, "/v3/hooks", {"limit": 250}, "the list of webhooks")
+    return [Subscription(id=str(row["id"]), topic=str(row.get("scope", "")),
+                         address=str(row.get("destination", "")),
+                         active=bool(row.get("is_active"))) for row in rows]
 
 
 def register(http: BigCommerceHttp, address: str, secret: str) -> list[tuple[Subscription, bool]]:

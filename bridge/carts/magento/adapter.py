@@ -33,6 +33,7 @@ from urllib.parse import quote
 import requests
 
 from bridge import secrets
+from bridge.carts import lifecycle_words as words
 from bridge.carts import tls
 from bridge.carts.contract import (
     CancelRequest,
@@ -46,11 +47,9 @@ from bridge.carts.magento.lifecycle import (
     cancel_comment,
     cannot_cancel_because,
     delivery_comment,
-    delivery_key,
     has_event,
     is_cancelled,
     return_comment,
-    return_key,
     with_key,
 )
 from bridge.carts.magento.mapping import (
@@ -97,8 +96,8 @@ class MagentoAdapter:
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=DEFAULT_STOCK_BATCH, stock_read_batch_size=READ_PAGE,
         conditional_stock_writes=False,
-        # Magento's REST API cancels whole orders only, and has no delivery events.
-        cancel_lines=False, delivery_events=False,
+        # Magento's REST API cancels whole orders only.
+        cancel_lines=False,
     )
 
     def __init__(self, http: MagentoHttp, settings: Mapping[str, Any]) -> None:
@@ -319,13 +318,13 @@ class MagentoAdapter:
     def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
         """An order comment naming the package's carrier, tracking number and milestone,
         once per (tracking number, milestone)."""
-        return self._event_comment(order, delivery_comment(update), delivery_key(update))
+        return self._event_comment(order, delivery_comment(update), words.delivery_key(update))
 
     def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
         """An order comment with the authorization, lines, label URL and reason
         (authorized) or the units back and their condition (received), once per
         (authorization, stage)."""
-        return self._event_comment(order, return_comment(update), return_key(update))
+        return self._event_comment(order, return_comment(update), words.return_key(update))
 
     def _event_comment(self, order: CartOrder, text: str, key: str) -> bool:
         if has_event(self._order(order.order_id), key):

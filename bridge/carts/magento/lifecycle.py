@@ -48,9 +48,7 @@ def has_event(order: Mapping[str, Any], key: str) -> bool:
                for history in order.get("status_histories") or [])
 
 
-# The keys and the comments' words are the shared ones, by the adapter's names.
-delivery_key = words.delivery_key
-return_key = words.return_key
+# The comments' words are the shared ones, by the adapter's names.
 with_key = words.with_key
 delivery_comment = words.delivery_sentence
 return_comment = words.return_sentence

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.carts.money import decimal_or_none
 from bridge.carts.timestamps import parse_utc
 from bridge.domain.model import Address, CartLine, CartOrder, PaymentStatus
 
@@ -274,13 +275,8 @@ def cart_order(
 
 def amount(value: Any) -> str:
     """A money field as a decimal string; "" when it holds no number."""
-    if value is None or isinstance(value, bool):
-        return ""
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return ""
-    if not number.is_finite():
+    number = decimal_or_none(value)
+    if number is None:
         return ""
     if number.as_tuple().exponent > -2:  # type: ignore[operator]
         number = number.quantize(Decimal("0.01"))

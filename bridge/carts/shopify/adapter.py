@@ -39,8 +39,6 @@ from bridge.logging import get_logger
 
 log = get_logger(__name__)
 
-# Fulfillments Shopify no longer counts as shipped; their tracking may be written again.
-VOID_FULFILLMENT_STATUSES = frozenset({"CANCELLED", "ERROR", "FAILURE"})
 # The userError code of a quantity whose changeFromQuantity no longer matches the shop.
 STALE_CODES = frozenset({"CHANGE_FROM_QUANTITY_STALE"})
 # Resends of one batch after stale entries were taken out of it.
@@ -62,7 +60,7 @@ class ShopifyAdapter:
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_fulfillment=True, notes=True, bulk_stock=True, webhooks=False,
         stock_batch_size=q.QUANTITIES_PER_CALL, stock_read_batch_size=q.SKUS_PER_STOCK_READ,
-        conditional_stock_writes=True, cancel_lines=True, delivery_events=True,
+        conditional_stock_writes=True, cancel_lines=True,
     )
 
     def __init__(self, settings: ShopifySettings, http: ShopifyHttp | None = None) -> None:
@@ -166,17 +164,7 @@ class ShopifyAdapter:
         return True
 
     def _tracking_numbers(self, order_id: str) -> set[str]:
-        data = self.http.graphql(q.ORDER_TRACKING, {"id": order_id}, cost=q.ORDER_TRACKING_COST)
-        order = data.get("order")
-        if order is None:
-            raise NeedsAttentionError("cart_order_missing", f"Shopify has no order {order_id}")
-        return {
-            info["number"]
-            for fulfillment in order["fulfillments"]
-            if fulfillment.get("status") not in VOID_FULFILLMENT_STATUSES
-            for info in fulfillment["trackingInfo"]
-            if info.get("number")
-        }
+        return set().union(*lifecycle.live_fulfillments(self.http, order_id).values())
 
     def _lines_to_fulfil(self, order: CartOrder, shipment: PackageShipment) -> dict[str, list[tuple[str, int]]]:
         """The shipment's lines as (fulfillment order → [(line item, quantity)]), matched by

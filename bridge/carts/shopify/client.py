@@ -17,6 +17,7 @@ from bridge.carts.shopify.settings import ShopifySettings
 from bridge.errors import (
     FatalError,
     IndeterminateError,
+    MalformedAnswer,
     NeedsAttentionError,
     TransientError,
 )
@@ -202,6 +203,24 @@ def user_errors(operation: str, errors: Sequence[dict] | None) -> None:
     if errors:
         text = "; ".join(_user_error_text(e) for e in errors[:MAX_MESSAGES])
         raise NeedsAttentionError("cart_rejected", f"Shopify refused {operation}: {text}")
+
+
+def mutation_payload(data: object, name: str, what: str, *, errors: str = "userErrors",
+                     committed: bool = True) -> dict:
+    """A mutation's payload, with its list of user errors (`errors`) readable. Unreadable
+    in the answer to a write that may have changed the shop, the write's outcome is
+    unknown (IndeterminateError: the retry reads the shop first); `committed` False: the
+    write changes nothing until a later commit, so the answer is only malformed."""
+    payload = data.get(name) if isinstance(data, dict) else None
+    if isinstance(payload, dict) and _is_error_list(payload.get(errors)):
+        return payload
+    if committed:
+        raise IndeterminateError(f"Shopify answered {what} without a readable {name} result")
+    raise MalformedAnswer(f"Shopify answered {what} without a readable {name} result")
+
+
+def _is_error_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(error, dict) for error in value)
 
 
 def _user_error_text(error: dict) -> str:

@@ -14,14 +14,14 @@ from bridge.carts import lifecycle_words
 from bridge.carts.contract import CancelRequest, DeliveryUpdate, Milestone, ReturnStage, ReturnUpdate
 from bridge.carts.shopify import notes
 from bridge.carts.shopify import queries as q
-from bridge.carts.shopify.client import ShopifyHttp, user_errors
+from bridge.carts.shopify.client import ShopifyHttp, mutation_payload, user_errors
 from bridge.carts.shopify.mapping import BRIDGE_NOTE_PREFIX
 from bridge.domain.model import CartOrder, ShippedLine
 from bridge.errors import IndeterminateError, MalformedAnswer, NeedsAttentionError
 
 # orderCancel's staffNote and orderEditCommit's staffNote: Shopify keeps 255 characters.
 STAFF_NOTE_MAX = 255
-# Fulfillments Shopify no longer counts as shipped (as for tracking).
+# Fulfillments Shopify no longer counts as shipped; their tracking may be written again.
 VOID_FULFILLMENT_STATUSES = frozenset({"CANCELLED", "ERROR", "FAILURE"})
 
 # Milestone → (FulfillmentEventStatus, the message's first words). Shopify's events have
@@ -44,20 +44,31 @@ def cancel(http: ShopifyHttp, order: CartOrder, request: CancelRequest) -> bool:
 
 
 def _cancel_order(http: ShopifyHttp, order: CartOrder, request: CancelRequest) -> bool:
-    """orderCancel, reason OTHER, no restock, no refund. Shopify cancels in a background
-    job; `cancelledAt` is read first so an order already cancelled (by the merchant, or
-    by an earlier call whose answer was lost) is left alone."""
+    """orderCancel, reason OTHER, no restock, no refund. `cancelledAt` is read first so an
+    order already cancelled (by the merchant, or by an earlier call whose answer was
+    lost) is left alone. Shopify cancels in a background job: while the answer's job is
+    not done, `cancelledAt` is read once more, and an order still not cancelled leaves
+    the outcome unknown (IndeterminateError)."""
     if _cancelled_at(http, order):
         return False
+    what = f"the cancel of order {order.number}"
     variables = {"orderId": order.order_id, "notifyCustomer": request.notify_customer,
                  "staffNote": _staff_note(request.reason)}
     data = http.graphql(q.ORDER_CANCEL, variables, cost=q.MUTATION_COST, write=True)
-    payload = _payload(data, "orderCancel", f"the cancel of order {order.number}")
-    errors = payload.get("orderCancelUserErrors") or []
+    payload = mutation_payload(data, "orderCancel", what, errors="orderCancelUserErrors")
+    errors = payload["orderCancelUserErrors"]
     if errors and _cancelled_at(http, order):
         return False  # another process (or the merchant) cancelled it meanwhile
-    user_errors(f"the cancel of order {order.number}", errors)
+    user_errors(what, errors)
+    if not _job_done(payload) and not _cancelled_at(http, order):
+        # Only queued so far: the retry reads cancelledAt before it sends anything.
+        raise IndeterminateError(f"Shopify queued {what} but has not cancelled the order yet")
     return True
+
+
+def _job_done(payload: dict) -> bool:
+    job = payload.get("job")
+    return isinstance(job, dict) and job.get("done") is True
 
 
 def _cancelled_at(http: ShopifyHttp, order: CartOrder) -> str | None:
@@ -145,8 +156,8 @@ def _edit_quantities(http: ShopifyHttp, order: CartOrder, quantities: dict[str, 
     # Until the commit nothing changes in the shop: an unreadable answer to the first
     # two steps leaves an edit session Shopify drops by itself, and the retry begins anew.
     begun = http.graphql(q.ORDER_EDIT_BEGIN, {"id": order.order_id}, cost=q.MUTATION_COST, write=True)
-    begin = _payload(begun, "orderEditBegin", what, committed=False)
-    user_errors(what, begin.get("userErrors"))
+    begin = mutation_payload(begun, "orderEditBegin", what, committed=False)
+    user_errors(what, begin["userErrors"])
     calculated = begin.get("calculatedOrder")
     if not isinstance(calculated, dict):
         raise MalformedAnswer(f"Shopify began {what} without a calculated order")
@@ -160,25 +171,13 @@ def _edit_quantities(http: ShopifyHttp, order: CartOrder, quantities: dict[str, 
         answer = http.graphql(q.ORDER_EDIT_SET_QUANTITY,
                               {"id": calculated["id"], "lineItemId": node["id"], "quantity": quantity},
                               cost=q.MUTATION_COST, write=True)
-        staged = _payload(answer, "orderEditSetQuantity", what, committed=False)
-        user_errors(what, staged.get("userErrors"))
+        staged = mutation_payload(answer, "orderEditSetQuantity", what, committed=False)
+        user_errors(what, staged["userErrors"])
     committed = http.graphql(q.ORDER_EDIT_COMMIT,
                              {"id": calculated["id"], "notifyCustomer": request.notify_customer,
                               "staffNote": _staff_note(request.reason)},
                              cost=q.MUTATION_COST, write=True)
-    user_errors(what, _payload(committed, "orderEditCommit", what).get("userErrors"))
-
-
-def _payload(data: object, name: str, what: str, *, committed: bool = True) -> dict:
-    """A mutation's payload. Missing from an answer to a write that may have changed the
-    shop, its outcome is unknown (IndeterminateError: the retry reads the shop first)."""
-    payload = data.get(name) if isinstance(data, dict) else None
-    errors = payload.get("userErrors", []) if isinstance(payload, dict) else None
-    if isinstance(payload, dict) and isinstance(errors, list) and all(isinstance(e, dict) for e in errors):
-        return payload
-    if committed:
-        raise IndeterminateError(f"Shopify answered {what} without a readable {name} result")
-    raise MalformedAnswer(f"Shopify answered {what} without a readable {name} result")
+    user_errors(what, mutation_payload(committed, "orderEditCommit", what)["userErrors"])
 
 
 def _numeric(gid: str) -> str:
@@ -206,7 +205,7 @@ def push_delivery(http: ShopifyHttp, order: CartOrder, update: DeliveryUpdate) -
              "happenedAt": update.happened_at.isoformat()}
     data = http.graphql(q.FULFILLMENT_EVENT_CREATE, {"event": event}, cost=q.MUTATION_COST, write=True)
     what = f"the delivery event on order {order.number}"
-    user_errors(what, _payload(data, "fulfillmentEventCreate", what).get("userErrors"))
+    user_errors(what, mutation_payload(data, "fulfillmentEventCreate", what)["userErrors"])
     return True
 
 
@@ -216,15 +215,22 @@ def _shows(event: dict, status: str, words: str) -> bool:
     return status == "DELIVERED" or (event.get("message") or "").startswith(words)
 
 
-def _fulfillment_of(http: ShopifyHttp, order: CartOrder, tracking_number: str) -> str:
-    data = http.graphql(q.ORDER_TRACKING, {"id": order.order_id}, cost=q.ORDER_TRACKING_COST)
+def live_fulfillments(http: ShopifyHttp, order_id: str) -> dict[str, set[str]]:
+    """The order's fulfillments Shopify still counts as shipped → their tracking numbers."""
+    data = http.graphql(q.ORDER_TRACKING, {"id": order_id}, cost=q.ORDER_TRACKING_COST)
     found = data.get("order")
     if found is None:
-        raise NeedsAttentionError("cart_order_missing", f"Shopify has no order {order.order_id}")
-    for fulfillment in found["fulfillments"]:
-        numbers = {info.get("number") for info in fulfillment["trackingInfo"]}
-        if tracking_number in numbers and fulfillment.get("status") not in VOID_FULFILLMENT_STATUSES:
-            return str(fulfillment["id"])
+        raise NeedsAttentionError("cart_order_missing", f"Shopify has no order {order_id}")
+    return {str(fulfillment["id"]): {info["number"] for info in fulfillment["trackingInfo"]
+                                     if info.get("number")}
+            for fulfillment in found["fulfillments"]
+            if fulfillment.get("status") not in VOID_FULFILLMENT_STATUSES}
+
+
+def _fulfillment_of(http: ShopifyHttp, order: CartOrder, tracking_number: str) -> str:
+    for fulfillment_id, numbers in live_fulfillments(http, order.order_id).items():
+        if tracking_number in numbers:
+            return fulfillment_id
     raise NeedsAttentionError(
         "cart_package_missing",
         f"order {order.number}: Shopify has no fulfillment with tracking number {tracking_number}")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bridge.carts.shopify import queries as q
-from bridge.carts.shopify.client import ShopifyHttp, user_errors
+from bridge.carts.shopify.client import ShopifyHttp, mutation_payload, user_errors
 from bridge.domain.model import CartOrder
-from bridge.errors import IndeterminateError, MalformedAnswer
+from bridge.errors import MalformedAnswer
 
 NOTE_SEPARATOR = "\n"
 
@@ -34,11 +34,6 @@ def append_line(http: ShopifyHttp, order: CartOrder, text: str,
     note = f"{current}{NOTE_SEPARATOR}{text}" if current else text
     data = http.graphql(q.ORDER_NOTE_UPDATE, {"input": {"id": order.order_id, "note": note}},
                         cost=q.MUTATION_COST, write=True)
-    # The write was sent: an answer without its payload leaves its outcome unknown.
-    payload = data.get("orderUpdate") if isinstance(data, dict) else None
-    errors = payload.get("userErrors") if isinstance(payload, dict) else None
-    if not isinstance(errors, list) or not all(isinstance(error, dict) for error in errors):
-        raise IndeterminateError(f"Shopify answered the note on order {order.number} "
-                                 "without a readable orderUpdate result")
-    user_errors(f"the note on order {order.number}", errors)
+    what = f"the note on order {order.number}"
+    user_errors(what, mutation_payload(data, "orderUpdate", what)["userErrors"])
     return True

@@ -57,7 +57,7 @@ class SqlCartAdapter:
         # Where the lines table has a cancelled-quantity column (the demo store's has);
         # without one `cancel_order` with lines returns False and turns this off for the
         # store, so the caller's note asks for the lines to be cancelled by hand.
-        cancel_lines=True, delivery_events=False,
+        cancel_lines=True,
     )
 
     def __init__(

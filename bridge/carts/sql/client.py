@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.expression import TableClause
 
 from bridge import secrets
+from bridge.carts import lifecycle_words as words
 from bridge.carts.sql.mapping import as_utc, decode_page_token
 from bridge.carts.sql.settings import DEFAULT_MAPPING, SqlMapping, mask_url
 from bridge.errors import (
@@ -213,7 +214,7 @@ class SqlClient:
             marked = t.c[m["event_key"]] == key
             row = self._row(m, values)
         else:
-            marked = t.c[m["note"]].contains(f"[{key}]", autoescape=True)
+            marked = t.c[m["note"]].contains(words.bracketed(key), autoescape=True)
             row = self._row(m, {**values, "note": text_with_key, "event_key": None})
         same = sa.and_(t.c[m["order_id"]] == _untyped(values["order_id"]), marked)
         exists = sa.select(sa.literal(1)).select_from(t).where(same).limit(1)

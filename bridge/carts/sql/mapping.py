@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.carts.money import decimal_or_none
 from bridge.carts.sql.settings import SqlMapping
 from bridge.domain.model import (
     Address,
@@ -148,13 +149,8 @@ def cart_line(row: Mapping[str, Any]) -> CartLine:
 
 def as_amount(value: Any) -> str:
     """A money column as a decimal string; "" when it holds no number."""
-    if value is None or isinstance(value, bool):
-        return ""
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
-    except InvalidOperation:
-        return ""
-    if not number.is_finite():
+    number = decimal_or_none(value)
+    if number is None:
         return ""
     if isinstance(value, (int, float)) and number.as_tuple().exponent > -2:  # type: ignore[operator]
         number = number.quantize(Decimal("0.01"))

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from bridge.carts import lifecycle_words as words
 from bridge.carts.batching import sku_chunks
 from bridge.carts.contract import (
     CancelRequest,
@@ -52,7 +53,7 @@ from bridge.carts.contract import (
 )
 from bridge.carts.timestamps import parse_utc
 from bridge.carts.woocommerce import lifecycle, paging
-from bridge.carts.woocommerce.client import WooHttp, json_of
+from bridge.carts.woocommerce.client import MAX_PAGES, WooHttp, header_int, json_of, total_pages
 from bridge.carts.woocommerce.mapping import (
     ProductFacts,
     naive_gmt,
@@ -90,7 +91,7 @@ class WooCommerceAdapter:
         stock_batch_size=BATCH_LIMIT, stock_read_batch_size=SKUS_PER_READ,
         conditional_stock_writes=False,
         # A line can only leave a WooCommerce order through a refund, which is money.
-        cancel_lines=False, delivery_events=False,
+        cancel_lines=False,
     )
 
     def __init__(self, settings: WooSettings, consumer_key: str, consumer_secret: str,
@@ -203,7 +204,7 @@ class WooCommerceAdapter:
         for _ in range(4):
             response, rows = self._list_orders(second, second + 1, "id", paging.MAX_PER_PAGE,
                                                offset=offset)
-            total = _header_int(response, "X-WP-Total")
+            total = header_int(response, "X-WP-Total")
             if sweep.total is None or total is None:
                 break
             # Orders of this second edited away since the last read sat before the offset
@@ -396,14 +397,14 @@ class WooCommerceAdapter:
     def push_delivery(self, order: CartOrder, update: DeliveryUpdate) -> bool:
         """A private order note naming the package's carrier, tracking number and what
         happened; written once per (tracking number, milestone)."""
-        return self._note_once(int(order.order_id), lifecycle.delivery_key(update),
+        return self._note_once(int(order.order_id), words.delivery_marker(update),
                                lifecycle.delivery_note(update))
 
     def push_return(self, order: CartOrder, update: ReturnUpdate) -> bool:
         """A private order note per (authorization, stage): at AUTHORIZED the return's
         id, lines, reason and label URL; at RECEIVED the units back and their condition.
         No refund or restock is made."""
-        return self._note_once(int(order.order_id), lifecycle.return_key(update),
+        return self._note_once(int(order.order_id), words.return_marker(update),
                                lifecycle.return_note(order, update))
 
     def _note_once(self, order_id: int, marker: str, text: str) -> bool:
@@ -491,13 +492,13 @@ class WooCommerceAdapter:
         # With `sku`, /products also returns variations (type "variation", parent_id).
         params = {"sku": ",".join(chunk), "per_page": paging.MAX_PER_PAGE, "_fields": fields}
         found: list[Any] = []
-        for page in range(1, 100):
+        for page in range(1, MAX_PAGES + 1):
             response, rows = self.http.get_json(f"{API}/products", {**params, "page": page})
             if not isinstance(rows, list):
                 raise NeedsAttentionError("cart_rejected", "WooCommerce answered a SKU lookup "
                                           "with something that is not a list")
             found += rows
-            if page >= (_header_int(response, "X-WP-TotalPages") or 1):
+            if page >= total_pages(response):
                 break
         return found
 
@@ -572,13 +573,6 @@ def _stamped(rows: list[dict]) -> list[tuple[int, int, dict]]:
             continue
         out.append((stamp, int(row["id"]), row))
     return sorted(out, key=lambda entry: (entry[0], entry[1]))
-
-
-def _header_int(response: requests.Response, name: str) -> int | None:
-    try:
-        return int(response.headers.get(name, ""))
-    except ValueError:
-        return None
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

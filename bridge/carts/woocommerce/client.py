@@ -9,6 +9,9 @@ import requests
 from bridge.carts.http import CartHttp
 from bridge.errors import FatalError
 
+# Pages of one list read at most: a bound far beyond what a store's lists hold.
+MAX_PAGES = 99
+
 
 class WooHttp(CartHttp):
     """HTTP Basic over HTTPS; WooCommerce's throttle signal is only the host's 429/503,
@@ -20,6 +23,18 @@ class WooHttp(CartHttp):
     def get_json(self, path: str, params: dict | None = None, allow_404: bool = False):
         response = self.request("GET", path, params=params, allow_404=allow_404)
         return response, json_of(response)
+
+
+def header_int(response: requests.Response, name: str) -> int | None:
+    try:
+        return int(response.headers.get(name, ""))
+    except ValueError:
+        return None
+
+
+def total_pages(response: requests.Response) -> int:
+    """The list's page count (`X-WP-TotalPages`), 1 when WooCommerce does not say."""
+    return header_int(response, "X-WP-TotalPages") or 1
 
 
 def json_of(response: requests.Response) -> Any:

@@ -18,9 +18,6 @@ from bridge.domain.model import CartOrder
 
 SHOP = "WooCommerce"
 
-# What the adapter looks for in the notes is each key in brackets, as the notes end.
-delivery_key = words.delivery_marker
-return_key = words.return_marker
 delivery_note = words.delivery_note
 
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridge.carts.webhooks import Delivery, Forged, Subscription, lower_headers, signature_matches
-from bridge.carts.woocommerce.client import WooHttp, json_of
+from bridge.carts.woocommerce.client import MAX_PAGES, WooHttp, json_of, total_pages
+from bridge.carts.woocommerce.paging import MAX_PER_PAGE
 
 PLATFORM = "woocommerce"
 TOPICS = ("order.created", "order.updated")
@@ -41,16 +42,16 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> Delivery:
 
 def subscriptions(http: WooHttp) -> list[Subscription]:
     found: list[Subscription] = []
-    page = 1
-    while True:
-        _response, rows = http.get_json(f"{_API}/webhooks", params={"per_page": 100, "page": page})
+    for page in range(1, MAX_PAGES + 1):
+        response, rows = http.get_json(f"{_API}/webhooks",
+                                       params={"per_page": MAX_PER_PAGE, "page": page})
         rows = rows or []
         found += [Subscription(id=str(row["id"]), topic=str(row.get("topic", "")),
                                address=str(row.get("delivery_url", "")),
                                active=row.get("status") == "active") for row in rows]
-        if len(rows) < 100:
-            return found
-        page += 1
+        if len(rows) < MAX_PER_PAGE or page >= total_pages(response):
+            break
+    return found
 
 
 def register(http: WooHttp, address: str, secret: str) -> list[tuple[Subscription, bool]]:

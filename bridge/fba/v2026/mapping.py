@@ -11,7 +11,6 @@ A value of the wrong kind where bridge reads it is a MalformedAnswer naming the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,9 +23,17 @@ from bridge.domain.fulfillment import (
     PackageItem,
     ShippedPackage,
 )
-from bridge.domain.model import Address
 from bridge.errors import NeedsAttentionError
-from bridge.fba.fields import malformed, objects, optional_object, text, time
+from bridge.fba.fields import (
+    address_body,
+    malformed,
+    objects,
+    optional_object,
+    read_address,
+    spapi_datetime,
+    text,
+    time,
+)
 
 GET_ORDER = "getOrder"
 LIST_ORDERS = "listOrders"
@@ -47,22 +54,6 @@ CLOSED_STATUS = {"COMPLETE": "Complete", "COMPLETE_PARTIAL": "CompletePartialled
 BLANK_BOX = "BLANK_BOX"
 UNBRANDED = "UNBRANDED"
 
-_ADDRESS_FIELDS = (("name", "name"), ("addressLine1", "line1"), ("addressLine2", "line2"),
-                   ("addressLine3", "line3"), ("city", "city"), ("stateOrRegion", "state"),
-                   ("postalCode", "postal_code"), ("countryCode", "country_code"),
-                   ("phone", "phone"))
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def address_body(address: Address) -> dict[str, str]:
-    """Amazon's Address; empty fields are left out."""
-    return {key: getattr(address, attr) for key, attr in _ADDRESS_FIELDS
-            if getattr(address, attr)}
-
-
 def create_order_body(request: FulfillmentOrderRequest, marketplace_id: str) -> dict[str, Any]:
     """The CreateOrderRequest body. A feature v2026 cannot ask for is refused (typed
     needs_attention) rather than dropped: the order would ship without it."""
@@ -78,7 +69,7 @@ def create_order_body(request: FulfillmentOrderRequest, marketplace_id: str) -> 
             f"shipping speed {request.shipping_speed!r} has no v2026-07-04 service tier")
     packaging: dict[str, Any] = {"packingSlip": {"templateAttributes": {
         "orderId": request.displayable_id,
-        "orderTime": _utc(request.displayable_date),
+        "orderTime": spapi_datetime(request.displayable_date),
         "orderText": request.comment}}}
     if BLANK_BOX in request.features:
         packaging["packagingOption"] = UNBRANDED
@@ -144,14 +135,6 @@ def domain_status(order: dict[str, Any], operation: str) -> str:
     if order.get("statusUpdateTime") in (None, order.get("receiveTime")):
         return "Received"
     return "Planning"
-
-
-def _address(value: Any) -> Address | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise malformed(GET_ORDER, "destination.deliveryAddress", "an object", value)
-    return Address(**{attr: text(value, key, GET_ORDER) for key, attr in _ADDRESS_FIELDS})
 
 
 def _sku(value: dict[str, Any], operation: str) -> str:
@@ -220,8 +203,8 @@ def fulfillment_order(payload: dict[str, Any]) -> FulfillmentOrder:
                                     "lineItems.unfulfillableAmount"),
             )
             for line in objects(order, "lineItems", GET_ORDER)),
-        destination=_address(optional_object(order, "destination", GET_ORDER)
-                             .get("deliveryAddress")),
+        destination=read_address(optional_object(order, "destination", GET_ORDER).get("deliveryAddress"),
+                                 GET_ORDER, "destination.deliveryAddress"),
         shipping_speed=SPEED_OF_TIER.get(str(tiers[0]), "") if tiers else "",
         features=(BLANK_BOX,) if packaging.get("packagingOption") == UNBRANDED else (),
     )

@@ -18,14 +18,13 @@ from bridge.carts.contract import (
     ReturnStage,
     ReturnUpdate,
 )
+from bridge.carts.lifecycle_words import delivery_key, return_key
 from bridge.carts.magento.lifecycle import (
     cancel_comment,
     cannot_cancel_because,
     delivery_comment,
-    delivery_key,
     has_event,
     return_comment,
-    return_key,
     with_key,
 )
 from bridge.carts.magento.mapping import amount, cart_order, payment_status

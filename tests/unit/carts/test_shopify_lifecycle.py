@@ -239,10 +239,23 @@ def test_an_unanswered_delivery_event_is_indeterminate():
         push_delivery(http, ORDER, DeliveryUpdate(package, Milestone.DELIVERED, T0))
 
 
+NOT_CANCELLED = {"order": {"id": ORDER.order_id, "cancelledAt": None}}
+
+
+def cancel_answer(done: bool) -> dict:
+    return {"orderCancel": {"job": {"id": "gid://shopify/Job/1", "done": done}, "orderCancelUserErrors": []}}
+
+
+def test_a_cancel_whose_job_has_not_run_yet_is_indeterminate():
+    http = Scripted(BridgeOrderCancelled=[NOT_CANCELLED, NOT_CANCELLED],
+                    BridgeOrderCancel=[cancel_answer(done=False)])
+    with pytest.raises(IndeterminateError):
+        cancel(http, ORDER, CancelRequest("Amazon cancelled the order"))
+    assert http.sent == ["BridgeOrderCancelled", "BridgeOrderCancel", "BridgeOrderCancelled"]
+
+
 def test_a_staff_note_is_cut_to_shopifys_limit():
-    http = Scripted(BridgeOrderCancelled=[{"order": {"id": ORDER.order_id, "cancelledAt": None}}],
-                    BridgeOrderCancel=[{"orderCancel": {"job": {"id": "gid://shopify/Job/1", "done": False},
-                                                        "orderCancelUserErrors": []}}])
+    http = Scripted(BridgeOrderCancelled=[NOT_CANCELLED], BridgeOrderCancel=[cancel_answer(done=True)])
     sent: list[dict] = []
     graphql = http.graphql
 
