@@ -51,6 +51,25 @@ class Deployment:
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise RuntimeError(f"{proc.args} exited with {proc.returncode}:\n{tail}")
 
+    def start(self, name: str, args: tuple[str, ...], env: dict, workdir: Path) -> None:
+        """A bridge command as one of the deployment's processes, logging to bridge-NAME.log."""
+        log = workdir / f"bridge-{name}.log"
+        self.procs.append(spawn(bridge_cmd(*args), env=env, log=log, cwd=workdir))
+        self.logs.append(log)
+
+
+def embedded_daemons(concurrency: int = 4) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, arguments) of the embedded topology's processes."""
+    return [("run", ("run", "-n", str(concurrency)))]
+
+
+def postgres_redis_daemons(concurrency: int = 2) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, arguments) of the production topology's processes; the workers first, so
+    they are stopped first (beat outliving them only queues messages nobody reads)."""
+    return [("worker-submit", ("worker", "--lane", "submit", "-c", "1")),
+            ("worker-flows", ("worker", "--lane", "flows", "-c", str(concurrency))),
+            ("beat", ("beat",))]
+
 
 @contextlib.contextmanager
 def embedded(workdir: Path, sim_url: str, *, orders_seconds: float, concurrency: int = 4,
@@ -58,12 +77,10 @@ def embedded(workdir: Path, sim_url: str, *, orders_seconds: float, concurrency:
     store_url = f"sqlite:///{workdir / 'store.db'}"
     config_dir = configure(workdir, sim_url, orders_seconds=orders_seconds, **intervals)
     demo_store.create_schema(store_url)
-    log = workdir / "bridge-run.log"
     deployment = Deployment("embedded", store_url, LedgerReader(f"sqlite:///{workdir / 'ledger.db'}"))
     try:
-        deployment.procs.append(spawn(bridge_cmd("run", "-n", str(concurrency)),
-                                      env=bridge_env(config_dir), log=log, cwd=workdir))
-        deployment.logs.append(log)
+        for name, args in embedded_daemons(concurrency):
+            deployment.start(name, args, bridge_env(config_dir), workdir)
         _wait_ready(deployment)
         yield deployment
     finally:
@@ -87,17 +104,11 @@ def postgres_redis(workdir: Path, sim_url: str, *, orders_seconds: float, concur
         demo_store.create_schema(store_url)
         deployment = Deployment("postgres_redis", store_url, LedgerReader(ledger_url))
         try:
-            processes = (("worker-submit", ("worker", "--lane", "submit", "-c", "1")),
-                         ("worker-flows", ("worker", "--lane", "flows", "-c", str(concurrency))),
-                         ("beat", ("beat",)))
-            for name, args in processes:
-                log = workdir / f"bridge-{name}.log"
-                deployment.procs.append(spawn(bridge_cmd(*args), env=env, log=log, cwd=workdir))
-                deployment.logs.append(log)
+            for name, args in postgres_redis_daemons(concurrency):
+                deployment.start(name, args, env, workdir)
             _wait_ready(deployment)
             yield deployment
         finally:
-            # The workers first: beat outliving them only queues messages nobody reads.
             for proc in deployment.procs:
                 stop(proc)
             keep_logs(deployment)

@@ -15,8 +15,6 @@ import argparse
 import contextlib
 import json
 import random
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -31,24 +29,25 @@ from common import (
     LedgerReader,
     bridge_cmd,
     bridge_env,
+    configure,
     percentile,
     postgres_databases,
     redis_database,
     simulator,
-    spawn,
     stop,
     wait_until,
     workdir,
 )
-from topologies import Deployment, keep_logs
+from topologies import Deployment, embedded_daemons, keep_logs, postgres_redis_daemons
 
-from bridge.demo import write_config
 from bridge.web.webhooks import TRAILING_NUDGE_SECONDS
 
-sys.path.insert(0, str(REPO_DIR / "tests"))  # the platform fakes, as bench/adapters.py does
+# The platform fakes and the test helpers, as bench/adapters.py does.
+sys.path.insert(0, str(REPO_DIR / "tests"))
 
 from fakes.server import FakeServer  # noqa: E402
 from fakes.woocommerce_fake import WooStore, create_app  # noqa: E402
+from processes import free_port  # noqa: E402
 
 DOCS = REPO_DIR / "docs" / "benchmarks.md"
 SECTION = "## Latency with webhooks: order paid → accepted"
@@ -57,12 +56,6 @@ WEBHOOK_SECRET = "bench-webhook-secret-0001"
 SHIP_TO = {"first_name": "Ava", "last_name": "Johnson", "company": "", "address_1": "1200 Pine St",
            "address_2": "", "city": "Seattle", "state": "WA", "postcode": "98101", "country": "US",
            "phone": "+12065550100"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_storefront(config_dir: Path, shop_url: str, sim_url: str, store: WooStore) -> None:
@@ -99,22 +92,19 @@ status_seconds = 60
 stock_seconds = 120
 overlap_seconds = 30
 ''')
-    main_file = config_dir / "bridge.toml"
-    text = re.sub(r"(?m)^sweep_seconds = .*$", "sweep_seconds = 60", main_file.read_text())
-    main_file.write_text(re.sub(r"(?m)^stale_after_seconds = .*$", "stale_after_seconds = 300", text))
 
 
 @contextlib.contextmanager
 def deployment(topology: str, path: Path, sim_url: str, shop_url: str, store: WooStore):
     """bridge (embedded, or PostgreSQL + Redis workers and beat) and `bridge serve`,
-    webhooks registered; yields (ledger reader, serve's base URL, the processes)."""
+    webhooks registered; yields the running deployment and serve's base URL."""
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {}
         if topology == "postgres_redis":
             [ledger_url] = stack.enter_context(postgres_databases("ledger"))
             urls = {"database_url": ledger_url, "broker_url": stack.enter_context(redis_database())}
-        config_dir = write_config(path, sim_url, rate_limit_url="off",
-                                  poll_seconds=ORDER_POLL_SECONDS, **urls)
+        # The status and stock intervals are the storefront's own (write_storefront).
+        config_dir = configure(path, sim_url, orders_seconds=ORDER_POLL_SECONDS, **urls)
         write_storefront(config_dir, shop_url, sim_url, store)
         env = bridge_env(config_dir)
         port = free_port()
@@ -122,28 +112,27 @@ def deployment(topology: str, path: Path, sim_url: str, shop_url: str, store: Wo
         for args in (("db", "upgrade"), ("webhooks", "register", "-s", "woo", "--url", base_url)):
             subprocess.run(bridge_cmd(*args), env=env, cwd=path, check=True,
                            stdout=subprocess.DEVNULL, timeout=120)
-        if topology == "postgres_redis":
-            daemons = [("worker-submit", ("worker", "--lane", "submit", "-c", "1")),
-                       ("worker-flows", ("worker", "--lane", "flows", "-c", "2")), ("beat", ("beat",))]
-        else:
-            daemons = [("run", ("run", "-n", "4"))]
-        procs = [spawn(bridge_cmd(*args), env=env, log=path / f"bridge-{name}.log", cwd=path)
-                 for name, args in [*daemons, ("serve", ("serve", "--port", str(port)))]]
+        daemons = postgres_redis_daemons() if topology == "postgres_redis" else embedded_daemons()
         ledger = LedgerReader(urls.get("database_url") or f"sqlite:///{path / 'ledger.db'}")
+        running = Deployment(topology, "", ledger)
         try:
+            for name, args in [*daemons, ("serve", ("serve", "--port", str(port)))]:
+                running.start(name, args, env, path)
+
             def serving() -> bool:
+                running.check_alive()
                 try:
                     return requests.post(f"{base_url}/webhooks/none/woocommerce", timeout=5).status_code == 404
                 except requests.ConnectionError:
                     return False
 
             wait_until(serving, 90, "bridge serve listening", interval=0.3)
-            yield ledger, base_url, procs
+            yield running, base_url
         finally:
-            for proc in procs:
+            for proc in running.procs:
                 stop(proc)
             ledger.close()
-            keep_logs(Deployment(topology, "", ledger, logs=sorted(path.glob("bridge-*.log"))))
+            keep_logs(running)
 
 
 def run(orders: int, span: float, topology: str = "embedded", seed: int = 1) -> dict:
@@ -154,12 +143,9 @@ def run(orders: int, span: float, topology: str = "embedded", seed: int = 1) -> 
     with workdir(f"webhooks-{topology}") as path, \
             simulator(clock_factor=0, log=path / "sim.log") as sim, \
             FakeServer(create_app(store)) as shop, \
-            deployment(topology, path, sim.url, shop.base_url, store) as (ledger, _base, procs):
-
-        def alive() -> None:
-            for proc in procs:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            deployment(topology, path, sim.url, shop.base_url, store) as (running, _base):
+        ledger = running.ledger
+        alive = running.check_alive
 
         def place(number: str) -> tuple[str, datetime, int]:
             lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(SKUS, rng.randint(1, 3))]
@@ -171,7 +157,12 @@ def run(orders: int, span: float, topology: str = "embedded", seed: int = 1) -> 
 
         # A first order brings in the first poll (its cursor), as a live shop's would.
         warm_id, _at, _status = place("#W0")
-        wait_until(lambda: warm_id in ledger.accepted(), 120, "the warm-up order accepted")
+
+        def warmed_up() -> bool:
+            alive()
+            return warm_id in ledger.accepted()
+
+        wait_until(warmed_up, 120, "the warm-up order accepted")
         placed: dict[str, datetime] = {}
         answers: Counter[int] = Counter()
         for index in range(orders):

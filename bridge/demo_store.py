@@ -342,8 +342,12 @@ def read_stock(url: str) -> dict[str, int]:
     return {row["sku"]: row["quantity"] for row in _read(url, sa.select(stock))}
 
 
-def read_notes(url: str) -> list[dict[str, Any]]:
-    rows = _read(url, sa.select(order_notes).order_by(order_notes.c.id))
+def read_notes(url: str, order_id: str | None = None) -> list[dict[str, Any]]:
+    """The store's order notes, oldest first: every order's, or only `order_id`'s."""
+    stmt = sa.select(order_notes).order_by(order_notes.c.id)
+    if order_id is not None:
+        stmt = stmt.where(order_notes.c.order_id == int(order_id))
+    rows = _read(url, stmt)
     for row in rows:
         row["order_id"] = str(row["order_id"])
         row["created_at"] = _aware(row["created_at"])

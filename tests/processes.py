@@ -88,6 +88,14 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float,
     raise AssertionError(f"timed out waiting for {what}\n{on_timeout()}")
 
 
+def free_port() -> int:
+    """A loopback port free a moment ago: uvicorn cannot be asked for port 0 and tell
+    which it took, so one is taken and let go."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def rabbitmq_available() -> str:
     """"" when RabbitMQ answers here and `rabbitmqctl` can manage it, else why not."""
     if shutil.which("rabbitmqctl") is None:

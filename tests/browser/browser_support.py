@@ -3,17 +3,10 @@ under a test's output."""
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from pathlib import Path
 
-from processes import Daemons, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from processes import Daemons, free_port, wait_for
 
 
 def serve_console(daemons: Daemons) -> str:

@@ -87,8 +87,7 @@ def test_what_amazon_does_not_ship_reaches_the_shop(setting, tmp_path):
             assert (mugs["fulfillable"], mugs["reserved"]) == (AMAZON["MUG-BLUE"] - 2, 0)
 
             def notes_of(order_id: str) -> list[str]:
-                return [n["note"] for n in demo_store.read_notes(store_url)
-                        if n["order_id"] == order_id]
+                return [n["note"] for n in demo_store.read_notes(store_url, order_id=order_id)]
 
             if setting == "hold":
                 def held() -> bool:

@@ -90,7 +90,7 @@ def test_an_approved_order_reaches_amazon_and_one_not_approved_does_not(tmp_path
             # The order nobody approved stayed with bridge, whatever Amazon's clock did.
             assert row(waiting)[:2] == ("on_hold", "mugs-need-a-look")
             assert at_amazon() == {row(plain)[2], sfo_approved}
-            notes = [n["note"] for n in demo_store.read_notes(store_url) if n["order_id"] == approved]
+            notes = [n["note"] for n in demo_store.read_notes(store_url, order_id=approved)]
             assert any(note.startswith("bridge: on hold for approval: rule 'mugs-need-a-look'")
                        for note in notes)
             assert "bridge: approved by ops: mugs-need-a-look; the order is now ready" in notes

@@ -70,8 +70,7 @@ class World:
         return payload["fulfillmentOrder"]
 
     def notes(self, order_id: str) -> list[str]:
-        return [n["note"] for n in demo_store.read_notes(self.store_url)
-                if n["order_id"] == order_id]
+        return [n["note"] for n in demo_store.read_notes(self.store_url, order_id=order_id)]
 
     def edit_address(self, order_id: str, columns: dict[str, str]) -> None:
         """What the shop does when the merchant edits the ship-to address."""

@@ -88,8 +88,8 @@ def test_a_return_from_the_command_to_received_in_the_shop(production, tmp_path,
                               demo_store.read_event_keys(store_url, order_id, "return"))
 
             assert stages() == ["authorized"]
-            label_notes = [note["note"] for note in demo_store.read_notes(store_url)
-                           if note["order_id"] == order_id and "Return label" in note["note"]]
+            label_notes = [note["note"] for note in demo_store.read_notes(store_url, order_id=order_id)
+                           if "Return label" in note["note"]]
             assert len(label_notes) == 1 and "/gp/orc/rml/" in label_notes[0]
 
             sim.admin.advance(PAST_TRANSIT_AND_INSPECTION)
@@ -101,8 +101,8 @@ def test_a_return_from_the_command_to_received_in_the_shop(production, tmp_path,
 
             wait_for(received, "the units back at Amazon and the shop told", 90, daemons.logs)
             assert stages() == ["authorized", "received"]
-            back = [note["note"] for note in demo_store.read_notes(store_url)
-                    if note["order_id"] == order_id and "received by Amazon" in note["note"]]
+            back = [note["note"] for note in demo_store.read_notes(store_url, order_id=order_id)
+                    if "received by Amazon" in note["note"]]
             assert len(back) == 1 and "condition Defective" in back[0]
             assert sim.admin.calls("createFulfillmentReturn") == 1
 

@@ -112,8 +112,7 @@ def test_orders_go_to_the_marketplace_of_their_country(shop_stock, tmp_path):
             assert {line["marketplace"]: line["countries"] for line in report["marketplaces"]} == {
                 f"{US} (US)": ["US"], f"{CA} (CA)": ["CA"], f"{MX} (MX)": ["MX"]}
             za = next(order_id for order_id, number in numbers.items() if number == "#ZA1")
-            notes = [note["note"] for note in demo_store.read_notes(store_url)
-                     if note["order_id"] == za]
+            notes = [note["note"] for note in demo_store.read_notes(store_url, order_id=za)]
             assert any("no marketplace of this seller account ships to ZA" in note for note in notes)
             shown = daemons.run("orders", "show", "#CA1")
             assert f"marketplace: {CA} (CA)" in shown.stdout, shown.stdout

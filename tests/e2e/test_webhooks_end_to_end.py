@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from fakes.bigcommerce_fake import BigCommerceFake
 from fakes.server import FakeServer
-from processes import Daemons, wait_for
-from sqlalchemy import func, select
+from processes import Daemons, free_port, wait_for
+from sqlalchemy import func, select, update
 from test_platforms import (
     PREFIX,
     SHOPS,
@@ -35,23 +35,19 @@ from bridge.demo import write_config
 from bridge.domain.ids import seller_fulfillment_order_id
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
-from bridge.ledger.tables import WebhookDelivery
+from bridge.ledger.tables import Schedule, WebhookDelivery
 from bridge.sim.config import SimConfig
 from bridge.sim.server import SimServer
 
 pytestmark = pytest.mark.e2e
 
 SLOW_POLL_SECONDS = 600
+# How far the first timed order poll is put off, so that only a webhook can bring the order.
+POLL_PUT_OFF = timedelta(hours=1)
 WEBHOOK_SECRET = "e2e-webhook-secret-7f3a"
 # Generous: the goal is seconds (see docs/benchmarks.md); a loaded machine may be slower.
 ARRIVAL_TIMEOUT = 60
 PAID = PlannedOrder("2001", (Line("MUG-BLUE", 1),))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def deliver(shop: Shop, order_id: str, *, forged: bool = False):
@@ -81,6 +77,21 @@ def configure(shop: Shop, workdir: Path, shop_url: str, sim_url: str, **urls: st
     assert count == 1
     path.write_text(text)
     return config_dir
+
+
+def ingest_scheduled(ledger: Ledger, storefront: str) -> bool:
+    with ledger.transaction() as session:
+        return session.get(Schedule, (storefront, "ingest")) is not None
+
+
+def put_off_ingest(ledger: Ledger, storefront: str) -> None:
+    """A new schedule row is first due at a random point within its interval, which
+    could fall inside the test's wait. The schedule keeps a row's due time while its
+    interval stays the same, so this holds."""
+    with ledger.transaction() as session:
+        session.execute(update(Schedule)
+                        .where(Schedule.storefront == storefront, Schedule.flow == "ingest")
+                        .values(next_due_at=ledger.clock() + POLL_PUT_OFF))
 
 
 def log_events(daemons: Daemons, name: str, event: str) -> int:
@@ -148,6 +159,9 @@ def run_webhook_flow(platform: str, tmp_path: Path, production: bool = False, **
                     return False
 
             wait_for(serving, "bridge serve listening", 60, context)
+            wait_for(lambda: ingest_scheduled(ledger, platform), "the order poll scheduled", 60,
+                     context)
+            put_off_ingest(ledger, platform)
             order_id = shop.place(PAID)
             sfo = seller_fulfillment_order_id(PREFIX, order_id)
 

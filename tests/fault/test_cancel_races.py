@@ -77,5 +77,5 @@ def test_a_cancel_after_shipment_needs_attention_with_a_note(running):
     demo_store.cancel_order(store_url, order_id)
     wait_for(lambda: state_of(ledger, order_id) == ("needs_attention", "cancelled_after_shipment"),
              "needs attention after a cancel of a shipped order", 60, daemons.logs)
-    notes = [n["note"] for n in demo_store.read_notes(store_url) if str(n["order_id"]) == order_id]
+    notes = [n["note"] for n in demo_store.read_notes(store_url, order_id=order_id)]
     assert any("shipped" in note.lower() for note in notes), notes

@@ -20,6 +20,7 @@ from bridge.config import StorefrontConfig, load_config
 from bridge.demo import write_config
 from bridge.fba.client import FbaClient
 from bridge.fba.ratelimit import NoLimiter
+from bridge.fba.v2026.client import client_class
 from bridge.ledger import migrate
 from bridge.ledger.db import make_engine
 from bridge.ledger.repo import Ledger
@@ -93,7 +94,9 @@ def storefront(tmp_path: Path, sim: SimServer, ledger_url: str, store_url: str) 
 
 @pytest.fixture
 def fba(storefront: StorefrontConfig):
-    client = FbaClient.from_account(storefront.fulfillment, storefront.secret, NoLimiter())
+    # The client for the Fulfillment Outbound version the storefront is set to speak.
+    client = client_class(storefront.fulfillment.outbound_api).from_account(
+        storefront.fulfillment, storefront.secret, NoLimiter())
     yield client
     client.close()
 

@@ -3,33 +3,20 @@ ledger and store): config check, db upgrade/check, status, orders list/show/retr
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from click.testing import CliRunner
+from support import bridge, poll, setup_demo
 
 from bridge import demo_store
-from bridge.cli import main
-from bridge.demo import write_config
 
 LONG_TEMPLATE = "x" * 800 + " {number}"
 
 
 def setup_storefront(tmp_path: Path, template: str) -> Path:
-    config_dir = write_config(tmp_path, "http://127.0.0.1:9")  # Amazon is not called here
-    path = config_dir / "storefronts" / "demo.toml"
-    text = path.read_text()
-    text = re.sub(r'comment_template = ".*"', f'comment_template = "{template}"', text)
-    path.write_text(text)
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_store.create_schema(store)
+    """The demo configuration with `template` for comments, two orders in the store."""
+    config_dir, store = setup_demo(tmp_path, template=template)
     demo_store.place_orders(store, 2, ["MUG-BLUE"])
     return config_dir
-
-
-def bridge(config_dir: Path, *args: str):
-    result = CliRunner().invoke(main, ["-c", str(config_dir), *args], catch_exceptions=False)
-    return result
 
 
 def test_orders_flow_through_the_commands(tmp_path):
@@ -41,14 +28,7 @@ def test_orders_flow_through_the_commands(tmp_path):
     assert bridge(config_dir, "db", "check").exit_code == 0
 
     # Ingest through the service the worker runs, then look at it with the commands.
-    from bridge.bootstrap import build_runtime
-    from bridge.services.ingest import ingest_orders
-
-    runtime = build_runtime(config_dir, configure_logging=False)
-    try:
-        ingest_orders(runtime.ledger, runtime.cart("demo"), runtime.storefront("demo"))
-    finally:
-        runtime.close()
+    poll(config_dir)
 
     status = bridge(config_dir, "status")
     assert status.exit_code == 0

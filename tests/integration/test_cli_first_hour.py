@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 from rich.console import Console
+from support import bridge, poll, rows_by_number, setup_demo
 
 from bridge import cli as bridge_cli
 from bridge import daemon, demo_store
@@ -27,61 +27,14 @@ BRIDGE = bridge_command()  # what hints name: `bridge`, or this environment's ow
 BAD_TEMPLATE = "x" * 800 + " {number}"  # longer than Amazon takes: every order needs attention
 
 
-def bridge(config_dir: Path, *args: str):
-    return CliRunner().invoke(main, ["-c", str(config_dir), *args], catch_exceptions=False)
-
-
-def setup(tmp_path: Path, extra: str = "", template: str | None = None) -> tuple[Path, str]:
-    config_dir = write_config(tmp_path, "http://127.0.0.1:9")  # Amazon is not called here
-    path = config_dir / "storefronts" / "demo.toml"
-    text = path.read_text() + extra
-    if template is not None:
-        text = re.sub(r'comment_template = ".*"', f'comment_template = "{template}"', text)
-    path.write_text(text)
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_store.create_schema(store)
-    return config_dir, store
+def states_by_number(config_dir: Path) -> dict[str, str]:
+    return {number: row.state for number, row in rows_by_number(config_dir).items()}
 
 
 def set_template(config_dir: Path, template: str) -> None:
     path = config_dir / "storefronts" / "demo.toml"
     path.write_text(re.sub(r'comment_template = ".*"', f'comment_template = "{template}"',
                            path.read_text()))
-
-
-def poll(config_dir: Path) -> None:
-    """One order poll through the service the worker runs."""
-    from bridge.bootstrap import build_runtime
-    from bridge.services.ingest import ingest_orders
-
-    runtime = build_runtime(config_dir, configure_logging=False)
-    try:
-        ingest_orders(runtime.ledger, runtime.cart("demo"), runtime.storefront("demo"))
-    finally:
-        runtime.close()
-
-
-def ledger_ids(config_dir: Path) -> dict[str, int]:
-    """Order number → ledger id."""
-    from bridge.bootstrap import build_runtime
-    from bridge.services.orders import list_orders
-
-    runtime = build_runtime(config_dir, configure_logging=False)
-    try:
-        return {row.number: row.id for row in list_orders(runtime.ledger, None, None, 1000)}
-    finally:
-        runtime.close()
-
-
-def states(config_dir: Path) -> dict[str, str]:
-    from bridge.bootstrap import build_runtime
-    from bridge.services.orders import list_orders
-
-    runtime = build_runtime(config_dir, configure_logging=False)
-    try:
-        return {row.number: row.state for row in list_orders(runtime.ledger, None, None, 1000)}
-    finally:
-        runtime.close()
 
 
 # ---------------------------------------------------------------- a fresh ledger
@@ -92,7 +45,7 @@ def states(config_dir: Path) -> dict[str, str]:
     ("orders", "approve", "--all-held"), ("storefront", "pause", "demo"), ("stock", "drift"),
 ])
 def test_read_commands_on_a_fresh_ledger_say_to_run_db_upgrade(tmp_path, command):
-    config_dir, _store = setup(tmp_path)
+    config_dir, _store = setup_demo(tmp_path)
     result = bridge(config_dir, *command)
     assert result.exit_code == 2, result.output
     assert "the ledger has no tables yet (no table " in result.output
@@ -116,7 +69,7 @@ def test_a_ledger_migrated_by_an_older_bridge_says_to_run_db_upgrade(tmp_path):
     from bridge.config import load_config
     from bridge.ledger import migrate
 
-    config_dir, _store = setup(tmp_path)
+    config_dir, _store = setup_demo(tmp_path)
     migrate.upgrade(load_config(config_dir).settings.database_url, "0015")  # before marketplaces
     result = bridge(config_dir, "status")
     assert result.exit_code == 2, result.output
@@ -154,13 +107,13 @@ def test_long_running_commands_refuse_to_start_with_the_shipped_config_and_unset
 
 
 def test_digits_are_the_ledger_id_and_the_shop_number_needs_a_hash_or_cart(tmp_path):
-    config_dir, store = setup(tmp_path)
+    config_dir, store = setup_demo(tmp_path)
     bridge(config_dir, "db", "upgrade")
     # Shop numbers that are also ledger ids and shop ids (the store numbers ids 1, 2, 3).
     for number in ("2", "1", "7001"):
         demo_store.insert_order(store, number, [DemoLine("MUG-BLUE", 1)])
     poll(config_dir)
-    ids = ledger_ids(config_dir)
+    ids = {number: row.id for number, row in rows_by_number(config_dir).items()}
     assert set(ids) == {"2", "1", "7001"}
 
     for number, ledger_id in ids.items():  # digits: the ledger id, whatever the shop numbers
@@ -188,18 +141,18 @@ def test_digits_are_the_ledger_id_and_the_shop_number_needs_a_hash_or_cart(tmp_p
             in both.output
     held = bridge(config_dir, "orders", "hold", "--cart", "1")
     assert held.exit_code == 1 and f"{BRIDGE} -c {config_dir} orders hold {ids['1']}" in held.output
-    assert set(states(config_dir).values()) == {"ready"}  # nothing held on a guess
+    assert set(states_by_number(config_dir).values()) == {"ready"}  # nothing held on a guess
 
 
 # ---------------------------------------------------------------- bulk retry and approve
 
 
 def test_bulk_retry_by_reason_counts_what_took_and_fails_while_orders_stay_broken(tmp_path):
-    config_dir, store = setup(tmp_path, template=BAD_TEMPLATE)
+    config_dir, store = setup_demo(tmp_path, template=BAD_TEMPLATE)
     bridge(config_dir, "db", "upgrade")
     demo_store.place_orders(store, 3, ["MUG-BLUE"])
     poll(config_dir)
-    assert set(states(config_dir).values()) == {"needs_attention"}
+    assert set(states_by_number(config_dir).values()) == {"needs_attention"}
 
     nothing = bridge(config_dir, "orders", "retry")
     assert nothing.exit_code == 2 and "--reason" in nothing.output
@@ -216,7 +169,7 @@ def test_bulk_retry_by_reason_counts_what_took_and_fails_while_orders_stay_broke
     fixed = bridge(config_dir, "orders", "retry", "--reason", "bad_comment", "--storefront", "demo")
     assert fixed.exit_code == 0, fixed.output
     assert "retried 3 of 3 order(s); 0 not done" in fixed.output
-    assert set(states(config_dir).values()) == {"ready"}
+    assert set(states_by_number(config_dir).values()) == {"ready"}
 
     again = bridge(config_dir, "orders", "retry", "--state", "ready")
     assert again.exit_code == 1
@@ -231,7 +184,7 @@ def test_bulk_retry_by_reason_counts_what_took_and_fails_while_orders_stay_broke
 def test_bulk_approve_by_hold_reason_with_a_count(tmp_path):
     rules = '\n[[rules]]\nname = "mugs"\naction = "hold"\nskus = ["MUG-BLUE"]\n' \
             '\n[[rules]]\nname = "tees"\naction = "hold"\nskus = ["TEE-RED"]\n'
-    config_dir, store = setup(tmp_path, rules)
+    config_dir, store = setup_demo(tmp_path, rules)
     bridge(config_dir, "db", "upgrade")
     for number in ("#6001", "#6002"):
         demo_store.insert_order(store, number, [DemoLine("MUG-BLUE", 1)])
@@ -241,7 +194,7 @@ def test_bulk_approve_by_hold_reason_with_a_count(tmp_path):
     approved = bridge(config_dir, "orders", "approve", "--reason", "mugs", "--storefront", "demo")
     assert approved.exit_code == 0, approved.output
     assert "approved 2 of 2 order(s); 0 refused" in approved.output
-    assert states(config_dir) == {"#6001": "ready", "#6002": "ready", "#6003": "on_hold"}
+    assert states_by_number(config_dir) == {"#6001": "ready", "#6002": "ready", "#6003": "on_hold"}
 
     refused = bridge(config_dir, "orders", "approve", "#6001", "#6003")
     assert refused.exit_code == 1
@@ -253,7 +206,7 @@ def test_bulk_approve_by_hold_reason_with_a_count(tmp_path):
 
 
 def test_unknown_storefronts_and_states_are_refused_with_what_there_is(tmp_path):
-    config_dir, _store = setup(tmp_path)
+    config_dir, _store = setup_demo(tmp_path)
     bridge(config_dir, "db", "upgrade")
     for command in (("storefront", "pause", "nosuchshop"), ("storefront", "resume", "nosuchshop"),
                     ("orders", "list", "--storefront", "nosuchshop"),
@@ -302,7 +255,7 @@ def test_every_command_and_option_has_help(path, command):
 
 def test_status_summarises_waiting_orders_ten_oldest_all_and_json(tmp_path):
     rules = '\n[[rules]]\nname = "tees"\naction = "hold"\nskus = ["TEE-RED"]\n'
-    config_dir, store = setup(tmp_path, rules, template=BAD_TEMPLATE)
+    config_dir, store = setup_demo(tmp_path, rules, template=BAD_TEMPLATE)
     bridge(config_dir, "db", "upgrade")
     demo_store.place_orders(store, 12, ["MUG-BLUE"])
     poll(config_dir)
@@ -347,7 +300,7 @@ def test_status_summarises_waiting_orders_ten_oldest_all_and_json(tmp_path):
 
 
 def test_tables_keep_every_value_whole_on_a_narrow_terminal(tmp_path, monkeypatch):
-    config_dir, store = setup(tmp_path)
+    config_dir, store = setup_demo(tmp_path)
     bridge(config_dir, "db", "upgrade")
     demo_store.insert_order(store, "#4001", [DemoLine("MUG-BLUE", 1)])
     poll(config_dir)

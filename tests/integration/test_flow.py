@@ -10,8 +10,6 @@ from support import SKUS, TO_COMPLETE, TO_PROCESSING, both_ledgers, with_fulfill
 from bridge import demo_store
 from bridge.demo_store import DemoLine
 from bridge.domain.states import OrderState as S
-from bridge.fba.ratelimit import NoLimiter
-from bridge.fba.v2026.client import client_class
 from bridge.ledger.tables import utcnow
 from bridge.services.ingest import ingest_orders
 from bridge.services.orders import storefront_status
@@ -28,14 +26,6 @@ STOCK_PER_SKU = 200
 @pytest.fixture(params=["2020-07-01", "2026-07-04"])
 def storefront(request, storefront):
     return with_fulfillment(storefront, outbound_api=request.param)
-
-
-@pytest.fixture
-def fba(storefront):
-    client = client_class(storefront.fulfillment.outbound_api).from_account(
-        storefront.fulfillment, storefront.secret, NoLimiter())
-    yield client
-    client.close()
 
 
 @both_ledgers

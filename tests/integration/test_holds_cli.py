@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
+from support import bridge, poll, setup_demo
 
 from bridge import demo_store
-from bridge.cli import main
-from bridge.demo import write_config
 from bridge.demo_store import DemoLine
 
 RULES = """
@@ -23,31 +21,6 @@ name = "mugs"
 action = "hold"
 skus = ["MUG-BLUE"]
 """
-
-
-def bridge(config_dir: Path, *args: str):
-    return CliRunner().invoke(main, ["-c", str(config_dir), *args], catch_exceptions=False)
-
-
-def setup(tmp_path: Path, rules: str = RULES) -> tuple[Path, str]:
-    config_dir = write_config(tmp_path, "http://127.0.0.1:9")  # Amazon is not called here
-    path = config_dir / "storefronts" / "demo.toml"
-    path.write_text(path.read_text() + rules)
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    demo_store.create_schema(store)
-    return config_dir, store
-
-
-def poll(config_dir: Path) -> None:
-    """One order poll through the service the worker runs."""
-    from bridge.bootstrap import build_runtime
-    from bridge.services.ingest import ingest_orders
-
-    runtime = build_runtime(config_dir, configure_logging=False)
-    try:
-        ingest_orders(runtime.ledger, runtime.cart("demo"), runtime.storefront("demo"))
-    finally:
-        runtime.close()
 
 
 def events_of(config_dir: Path, number: str) -> list[tuple[str, str]]:
@@ -64,11 +37,11 @@ def events_of(config_dir: Path, number: str) -> list[tuple[str, str]]:
 
 
 def notes_of(store: str, order_id: str) -> list[str]:
-    return [note["note"] for note in demo_store.read_notes(store) if note["order_id"] == order_id]
+    return [note["note"] for note in demo_store.read_notes(store, order_id=order_id)]
 
 
 def test_held_orders_are_shown_approved_held_and_released_by_the_command(tmp_path):
-    config_dir, store = setup(tmp_path)
+    config_dir, store = setup_demo(tmp_path, RULES)
     assert bridge(config_dir, "config", "check").exit_code == 0
     assert bridge(config_dir, "db", "upgrade").exit_code == 0
     mug = demo_store.insert_order(store, "#5001", [DemoLine("MUG-BLUE", 2)])
@@ -108,7 +81,7 @@ def test_held_orders_are_shown_approved_held_and_released_by_the_command(tmp_pat
 
 
 def test_approve_by_filter_and_a_selection_is_required(tmp_path):
-    config_dir, store = setup(tmp_path, RULES + """
+    config_dir, store = setup_demo(tmp_path, RULES + """
 [[rules]]
 name = "far"
 action = "hold"
@@ -138,7 +111,7 @@ countries = ["CA"]
 
 
 def test_config_check_refuses_bad_rules(tmp_path):
-    config_dir, _store = setup(tmp_path, """
+    config_dir, _store = setup_demo(tmp_path, """
 [[rules]]
 name = "far"
 action = "hold"

@@ -5,12 +5,11 @@ configuration points at a PostgreSQL and a broker that are down."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from processes import Daemons, wait_for
+from processes import Daemons, free_port, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.ledger import migrate, repo
@@ -30,13 +29,6 @@ refresh_token = "env:Y"
 [poll]
 orders_seconds = 3600
 """
-
-
-def free_port() -> int:
-    # uvicorn cannot be asked for port 0 and tell which it took: take one, let it go.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str]:

@@ -7,11 +7,17 @@ from dataclasses import dataclass
 
 import requests
 
+from bridge.sim.config import SimConfig
 from bridge.spapi_models import validate_response
 
 OUTBOUND = "/fba/outbound/2020-07-01"
+V2026 = "/fulfillment/outbound/2026-07-04"
 INVENTORY = "/fba/inventory/v1"
 MARKETPLACE = "ATVPDKIKX0DER"
+
+_DEFAULTS = SimConfig()
+# Received → Planning → Processing → Complete, in the simulator's default seconds.
+LIFECYCLE = _DEFAULTS.received_seconds + _DEFAULTS.planning_seconds + _DEFAULTS.processing_seconds
 
 
 @dataclass

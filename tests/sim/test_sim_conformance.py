@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sim_helpers import INVENTORY, MARKETPLACE, OUTBOUND, assert_errors_shape, order_body
+from sim_helpers import INVENTORY, LIFECYCLE, MARKETPLACE, OUTBOUND, assert_errors_shape, order_body
 
 from bridge.sim.apis import all_operations
 from bridge.sim.clock import parse_iso
@@ -13,8 +13,6 @@ from bridge.sim.limits import DOCUMENTED
 from bridge.sim.outbound.validation import parse_create_request
 from bridge.sim.wire import SimError
 from bridge.spapi_models import ResponseMismatch, model_operations, validate_response
-
-LIFECYCLE = 30 + 60 + 120
 
 
 def test_every_outbound_and_inventory_operation_is_served(sim):

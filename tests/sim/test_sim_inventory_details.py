@@ -4,9 +4,7 @@ every quantity change except inbound ones, as Amazon documents."""
 from __future__ import annotations
 
 import requests
-from sim_helpers import OUTBOUND, order_body
-
-LIFECYCLE = 30 + 60 + 120
+from sim_helpers import LIFECYCLE, OUTBOUND, order_body
 
 
 def summary(api, sku, **params):

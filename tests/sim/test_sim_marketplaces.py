@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from sim_helpers import INVENTORY, OUTBOUND, SpApi, order_body
+from sim_helpers import INVENTORY, LIFECYCLE, OUTBOUND, V2026, SpApi, order_body
 
 from bridge.sim.cli import sim as sim_group
 from bridge.sim.config import SimConfig
@@ -20,8 +20,6 @@ CA = "A2EUQ1WTGCTBG2"
 MX = "A1AM78C64UM0Y8"
 UK = "A1F83G8C2ARO7P"
 DE = "A1PA6795UKMFR9"
-V2026 = "/fulfillment/outbound/2026-07-04"
-LIFECYCLE = 30 + 60 + 120
 ADDRESSES = {
     "US": {"name": "Ada Lovelace", "addressLine1": "1 Main St", "city": "Seattle",
            "stateOrRegion": "WA", "postalCode": "98101", "countryCode": "US"},
@@ -275,7 +273,11 @@ def test_inbound_units_go_to_the_plan_marketplace(sim):
 def test_stock_stored_before_marketplaces_is_rekeyed(tmp_path):
     path = str(tmp_path / "sim.sqlite")
     store = Store(path)
-    legacy = Simulator(SimConfig(clock_factor=0)).stock.ensure("SKU-A", 0.0)
+    shaper = Simulator(SimConfig(clock_factor=0))  # only shapes an item as stored
+    try:
+        legacy = shaper.stock.ensure("SKU-A", 0.0)
+    finally:
+        shaper.close()
     legacy["fulfillable"] = 4
     store.put(KIND, "SKU-A", legacy)  # keyed by SKU alone, as before
     store.close()

@@ -4,11 +4,10 @@ main error paths. SpApi checks every answer against the model for its status."""
 from __future__ import annotations
 
 import requests
-from sim_helpers import MARKETPLACE, OUTBOUND, order_body
+from sim_helpers import LIFECYCLE, MARKETPLACE, OUTBOUND, order_body
 
 from bridge.sim.clock import parse_iso
 
-LIFECYCLE = 30 + 60 + 120
 ADDRESS = {"name": "Ada Lovelace", "addressLine1": "1 Main St", "city": "Seattle",
            "stateOrRegion": "WA", "postalCode": "98101", "countryCode": "US"}
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sim_helpers import OUTBOUND, SpApi, order_body
+from sim_helpers import LIFECYCLE, OUTBOUND, V2026, SpApi, order_body
 
+from bridge.sim.apis import all_operations
 from bridge.spapi_models import definition_validator, load_model, operation
 
-V2026 = "/fulfillment/outbound/2026-07-04"
 MODEL = "fulfillmentOutbound_2026-07-04.json"
-LIFECYCLE = 30 + 60 + 120
 TRANSIT = 5 * 86400  # Standard, with room to spare
 ADDRESS = {"name": "Ada Lovelace", "addressLine1": "1 Main St", "city": "Seattle",
            "stateOrRegion": "WA", "postalCode": "98101", "countryCode": "US"}
@@ -52,18 +51,13 @@ def list_orders(api: SpApi, **params):
     return api.call("listOrders", "GET", f"{V2026}/orders", params=params)
 
 
-def test_every_operation_of_the_model_is_served(sim):
+def test_every_operation_of_the_model_is_served():
     model = load_model(MODEL)
-    served = {op.operation_id for op in sim_operations()}
+    served = {op.operation_id for op in all_operations()}
     declared = {spec["operationId"] for item in model["paths"].values()
                 for spec in item.values() if isinstance(spec, dict) and "operationId" in spec}
     assert declared <= served
     assert operation("getOffers").usage_plan == (5.0, 30)
-
-
-def sim_operations():
-    from bridge.sim.apis import all_operations
-    return all_operations()
 
 
 def test_create_then_get_in_v2026_terms(sim, api):

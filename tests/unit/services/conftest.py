@@ -119,13 +119,17 @@ class Shop:
     cart: ListCart
     clock: ManualClock
 
-    def add_ready_order(self, number: str, lines: dict[str, int]) -> None:
-        """An order recorded and mapped as an order poll leaves it: `ready`."""
+    def add_ready_order(self, number: str, lines: dict[str, int],
+                        titles: dict[str, str] | None = None) -> None:
+        """An order recorded and mapped as an order poll leaves it: `ready`; `titles`
+        names lines by SKU (untitled otherwise)."""
         at = self.clock()
+        order_id = number.lstrip("#")
+        titles = titles or {}
         order = CartOrder(
-            order_id=number.lstrip("#"), number=number, created_at=at, updated_at=at,
+            order_id=order_id, number=number, created_at=at, updated_at=at,
             paid=True, cancelled=False,
-            lines=tuple(CartLine(f"{number.lstrip('#')}-{i}", sku, qty)
+            lines=tuple(CartLine(f"{order_id}-{i}", sku, qty, title=titles.get(sku, ""))
                         for i, (sku, qty) in enumerate(lines.items(), 1)),
             address=Address(name="Jane Doe", line1="1 Main St", city="Seattle", state="WA",
                             postal_code="98101", country_code="US"),
@@ -151,11 +155,15 @@ class Shop:
             return list(session.scalars(sa.select(Package).where(Package.order_id == order_id)
                                         .order_by(Package.package_number)))
 
-    def events(self, number: str) -> list[str]:
+    def event_log(self, number: str) -> list[tuple[str, str]]:
+        """The order's events, oldest first, as (kind, message)."""
         order_id = self.row(number).id
         with self.ledger.transaction() as session:
-            return [e.message for e in session.scalars(
+            return [(e.kind, e.message) for e in session.scalars(
                 sa.select(Event).where(Event.order_id == order_id).order_by(Event.id))]
+
+    def events(self, number: str) -> list[str]:
+        return [message for _kind, message in self.event_log(number)]
 
     def place(self, number: str, lines: dict[str, int] | None = None, **kwargs: Any) -> CartOrder:
         """An order placed in the shop (a MemoryCart) now (see `cart_order`). A poll

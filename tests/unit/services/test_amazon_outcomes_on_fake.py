@@ -9,15 +9,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from fake_timing import TO_COMPLETE
 
 from bridge.carts.contract import CancelRequest, Capabilities
-from bridge.domain.model import Address, CartLine, CartOrder, ShippedLine
+from bridge.domain.model import CartOrder, ShippedLine
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError, TransientError
-from bridge.ledger import repo
-from bridge.ledger.tables import Event, ShopCancel
-from bridge.services import amazon_outcomes, ingest
-from bridge.services.ingest import IngestResult
+from bridge.ledger.tables import ShopCancel
+from bridge.services import amazon_outcomes
 from bridge.services.retention import archive_finished
 from bridge.services.status import StatusResult, refresh_order, sync_status
 from bridge.services.submit import submit_ready
@@ -25,7 +24,6 @@ from bridge.services.sweep import sweep
 from bridge.services.tracking import push_tracking
 from bridge.services.watchdog import SHOP_CANCEL_FAILING, watch
 
-TO_COMPLETE = 30 + 60 + 120 + 1
 TITLES = {"MUG": "Blue Mug", "TEE": "Grey Tee", "CAP": "Red Cap"}
 
 
@@ -52,33 +50,13 @@ def down(cart, failing: Exception | None = None):
 def place(shop, number: str, lines: dict[str, int], stock: dict[str, int] | None = None) -> str:
     """An order with titled lines, recorded and submitted: Amazon has it (Received)."""
     shop.amazon.set_stock(stock or {"MUG": 5, "TEE": 5, "CAP": 5})
-    at = shop.clock()
-    order_id = number.lstrip("#")
-    order = CartOrder(
-        order_id=order_id, number=number, created_at=at, updated_at=at, paid=True,
-        cancelled=False,
-        lines=tuple(CartLine(f"{order_id}-{i}", sku, qty, title=TITLES.get(sku, ""))
-                    for i, (sku, qty) in enumerate(lines.items(), 1)),
-        address=Address(name="Jane Doe", line1="1 Main St", city="Seattle", state="WA",
-                        postal_code="98101", country_code="US"),
-        shipping_method="standard", email="jane@example.com")
-    with shop.ledger.transaction() as session:
-        row = repo.add_order(session, shop.storefront.name, order, S.RECEIVED)
-        ingest.prepare(session, shop.storefront, row, order, None, IngestResult())
-        assert row.state == S.READY, row.last_error
+    shop.add_ready_order(number, lines, titles=TITLES)
     assert submit_ready(shop.ledger, shop.amazon, shop.cart, shop.storefront, 10).accepted == 1
     return shop.sfo_id(number)
 
 
 def sync(shop) -> StatusResult:
     return sync_status(shop.ledger, shop.amazon, shop.cart, shop.storefront, now=shop.clock)
-
-
-def events(shop, number: str) -> list[tuple[str, str]]:
-    order_id = shop.row(number).id
-    with shop.ledger.transaction() as session:
-        return [(e.kind, e.message) for e in session.scalars(
-            sa.select(Event).where(Event.order_id == order_id).order_by(Event.id))]
 
 
 def waiting(shop) -> list[ShopCancel]:
@@ -107,14 +85,14 @@ def test_cancel_in_shop_cancels_the_shop_order_with_a_note_and_no_refund(shop, c
 
     sync(shop)
     assert shop.state("#3002") == S.CANCELLED
-    kind, message = events(shop, "#3002")[-2]
+    kind, message = shop.event_log("#3002")[-2]
     assert kind == "cancelled" and "cancelled_at_amazon" in message
     assert shop.cart.cancels == [("3002", CancelRequest(
         "Amazon cancelled the fulfillment order", None, notify_customer=True))]
     assert shop.cart.notes == [("3002", "bridge: Amazon cancelled the fulfillment order, so "
                                         "none of it ships. The order is cancelled in the "
                                         "shop; nothing was refunded.")]
-    assert events(shop, "#3002")[-1][0] == "shop_cancel_written"
+    assert shop.event_log("#3002")[-1][0] == "shop_cancel_written"
     assert waiting(shop) == []
 
 
@@ -191,7 +169,7 @@ def test_a_partial_shipment_cancels_the_lines_not_shipped_where_the_shop_can(sho
         "or found them unfulfillable): 2 × Grey Tee (SKU TEE). Those lines are cancelled "
         "in the shop; nothing was refunded."))]
     assert any(kind == "shipped" and "not shipped: 2 × Grey Tee (SKU TEE)" in message
-               for kind, message in events(shop, number))
+               for kind, message in shop.event_log(number))
     # The package still carries exactly what shipped, for the tracking write.
     [package] = shop.packages(number)
     assert sorted((line["sku"], line["quantity"]) for line in package.lines) == [
@@ -235,7 +213,7 @@ def test_a_shop_that_is_down_gets_the_cancel_later_from_the_tracking_flow(shop, 
     assert shop.state("#3020") == S.CANCELLED  # the ledger commit does not wait for the shop
     [pending] = waiting(shop)
     assert (pending.attempts, pending.last_error) == (1, "the shop answered 503")
-    assert events(shop, "#3020")[-1][0] == "shop_cancel_failed"
+    assert shop.event_log("#3020")[-1][0] == "shop_cancel_failed"
     assert shop.cart.notes == []
 
     # Not due yet: the sweep does not nudge for it, a tracking run does not try it.
@@ -290,7 +268,7 @@ def test_a_note_that_fails_after_the_cancel_is_retried_without_cancelling_again(
     sync(shop)
     [pending] = waiting(shop)
     assert pending.cancelled_in_shop is True
-    assert "the note" in events(shop, "#3022")[-1][1]
+    assert "the note" in shop.event_log("#3022")[-1][1]
 
     shop.cart.down = False
     shop.clock.advance(amazon_outcomes.FIRST_WAIT.total_seconds())

@@ -3,6 +3,8 @@ still can be, too late once Amazon is picking."""
 
 from __future__ import annotations
 
+from fake_timing import TO_PROCESSING
+
 from bridge.domain.states import OrderState as S
 from bridge.services.cancel import process_cancellations
 from bridge.services.submit import submit_ready
@@ -32,7 +34,7 @@ def test_an_order_still_received_is_cancelled_at_amazon(shop):
 
 def test_an_order_amazon_is_picking_is_too_late_to_cancel(shop):
     sfo_id = cancel_requested(shop)
-    shop.amazon.advance(30 + 60 + 1)
+    shop.amazon.advance(TO_PROCESSING)
 
     result = cancel(shop)
     assert (result.cancelled, result.too_late) == (0, 1)

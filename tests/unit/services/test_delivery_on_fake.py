@@ -9,11 +9,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from fake_timing import TO_COMPLETE, TRANSIT
 
 from bridge.carts.contract import Milestone
 from bridge.errors import MalformedAnswer, NeedsAttentionError
 from bridge.fba.tracking_details import PackageTracking
-from bridge.ledger.tables import Event, PackageDelivery, Schedule
+from bridge.ledger.tables import PackageDelivery, Schedule
 from bridge.services import schedule
 from bridge.services.delivery import (
     DeliveryResult,
@@ -26,9 +27,7 @@ from bridge.services.status import sync_status
 from bridge.services.submit import submit_ready
 from bridge.services.tracking import push_tracking
 
-TO_COMPLETE = 30 + 60 + 120 + 1
 HOUR = 3600
-TRANSIT = 2 * 86400  # the fake's carrier transit, as the simulator's Standard
 
 
 def shipped(shop, *numbers: str, outcome: str = "DELIVERED") -> None:
@@ -59,10 +58,7 @@ def delivery_rows(shop) -> list[PackageDelivery]:
 
 
 def event_kinds(shop, number: str) -> list[str]:
-    order_id = shop.row(number).id
-    with shop.ledger.transaction() as session:
-        return [e.kind for e in session.scalars(
-            sa.select(Event).where(Event.order_id == order_id).order_by(Event.id))]
+    return [kind for kind, _message in shop.event_log(number)]
 
 
 def until_nothing_due(shop, hours: float, step_hours: float = 1) -> int:

@@ -3,11 +3,11 @@ once, a replay adds nothing, and an order Amazon cannot fill needs a person."""
 
 from __future__ import annotations
 
+from fake_timing import TO_COMPLETE, TO_PROCESSING
+
 from bridge.domain.states import OrderState as S
 from bridge.services.status import StatusResult, reconcile_open, refresh_order, sync_status
 from bridge.services.submit import submit_ready
-
-TO_COMPLETE = 30 + 60 + 120 + 1
 
 
 def accepted_order(shop, number: str = "#2001", lines=None) -> str:
@@ -55,7 +55,7 @@ def test_shipped_packages_are_recorded_once(shop):
 
 def test_processing_is_recorded_before_the_shipment(shop):
     accepted_order(shop)
-    shop.amazon.advance(30 + 60 + 1)
+    shop.amazon.advance(TO_PROCESSING)
     sync(shop)
     assert (shop.state("#2001"), shop.row("#2001").amazon_status) == (S.PROCESSING, "Processing")
     assert shop.packages("#2001") == []

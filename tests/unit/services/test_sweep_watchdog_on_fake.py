@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from fake_timing import TO_COMPLETE
 
 from bridge.domain.states import OrderState as S
 from bridge.errors import FatalError
@@ -32,7 +33,6 @@ from bridge.services.watchdog import (
 )
 
 STALE = timedelta(seconds=300)
-TO_COMPLETE = 30 + 60 + 120 + 1
 
 
 def accepted(store, *numbers: str) -> None:

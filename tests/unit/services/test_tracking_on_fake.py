@@ -5,6 +5,7 @@ once every package is in the shop."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from fake_timing import TO_COMPLETE
 
 from bridge.domain.states import OrderState as S
 from bridge.ledger.tables import Package
@@ -12,8 +13,6 @@ from bridge.services.ingest import ingest_orders
 from bridge.services.status import sync_status
 from bridge.services.submit import submit_ready
 from bridge.services.tracking import push_tracking
-
-TO_COMPLETE = 30 + 60 + 120 + 1  # the fake's Received → Planning → Processing → Complete
 
 
 def shipped(store, *numbers: str) -> None:

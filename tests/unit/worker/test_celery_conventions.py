@@ -5,25 +5,13 @@ import io
 import logging
 
 import pytest
+from logging_support import Terminal
 
 from bridge.config import load_config
 from bridge.logging import PER_TASK_LOGGERS, configure
 from bridge.worker.app import celery_settings
 
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    levels = {name: logging.getLogger(name).level for name in ("celery", *PER_TASK_LOGGERS)}
-    handlers = logging.getLogger().handlers[:]
-    yield
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
-    logging.getLogger().handlers[:] = handlers
+pytestmark = pytest.mark.usefixtures("logging_restored")
 
 
 def test_task_events_are_sent_for_flower(tmp_path):
@@ -38,13 +26,13 @@ def _per_task_lines_shown() -> list[bool]:
 
 
 def test_per_task_lines_are_hidden_on_a_terminal_at_info():
-    configure("auto", "info", _Terminal())
+    configure("auto", "info", Terminal())
     assert _per_task_lines_shown() == [False, False]
     assert logging.getLogger("celery.worker").isEnabledFor(logging.INFO)  # "ready", errors
 
 
 def test_per_task_lines_show_on_a_terminal_at_debug():
-    configure("auto", "debug", _Terminal())
+    configure("auto", "debug", Terminal())
     assert _per_task_lines_shown() == [True, True]
 
 
@@ -54,7 +42,7 @@ def test_per_task_lines_stay_in_log_files_and_pipes():
 
 
 def test_a_received_line_from_celery_reaches_a_pipe_but_not_a_terminal():
-    pipe, terminal = io.StringIO(), _Terminal()
+    pipe, terminal = io.StringIO(), Terminal()
     configure("auto", "info", pipe)
     logging.getLogger("celery.worker.strategy").info("Task %s[%s] received", "bridge.submit", "1")
     configure("console", "info", terminal)
