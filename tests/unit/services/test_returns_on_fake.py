@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from fake_timing import RETURN_BACK_AND_PROCESSED, TO_COMPLETE
 
 from bridge.carts.contract import ReturnStage
 from bridge.domain.states import OrderState as S
@@ -22,8 +23,7 @@ from bridge.services.status import sync_status
 from bridge.services.submit import submit_ready
 from bridge.services.tracking import complete_shipped, push_tracking
 
-TO_COMPLETE = 30 + 60 + 120 + 1  # the fake's Received → Planning → Processing → Complete
-BACK_AND_PROCESSED = 4 * 86400 + 1  # the fake's return transit + inspection
+BACK_AND_PROCESSED = RETURN_BACK_AND_PROCESSED
 
 
 def shipped(shop, number: str = "#7001", lines: dict[str, int] | None = None) -> None:
