@@ -23,8 +23,6 @@ from bridge.services.status import sync_status
 from bridge.services.submit import submit_ready
 from bridge.services.tracking import complete_shipped, push_tracking
 
-BACK_AND_PROCESSED = RETURN_BACK_AND_PROCESSED
-
 
 def shipped(shop, number: str = "#7001", lines: dict[str, int] | None = None) -> None:
     shop.amazon.set_stock({"MUG": 10, "TEE": 10})
@@ -66,7 +64,7 @@ def test_a_return_is_authorized_written_once_then_received_once(shop):
     assert len(shop.cart.returns) == 1
     assert returns.show_return(shop.ledger, view.id).state == rows.AUTHORIZED
 
-    shop.amazon.advance(BACK_AND_PROCESSED)
+    shop.amazon.advance(RETURN_BACK_AND_PROCESSED)
     result = follow(shop)
     assert (result.received_written, result.received) == (1, 1)
     assert [u.stage for _, u in shop.cart.returns] == [ReturnStage.AUTHORIZED,
@@ -225,7 +223,7 @@ def test_only_orders_amazon_shipped_can_be_returned(shop):
 def test_a_defective_unit_is_received_as_defective(shop):
     shipped(shop)
     ask(shop, {"MUG": 1, "TEE": 1}, reason="CR-DEFECTIVE")
-    shop.amazon.advance(BACK_AND_PROCESSED)
+    shop.amazon.advance(RETURN_BACK_AND_PROCESSED)
     follow(shop)
     received = [u for _, u in shop.cart.returns if u.stage == ReturnStage.RECEIVED]
     assert [(u.condition, len(u.lines)) for u in received] == [("Defective", 2)]
@@ -256,7 +254,7 @@ def test_storefronts_with_open_returns_are_the_only_ones_followed(shop):
     assert not returns.has_open_returns(shop.ledger, shop.storefront.name)
     ask(shop, {"MUG": 1})
     assert returns.has_open_returns(shop.ledger, shop.storefront.name)
-    shop.amazon.advance(BACK_AND_PROCESSED)
+    shop.amazon.advance(RETURN_BACK_AND_PROCESSED)
     follow(shop)
     assert not returns.has_open_returns(shop.ledger, shop.storefront.name)
 
@@ -277,7 +275,7 @@ def test_a_returns_round_is_sent_only_for_storefronts_with_an_open_return(shop):
     assert due_now() == []  # claimed, but nothing to follow: no task, no call
     ask(shop, {"MUG": 1})
     assert due_now() == [returns.FLOW]
-    shop.amazon.advance(BACK_AND_PROCESSED)
+    shop.amazon.advance(RETURN_BACK_AND_PROCESSED)
     follow(shop)
     assert due_now() == []
 
@@ -292,7 +290,7 @@ def test_an_order_with_an_open_return_is_not_archived(shop):
 
     # The return is still followed: archiving would drop it from the live tables.
     assert archive_finished(shop.ledger, [shop.storefront.name], 7, now=shop.clock).total == 0
-    shop.amazon.advance(BACK_AND_PROCESSED)
+    shop.amazon.advance(RETURN_BACK_AND_PROCESSED)
     follow(shop)
     assert archive_finished(shop.ledger, [shop.storefront.name], 7, now=shop.clock).total == 1
 
@@ -308,7 +306,7 @@ def test_a_round_follows_every_open_return_beyond_one_batch(shop):
     sync_status(shop.ledger, shop.amazon, shop.cart, shop.storefront, now=shop.clock)
     for number in numbers:
         ask(shop, {"MUG": 1}, number=number)
-    shop.amazon.advance(BACK_AND_PROCESSED)
+    shop.amazon.advance(RETURN_BACK_AND_PROCESSED)
 
     result = returns.follow_returns(shop.ledger, shop.amazon, shop.cart, shop.storefront, limit=2)
     assert (result.read, result.received) == (3, 3)
